@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MqttBridgeConfig(AppConfig):
+    name = "mqtt_bridge"
+    verbose_name = "OCPP transport"
