@@ -1,0 +1,213 @@
+"""The fleet: charge points, their connectors, id tags, events and the commands we send them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class RegistrationStatus(models.TextChoices):
+    ACCEPTED = "Accepted"
+    PENDING = "Pending"
+    REJECTED = "Rejected"
+
+
+class ChargePoint(models.Model):
+    """One charging station, identified by the id it uses in its WebSocket URL / MQTT topic.
+
+    Identity fields come from the last BootNotification; ``registration_status`` is ours (the
+    boot policy, then an operator's decision) and is what the next BootNotification is answered with.
+    """
+
+    charge_point_id = models.CharField(max_length=48, unique=True)
+    registration_status = models.CharField(
+        max_length=16, choices=RegistrationStatus.choices, default=RegistrationStatus.PENDING
+    )
+    ocpp_version = models.CharField(max_length=8, default="1.6")
+    dialect = models.CharField(max_length=16, default="emqx", help_text="Payload encoding of its gateway")
+
+    vendor = models.CharField(max_length=20, blank=True)
+    model = models.CharField(max_length=20, blank=True)
+    serial_number = models.CharField(max_length=25, blank=True)
+    charge_box_serial_number = models.CharField(max_length=25, blank=True)
+    firmware_version = models.CharField(max_length=50, blank=True)
+    iccid = models.CharField(max_length=20, blank=True)
+    imsi = models.CharField(max_length=20, blank=True)
+    meter_type = models.CharField(max_length=25, blank=True)
+    meter_serial_number = models.CharField(max_length=25, blank=True)
+
+    heartbeat_interval = models.PositiveIntegerField(default=300)
+    first_boot_at = models.DateTimeField(null=True, blank=True)
+    last_boot_at = models.DateTimeField(null=True, blank=True)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    online = models.BooleanField(default=False)
+    last_connected_at = models.DateTimeField(null=True, blank=True)
+    last_disconnected_at = models.DateTimeField(null=True, blank=True)
+    last_disconnect_reason = models.CharField(max_length=100, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["charge_point_id"]
+        indexes = [
+            models.Index(fields=["registration_status"]),
+            models.Index(fields=["online", "last_seen_at"]),
+            models.Index(fields=["vendor", "model"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.charge_point_id
+
+
+class Connector(models.Model):
+    """A connector of a charge point; connector 0 stands for the charge point as a whole."""
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="connectors")
+    connector_id = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, default="Unknown")
+    error_code = models.CharField(max_length=30, default="NoError")
+    info = models.CharField(max_length=50, blank=True)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    charger_timestamp = models.DateTimeField(null=True, blank=True, help_text="The charger's clock")
+    status_updated_at = models.DateTimeField(null=True, blank=True, help_text="Our clock")
+
+    class Meta:
+        ordering = ["charge_point", "connector_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["charge_point", "connector_id"], name="uniq_connector_per_cp"),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id}#{self.connector_id}"
+
+
+class ConnectorStatusChange(models.Model):
+    """Status history: one row per StatusNotification received."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="status_history")
+    status = models.CharField(max_length=20)
+    error_code = models.CharField(max_length=30)
+    info = models.CharField(max_length=50, blank=True)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    charger_timestamp = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["connector", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.connector} {self.status} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuthorizationStatus(models.TextChoices):
+    ACCEPTED = "Accepted"
+    BLOCKED = "Blocked"
+    EXPIRED = "Expired"
+    INVALID = "Invalid"
+    CONCURRENT_TX = "ConcurrentTx"
+
+
+class IdTag(models.Model):
+    """An RFID card or app token a driver authorizes with."""
+
+    id_tag = models.CharField(max_length=20, unique=True)
+    status = models.CharField(
+        max_length=16,
+        choices=[c for c in AuthorizationStatus.choices if c[0] != AuthorizationStatus.CONCURRENT_TX],
+        default=AuthorizationStatus.ACCEPTED,
+    )
+    expiry_date = models.DateTimeField(null=True, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id_tag"]
+        verbose_name = "ID tag"
+
+    def __str__(self) -> str:
+        return self.id_tag
+
+
+class ChargerEvent(models.Model):
+    """A notification that is a fact to keep but changes no other state.
+
+    Firmware and diagnostics status, security events, log upload status, signed firmware status,
+    DataTransfer from the charger, and StopTransactions for transactions we do not know.
+    """
+
+    class Kind(models.TextChoices):
+        FIRMWARE_STATUS = "firmware_status"
+        SIGNED_FIRMWARE_STATUS = "signed_firmware_status"
+        DIAGNOSTICS_STATUS = "diagnostics_status"
+        LOG_STATUS = "log_status"
+        SECURITY = "security"
+        DATA_TRANSFER = "data_transfer"
+        UNKNOWN_TRANSACTION_STOP = "unknown_transaction_stop"
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=64, blank=True, help_text="Status or event type")
+    detail = models.JSONField(default=dict, blank=True)
+    charger_timestamp = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["charge_point", "kind", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id} {self.kind} {self.status}"
+
+
+class Command(models.Model):
+    """A Call we send to a charge point, with its lifecycle.
+
+    At most one command per charger is ``sent`` at a time (OCPP allows one outstanding Call and
+    the gateways do not queue for us); the rest wait ``queued``. A CallResult or CallError is
+    matched to the command by (charge point, message id).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+        FAILED = "failed"
+        TIMED_OUT = "timed_out"
+        EXPIRED = "expired"
+        CANCELLED = "cancelled"
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="commands")
+    action = models.CharField(max_length=64)
+    message_id = models.CharField(max_length=36, unique=True)
+    request = models.JSONField(default=dict)
+    response = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_description = models.TextField(blank=True)
+    requested_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The OCPP rule "one outstanding Call per charger" as a database fact.
+            models.UniqueConstraint(
+                fields=["charge_point"], condition=Q(status="sent"), name="one_sent_command_per_cp"
+            ),
+        ]
+        indexes = [models.Index(fields=["charge_point", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} -> {self.charge_point_id} ({self.status})"

@@ -1,0 +1,67 @@
+"""What travelled: the message log, and the replies kept to answer QoS 1 redeliveries."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class MessageLog(models.Model):
+    """Every frame in and out, including the ones we could not read (kept, never dropped)."""
+
+    class Direction(models.TextChoices):
+        IN = "in"
+        OUT = "out"
+
+    class Kind(models.TextChoices):
+        CALL = "call"
+        RESULT = "result"
+        ERROR = "error"
+        PRESENCE = "presence"
+        INVALID = "invalid"
+
+    charge_point_id = models.CharField(max_length=64, blank=True)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    message_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    raw = models.TextField(blank=True, help_text="The bytes as received, when they were not valid")
+    topic = models.CharField(max_length=255, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_description = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["charge_point_id", "-created_at"]),
+            models.Index(fields=["action", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.kind} {self.action or '-'} {self.charge_point_id} {self.message_id}"
+
+
+class InboundCall(models.Model):
+    """The reply we gave to a charger's Call, keyed by (charge point, message id).
+
+    MQTT QoS 1 delivers at least once: when the same Call (same id, action and payload) comes again
+    within ``CSMS_DUPLICATE_WINDOW`` we send this reply again instead of handling it twice. A
+    different Call under a reused id (chargers that restart their id counter at boot) replaces it.
+    """
+
+    charge_point_id = models.CharField(max_length=48)
+    message_id = models.CharField(max_length=36)
+    action = models.CharField(max_length=64)
+    payload_hash = models.CharField(max_length=64)
+    reply = models.JSONField(help_text="Our reply frame: kind, payload or error")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["charge_point_id", "message_id"], name="uniq_inbound_call"),
+        ]
+        indexes = [models.Index(fields=["received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id} {self.message_id} {self.action}"
