@@ -1,6 +1,10 @@
 from django.contrib import admin
 from django.urls import path
 
+from backoffice import views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("metrics", views.metrics_view, name="metrics"),
+    path("healthz", views.healthz_view, name="healthz"),
 ]
