@@ -13,9 +13,7 @@ class Transaction(models.Model):
     existing row and gets the same transactionId.
     """
 
-    charge_point = models.ForeignKey(
-        "chargers.ChargePoint", on_delete=models.PROTECT, related_name="transactions"
-    )
+    charge_point = models.ForeignKey("chargers.ChargePoint", on_delete=models.PROTECT, related_name="transactions")
     connector_id = models.PositiveIntegerField()
     id_tag = models.CharField(max_length=20)
     id_tag_status = models.CharField(max_length=16, help_text="What we answered at start")

@@ -4,48 +4,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='InboundCall',
+            name="InboundCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('charge_point_id', models.CharField(max_length=48)),
-                ('message_id', models.CharField(max_length=36)),
-                ('action', models.CharField(max_length=64)),
-                ('payload_hash', models.CharField(max_length=64)),
-                ('reply', models.JSONField(help_text='Our reply frame: kind, payload or error')),
-                ('received_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("charge_point_id", models.CharField(max_length=48)),
+                ("message_id", models.CharField(max_length=36)),
+                ("action", models.CharField(max_length=64)),
+                ("payload_hash", models.CharField(max_length=64)),
+                ("reply", models.JSONField(help_text="Our reply frame: kind, payload or error")),
+                ("received_at", models.DateTimeField()),
             ],
             options={
-                'indexes': [models.Index(fields=['received_at'], name='mqtt_bridge_receive_223926_idx')],
-                'constraints': [models.UniqueConstraint(fields=('charge_point_id', 'message_id'), name='uniq_inbound_call')],
+                "indexes": [models.Index(fields=["received_at"], name="mqtt_bridge_receive_223926_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("charge_point_id", "message_id"), name="uniq_inbound_call")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MessageLog',
+            name="MessageLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('charge_point_id', models.CharField(blank=True, max_length=64)),
-                ('direction', models.CharField(choices=[('in', 'In'), ('out', 'Out')], max_length=3)),
-                ('kind', models.CharField(choices=[('call', 'Call'), ('result', 'Result'), ('error', 'Error'), ('presence', 'Presence'), ('invalid', 'Invalid')], max_length=10)),
-                ('message_id', models.CharField(blank=True, max_length=64)),
-                ('action', models.CharField(blank=True, max_length=64)),
-                ('payload', models.JSONField(blank=True, null=True)),
-                ('raw', models.TextField(blank=True, help_text='The bytes as received, when they were not valid')),
-                ('topic', models.CharField(blank=True, max_length=255)),
-                ('error_code', models.CharField(blank=True, max_length=40)),
-                ('error_description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("charge_point_id", models.CharField(blank=True, max_length=64)),
+                ("direction", models.CharField(choices=[("in", "In"), ("out", "Out")], max_length=3)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("call", "Call"),
+                            ("result", "Result"),
+                            ("error", "Error"),
+                            ("presence", "Presence"),
+                            ("invalid", "Invalid"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("message_id", models.CharField(blank=True, max_length=64)),
+                ("action", models.CharField(blank=True, max_length=64)),
+                ("payload", models.JSONField(blank=True, null=True)),
+                ("raw", models.TextField(blank=True, help_text="The bytes as received, when they were not valid")),
+                ("topic", models.CharField(blank=True, max_length=255)),
+                ("error_code", models.CharField(blank=True, max_length=40)),
+                ("error_description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(db_index=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['charge_point_id', '-created_at'], name='mqtt_bridge_charge__63b862_idx'), models.Index(fields=['action', '-created_at'], name='mqtt_bridge_action_46c409_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["charge_point_id", "-created_at"], name="mqtt_bridge_charge__63b862_idx"),
+                    models.Index(fields=["action", "-created_at"], name="mqtt_bridge_action_46c409_idx"),
+                ],
             },
         ),
     ]

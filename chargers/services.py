@@ -1,0 +1,268 @@
+"""Every write to the fleet: charge points, connectors, id tags, presence, events.
+
+Services take Python values (parsed at the edge), never raw OCPP dicts, and do not know whether
+they were called from MQTT, the API, the admin or a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
+from django.utils import timezone
+
+from .models import (
+    AuthorizationStatus,
+    ChargePoint,
+    ChargerEvent,
+    Command,
+    Connector,
+    ConnectorStatusChange,
+    IdTag,
+    RegistrationStatus,
+)
+
+_POLICY_STATUS = {
+    "accept": RegistrationStatus.ACCEPTED,
+    "pending": RegistrationStatus.PENDING,
+    "reject": RegistrationStatus.REJECTED,
+}
+
+
+def charge_point_lock(*, charge_point_id: str, dialect: str = "", now: datetime) -> ChargePoint:
+    """Get (creating it under the boot policy if unknown) and lock the charge point row.
+
+    Must run inside ``transaction.atomic()``. The row lock serializes every message of one charger
+    across workers: two deliveries of the same StartTransaction cannot both miss the other's row,
+    and a StatusNotification cannot interleave with the BootNotification before it. ``no_key``
+    keeps the lock from blocking inserts that reference the charger (meter values, logs).
+    """
+    locked = ChargePoint.objects.select_for_update(no_key=True)
+    charge_point = locked.filter(charge_point_id=charge_point_id).first()
+    if charge_point is None:
+        # get_or_create absorbs the race of two workers creating the same new charger.
+        ChargePoint.objects.get_or_create(
+            charge_point_id=charge_point_id,
+            defaults={
+                "registration_status": _POLICY_STATUS[settings.CSMS_BOOT_POLICY],
+                "heartbeat_interval": settings.CSMS_HEARTBEAT_INTERVAL,
+                "dialect": dialect or settings.CSMS_DEFAULT_DIALECT,
+            },
+        )
+        charge_point = locked.get(charge_point_id=charge_point_id)
+    return charge_point
+
+
+def charge_point_seen(*, charge_point: ChargePoint, dialect: str, now: datetime) -> None:
+    """Record that a message came from the charger just now (presence, and how to answer it)."""
+    ChargePoint.objects.filter(pk=charge_point.pk).update(last_seen_at=now, online=True, dialect=dialect)
+    charge_point.last_seen_at, charge_point.online, charge_point.dialect = now, True, dialect
+
+
+@dataclasses.dataclass(frozen=True)
+class BootIdentity:
+    vendor: str
+    model: str
+    serial_number: str = ""
+    charge_box_serial_number: str = ""
+    firmware_version: str = ""
+    iccid: str = ""
+    imsi: str = ""
+    meter_type: str = ""
+    meter_serial_number: str = ""
+
+
+def boot_notification_record(*, charge_point: ChargePoint, identity: BootIdentity, now: datetime) -> tuple[str, int]:
+    """Store the identity a charger reports at boot; return (registration status, interval).
+
+    Accepted chargers get the heartbeat interval; pending and rejected ones the retry interval
+    after which they boot again (an operator may have accepted them by then).
+    """
+    for field, value in dataclasses.asdict(identity).items():
+        setattr(charge_point, field, value)
+    charge_point.first_boot_at = charge_point.first_boot_at or now
+    charge_point.last_boot_at = now
+    accepted = charge_point.registration_status == RegistrationStatus.ACCEPTED
+    interval = settings.CSMS_HEARTBEAT_INTERVAL if accepted else settings.CSMS_BOOT_RETRY_INTERVAL
+    charge_point.heartbeat_interval = interval
+    charge_point.save()
+    return charge_point.registration_status, interval
+
+
+def charge_point_registration_set(*, charge_point: ChargePoint, status: str) -> ChargePoint:
+    """An operator's decision on a charger: it takes effect at the charger's next BootNotification."""
+    if status not in RegistrationStatus.values:
+        raise ValueError(f"unknown registration status {status!r}")
+    charge_point.registration_status = status
+    charge_point.save(update_fields=["registration_status", "updated_at"])
+    return charge_point
+
+
+def heartbeat_record(*, charge_point: ChargePoint, now: datetime) -> None:
+    """A Heartbeat: keep when it came (last_seen_at is kept for every message)."""
+    ChargePoint.objects.filter(pk=charge_point.pk).update(last_heartbeat_at=now)
+
+
+def status_notification_record(
+    *,
+    charge_point: ChargePoint,
+    connector_id: int,
+    status: str,
+    error_code: str,
+    info: str = "",
+    vendor_id: str = "",
+    vendor_error_code: str = "",
+    charger_timestamp: datetime | None,
+    now: datetime,
+) -> Connector:
+    """Update a connector's current status and append it to the connector's history."""
+    values = {
+        "status": status,
+        "error_code": error_code,
+        "info": info,
+        "vendor_id": vendor_id,
+        "vendor_error_code": vendor_error_code,
+    }
+    connector, _ = Connector.objects.update_or_create(
+        charge_point=charge_point,
+        connector_id=connector_id,
+        defaults={**values, "charger_timestamp": charger_timestamp, "status_updated_at": now},
+    )
+    ConnectorStatusChange.objects.create(
+        connector=connector, charger_timestamp=charger_timestamp, received_at=now, **values
+    )
+    return connector
+
+
+@dataclasses.dataclass(frozen=True)
+class IdTagInfo:
+    """OCPP IdTagInfo: what we answer about an id tag."""
+
+    status: str
+    expiry_date: datetime | None = None
+    parent_id_tag: str = ""
+
+    def to_ocpp(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"status": self.status}
+        if self.expiry_date:
+            info["expiryDate"] = self.expiry_date.isoformat().replace("+00:00", "Z")
+        if self.parent_id_tag:
+            info["parentIdTag"] = self.parent_id_tag
+        return info
+
+
+def id_tag_authorize(*, id_tag: str, charge_point: ChargePoint | None = None, now: datetime) -> IdTagInfo:
+    """Decide whether ``id_tag`` may charge (at ``charge_point`` when given).
+
+    Unknown tags follow CSMS_UNKNOWN_ID_TAG_POLICY. A charger that is not Accepted may not start
+    charging: its requests are still recorded, but every tag is Invalid there.
+    """
+    if charge_point is not None and charge_point.registration_status != RegistrationStatus.ACCEPTED:
+        return IdTagInfo(AuthorizationStatus.INVALID)
+    tag = IdTag.objects.select_related("parent").filter(id_tag=id_tag).first()
+    if tag is None:
+        accept = settings.CSMS_UNKNOWN_ID_TAG_POLICY == "accept"
+        return IdTagInfo(AuthorizationStatus.ACCEPTED if accept else AuthorizationStatus.INVALID)
+    status = tag.status
+    if status == AuthorizationStatus.ACCEPTED and tag.expiry_date and tag.expiry_date <= now:
+        status = AuthorizationStatus.EXPIRED
+    return IdTagInfo(status, tag.expiry_date, tag.parent.id_tag if tag.parent else "")
+
+
+def charger_event_record(
+    *,
+    charge_point: ChargePoint,
+    kind: str,
+    status: str = "",
+    detail: dict[str, Any] | None = None,
+    charger_timestamp: datetime | None = None,
+    now: datetime,
+) -> ChargerEvent:
+    """Keep a notification that changes no other state (firmware, diagnostics, security, ...)."""
+    return ChargerEvent.objects.create(
+        charge_point=charge_point,
+        kind=kind,
+        status=status[:64],
+        detail=detail or {},
+        charger_timestamp=charger_timestamp,
+        received_at=now,
+    )
+
+
+def presence_record(
+    *, charge_point_id: str, connected: bool, at: datetime, reason: str = "", now: datetime
+) -> ChargePoint:
+    """A gateway says a charger's connection opened or closed.
+
+    Events can arrive out of order (a reconnect's `connected` before the old socket's
+    `disconnected`): an event older than the latest one recorded does not flip ``online``.
+    """
+    with transaction.atomic():
+        charge_point = charge_point_lock(charge_point_id=charge_point_id, now=now)
+        latest = max(filter(None, [charge_point.last_connected_at, charge_point.last_disconnected_at]), default=None)
+        if connected:
+            charge_point.last_connected_at = at
+        else:
+            charge_point.last_disconnected_at = at
+            charge_point.last_disconnect_reason = reason[:100]
+        if latest is None or at >= latest:
+            charge_point.online = connected
+            if connected:
+                charge_point.last_seen_at = max(filter(None, [charge_point.last_seen_at, at]))
+        charge_point.save()
+    return charge_point
+
+
+def presence_watchdog_run(*, now: datetime | None = None) -> int:
+    """Mark offline the chargers silent for longer than their interval allows.
+
+    A gateway's keepalive timeout may announce nothing (and `$SYS` is often hidden), so this is
+    the one presence signal that always works. Returns how many chargers went offline.
+    """
+    now = now or timezone.now()
+    factor, grace = settings.CSMS_OFFLINE_FACTOR, settings.CSMS_OFFLINE_GRACE
+    # last_seen_at + interval * factor + grace < now, computed in SQL for the whole fleet at once.
+    allowance = ExpressionWrapper(
+        F("heartbeat_interval") * Value(timedelta(seconds=factor)), output_field=DurationField()
+    )
+    deadline = ExpressionWrapper(
+        F("last_seen_at") + allowance + Value(timedelta(seconds=grace)), output_field=DateTimeField()
+    )
+    stale = ChargePoint.objects.filter(online=True).alias(deadline=deadline)
+    return stale.filter(Q(last_seen_at__isnull=True) | Q(deadline__lt=now)).update(online=False)
+
+
+def command_result_record(
+    *,
+    command: Command,
+    payload: dict[str, Any] | None,
+    error_code: str = "",
+    error_description: str = "",
+    now: datetime,
+) -> Command:
+    """Close a sent command with the charger's CallResult (``payload``) or CallError (``error_code``).
+
+    A result's ``status`` other than Accepted (Rejected, NotSupported, Unlocked is fine, ...)
+    makes the command ``rejected``; results without a status (GetConfiguration) are ``accepted``.
+    """
+    if error_code:
+        command.status = Command.Status.FAILED
+        command.error_code = error_code[:40]
+        command.error_description = error_description
+    else:
+        status = (payload or {}).get("status")
+        accepted = status is None or status in _ACCEPTED_RESULT_STATUSES
+        command.status = Command.Status.ACCEPTED if accepted else Command.Status.REJECTED
+        command.response = payload
+    command.completed_at = now
+    command.save(update_fields=["status", "error_code", "error_description", "response", "completed_at"])
+    return command
+
+
+# Result statuses that mean the charger did what was asked (UnlockConnector answers Unlocked,
+# ChangeConfiguration may answer RebootRequired: the value is taken, it applies after a reboot).
+_ACCEPTED_RESULT_STATUSES = frozenset({"Accepted", "Unlocked", "RebootRequired"})

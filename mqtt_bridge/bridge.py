@@ -1,0 +1,203 @@
+"""The MQTT bridge: subscribe to the upstream topics, decode every message, hand it to the workers.
+
+Durability: the session is persistent (fixed client id, no clean start) and subscribed at QoS 1,
+so the broker keeps what arrives while the bridge is down. A message is acknowledged to the
+broker (manual PUBACK) only once the Celery task carrying it is in Redis: if the bridge dies in
+between, the broker delivers it again, and the idempotent handlers absorb the duplicate.
+
+Batching: a dispatcher thread sends whatever has arrived since its last send as one task (up to
+CSMS_BRIDGE_BATCH_SIZE). When idle every frame goes alone at once; under load batches grow by
+themselves, which is what keeps the per-task overhead of Celery off the hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as paho
+from django.conf import settings
+
+from backoffice import metrics
+
+from . import dialects
+from .frames import Rejected, utcnow
+from .mqtt import _set_nodelay, broker_address, client_create
+from .tasks import handle_frames
+from .topics import Route, Topics
+
+logger = logging.getLogger(__name__)
+
+
+class Bridge:
+    """Subscriber + dispatcher. ``run()`` blocks until ``stop()`` is called (from a signal handler)."""
+
+    def __init__(self, *, client_id: str | None = None, topics: Topics | None = None, batch_size: int | None = None):
+        self.topics = topics or Topics.from_settings()
+        self.batch_size = batch_size or settings.CSMS_BRIDGE_BATCH_SIZE
+        self.max_bytes = settings.CSMS_MAX_PAYLOAD_BYTES
+        self._queue: queue.Queue[tuple[int, int, dict[str, Any]]] = queue.Queue()
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        self._connections = 0
+        self.client = client_create(
+            client_id=client_id or settings.CSMS_MQTT_CLIENT_ID, clean_session=False, manual_ack=True
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+
+    # --- MQTT callbacks (paho's network thread) ---------------------------------------------
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            logger.error("broker refused the connection: %s", reason)
+            return
+        _set_nodelay(client)
+        self._connections += 1
+        if self._connections > 1:
+            metrics.count("csms_bridge_reconnects_total")
+        logger.info(
+            "connected to %s:%s (session present: %s); subscribing to %s",
+            *broker_address(),
+            flags.session_present,
+            ", ".join(self.topics.subscriptions),
+        )
+        # Subscribing again on a present session is harmless and covers a broker that lost it.
+        client.subscribe([(topic, 1) for topic in self.topics.subscriptions])
+        self._connected.set()
+
+    def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: list[Any], properties: Any) -> None:
+        for reason in reasons:
+            if reason.is_failure:
+                # Typically `$SYS` presence topics hidden by the broker's ACL: the watchdog covers presence.
+                logger.warning("a subscription was refused by the broker: %s", reason)
+
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        self._connected.clear()
+        if not self._stopping.is_set():
+            logger.warning("disconnected from the broker (%s); reconnecting with backoff", reason)
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        try:
+            item = self.decode(message.topic, message.payload)
+        except Exception:  # never let one message kill the network thread
+            logger.exception("could not decode a message on %s", message.topic)
+            item = {
+                "rejected": Rejected(
+                    reason="internal_error",
+                    description="the bridge could not decode this message",
+                    topic=message.topic,
+                    raw=message.payload[: self.max_bytes].decode("utf-8", errors="replace"),
+                    received_at=utcnow(),
+                ).to_task()
+            }
+        self._queue.put((message.mid, message.qos, item))
+
+    # --- decoding -----------------------------------------------------------------------------
+    def decode(self, topic: str, payload: bytes) -> dict[str, Any]:
+        """Turn one MQTT message into a task item: a frame, a presence event or a rejection."""
+        received_at = utcnow()
+        match = self.topics.match(topic)
+        if match is None:
+            return {
+                "rejected": Rejected(
+                    reason="bad_topic",
+                    description=f"topic {topic!r} matches no configured template",
+                    topic=topic,
+                    raw=payload[: self.max_bytes].decode("utf-8", errors="replace"),
+                    received_at=received_at,
+                ).to_task()
+            }
+        if match.route in (Route.CONNECTED, Route.DISCONNECTED):
+            return self._presence(topic, match.charge_point_id, match.route == Route.CONNECTED, payload, received_at)
+        decoded = dialects.decode(
+            topic=topic, match=match, payload=payload, received_at=received_at, max_bytes=self.max_bytes
+        )
+        if isinstance(decoded, Rejected):
+            return {"rejected": decoded.to_task()}
+        return {"frame": decoded.to_task()}
+
+    def _presence(self, topic: str, cid: str, connected: bool, payload: bytes, received_at: datetime) -> dict[str, Any]:
+        try:
+            data = json.loads(payload)
+            stamp = data.get("connected_at" if connected else "disconnected_at") or data.get("ts")
+            at = datetime.fromtimestamp(stamp / 1000, UTC) if isinstance(stamp, int | float) else received_at
+            reason = str(data.get("reason", "") or "")
+        except (ValueError, AttributeError, OverflowError, OSError) as exc:
+            return {
+                "rejected": Rejected(
+                    reason="bad_presence",
+                    description=f"presence event is not EMQX JSON: {exc}",
+                    topic=topic,
+                    raw=payload[: self.max_bytes].decode("utf-8", errors="replace"),
+                    charge_point_id=cid,
+                    received_at=received_at,
+                ).to_task()
+            }
+        return {
+            "presence": {
+                "charge_point_id": cid,
+                "connected": connected,
+                "at": at.isoformat(),
+                "reason": reason,
+                "topic": topic,
+            }
+        }
+
+    # --- dispatching (the dispatcher thread) ---------------------------------------------------
+    def _dispatch_loop(self) -> None:
+        while not (self._stopping.is_set() and self._queue.empty()):
+            try:
+                batch = [self._queue.get(timeout=0.2)]
+            except queue.Empty:
+                continue
+            while len(batch) < self.batch_size:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._send(batch)
+
+    def _send(self, batch: list[tuple[int, int, dict[str, Any]]]) -> None:
+        items = [item for _, _, item in batch]
+        delay = 0.5
+        while True:
+            try:
+                handle_frames.apply_async(args=[items])
+                break
+            except Exception as exc:
+                # Redis is down: keep the messages unacknowledged (the broker keeps them) and retry.
+                logger.error("could not enqueue %d frames (%s); retrying in %.1f s", len(items), exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 30)
+        for mid, qos, _ in batch:
+            if qos > 0:
+                self.client.ack(mid, qos)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def run(self) -> None:
+        """Connect, consume until stopped, then drain what was received and disconnect."""
+        dispatcher = threading.Thread(target=self._dispatch_loop, name="bridge-dispatcher", daemon=True)
+        dispatcher.start()
+        host, port = broker_address()
+        self.client.connect_async(host, port, keepalive=settings.CSMS_MQTT_KEEPALIVE)
+        self.client.loop_start()
+        try:
+            self._stopping.wait()
+        finally:
+            dispatcher.join(timeout=30)
+            self.client.disconnect()
+            self.client.loop_stop()
+            logger.info("bridge stopped")
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def stop(self) -> None:
+        self._stopping.set()

@@ -1,0 +1,165 @@
+"""Payload dialects: how each gateway writes an OCPP frame into an MQTT payload (WIRE.md).
+
+``decode`` turns one MQTT payload into a Frame, or into a Rejected that says why not (and carries
+the CallError to answer with when the message id was readable). ``encode`` writes a Frame in the
+dialect of the charger's gateway. Adding a gateway means adding a dialect here, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from .frames import MAX_MESSAGE_ID_LENGTH, Frame, Kind, Rejected
+from .topics import TopicMatch
+
+EMQX = "emqx"
+OCPPJ = "ocppj"
+DIALECTS = (EMQX, OCPPJ)
+
+
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def encode(frame: Frame) -> bytes:
+    """The MQTT payload for ``frame`` in its dialect."""
+    if frame.dialect == OCPPJ:
+        if frame.kind == Kind.CALL:
+            return _dumps([2, frame.message_id, frame.action, frame.payload])
+        if frame.kind == Kind.RESULT:
+            return _dumps([3, frame.message_id, frame.payload])
+        return _dumps([4, frame.message_id, frame.error_code, frame.error_description, frame.error_details or {}])
+    if frame.kind == Kind.CALL:
+        return _dumps(
+            {"MessageTypeId": 2, "UniqueId": frame.message_id, "Action": frame.action, "Payload": frame.payload}
+        )
+    if frame.kind == Kind.RESULT:
+        return _dumps({"MessageTypeId": 3, "UniqueId": frame.message_id, "Payload": frame.payload})
+    return _dumps(
+        {
+            "MessageTypeId": 4,
+            "UniqueId": frame.message_id,
+            "ErrorCode": frame.error_code,
+            "ErrorDescription": frame.error_description,
+        }
+    )
+
+
+class _Unreadable(Exception):
+    def __init__(self, reason: str, description: str, message_id: str = "", error_code: str = "") -> None:
+        super().__init__(description)
+        self.reason = reason
+        self.description = description
+        self.message_id = message_id
+        self.error_code = error_code  # set when the charger is to get a CallError
+
+
+def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: datetime, max_bytes: int) -> Frame | Rejected:
+    """Decode one upstream MQTT payload (either dialect, detected from its first character)."""
+    cid = match.charge_point_id
+    raw = payload[:max_bytes].decode("utf-8", errors="replace")
+    if len(payload) > max_bytes:
+        return Rejected(
+            reason="oversized",
+            description=f"payload of {len(payload)} bytes exceeds CSMS_MAX_PAYLOAD_BYTES={max_bytes}",
+            topic=topic,
+            raw=raw,
+            charge_point_id=cid,
+            received_at=received_at,
+        )
+    try:
+        try:
+            data = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise _Unreadable("not_json", f"payload is not JSON: {exc}") from None
+        if isinstance(data, dict):
+            fields = _from_envelope(data)
+            dialect = EMQX
+        elif isinstance(data, list):
+            fields = _from_array(data)
+            dialect = OCPPJ
+        else:
+            raise _Unreadable("bad_structure", "payload is neither an EMQX JSON object nor an OCPP-J array")
+    except _Unreadable as exc:
+        reply = None
+        if exc.error_code and exc.message_id:
+            call = Frame(charge_point_id=cid, kind=Kind.CALL, message_id=exc.message_id, dialect=_guess(payload))
+            reply = call.error(exc.error_code, exc.description)
+        return Rejected(
+            reason=exc.reason,
+            description=exc.description,
+            topic=topic,
+            raw=raw,
+            charge_point_id=cid,
+            message_id=exc.message_id,
+            received_at=received_at,
+            reply=reply,
+        )
+    # A per-action override topic (`cp/{cid}/Notify/{action}`) names the action when the body does not.
+    action = fields.pop("action", "") or match.action
+    return Frame(charge_point_id=cid, topic=topic, dialect=dialect, received_at=received_at, action=action, **fields)
+
+
+def _guess(payload: bytes) -> str:
+    return OCPPJ if payload.lstrip()[:1] == b"[" else EMQX
+
+
+def _message_id(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise _Unreadable("bad_message_id", f"message id must be a non-empty string, got {value!r}"[:200])
+    if len(value) > MAX_MESSAGE_ID_LENGTH:
+        raise _Unreadable("bad_message_id", f"message id is {len(value)} characters, OCPP allows at most 36")
+    return value
+
+
+def _kind(value: Any) -> Kind:
+    # bool is an int in Python; `true` is not a MessageTypeId. A string "2" is dropped by EMQX too.
+    if isinstance(value, bool) or not isinstance(value, int) or value not in (2, 3, 4):
+        raise _Unreadable("bad_message_type", f"MessageTypeId must be the integer 2, 3 or 4, got {value!r}"[:200])
+    return Kind(value)
+
+
+def _call_fields(message_id: str, action: Any, payload: Any, *, has_payload: bool) -> dict[str, Any]:
+    if not isinstance(action, str) or not action:
+        raise _Unreadable("bad_structure", "Call without an Action", message_id, "ProtocolError")
+    if not has_payload:
+        raise _Unreadable("bad_structure", f"{action} Call without a Payload", message_id, "ProtocolError")
+    if not isinstance(payload, dict):
+        raise _Unreadable("bad_structure", f"{action} Payload must be a JSON object", message_id, "FormationViolation")
+    return {"kind": Kind.CALL, "message_id": message_id, "action": action, "payload": payload}
+
+
+def _from_envelope(data: dict[str, Any]) -> dict[str, Any]:
+    kind = _kind(data.get("MessageTypeId"))
+    message_id = _message_id(data.get("UniqueId"))
+    if kind == Kind.CALL:
+        return _call_fields(message_id, data.get("Action"), data.get("Payload"), has_payload="Payload" in data)
+    if kind == Kind.RESULT:
+        return {"kind": kind, "message_id": message_id, "payload": data.get("Payload")}
+    return {
+        "kind": kind,
+        "message_id": message_id,
+        "error_code": str(data.get("ErrorCode") or "GenericError"),
+        "error_description": str(data.get("ErrorDescription") or ""),
+        "error_details": data.get("ErrorDetails"),
+    }
+
+
+def _from_array(data: list[Any]) -> dict[str, Any]:
+    if len(data) < 3:
+        raise _Unreadable("bad_structure", f"OCPP-J array with {len(data)} elements")
+    kind = _kind(data[0])
+    message_id = _message_id(data[1])
+    if kind == Kind.CALL:
+        return _call_fields(message_id, data[2], data[3] if len(data) > 3 else None, has_payload=len(data) > 3)
+    if kind == Kind.RESULT:
+        return {"kind": kind, "message_id": message_id, "payload": data[2]}
+    return {
+        "kind": kind,
+        "message_id": message_id,
+        "error_code": str(data[2]),
+        "error_description": str(data[3]) if len(data) > 3 else "",
+        "error_details": data[4] if len(data) > 4 else None,
+    }

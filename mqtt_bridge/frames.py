@@ -1,0 +1,124 @@
+"""The internal frame: one typed object for every OCPP message, whatever gateway carried it."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+
+class Kind(enum.IntEnum):
+    """OCPP-J MessageTypeId."""
+
+    CALL = 2
+    RESULT = 3
+    ERROR = 4
+
+
+# OCPP-J: message ids are strings of at most 36 characters.
+MAX_MESSAGE_ID_LENGTH = 36
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Frame:
+    """An OCPP message, decoded from (or to be encoded into) one MQTT payload.
+
+    ``action`` is set for Calls; for results and errors it is filled in from the command we sent
+    (the EMQX gateway does not carry it). ``raw`` is the payload exactly as received.
+    """
+
+    charge_point_id: str
+    kind: Kind
+    message_id: str
+    action: str = ""
+    payload: Any = None
+    error_code: str = ""
+    error_description: str = ""
+    error_details: Any = None
+    ocpp_version: str = "1.6"
+    dialect: str = "emqx"
+    topic: str = ""
+    received_at: datetime | None = None
+    raw: str = ""
+
+    def to_task(self) -> dict[str, Any]:
+        """A JSON-safe dict for a Celery message (see ``from_task``)."""
+        data = dataclasses.asdict(self)
+        data["kind"] = int(self.kind)
+        data["received_at"] = self.received_at.isoformat() if self.received_at else None
+        return data
+
+    @classmethod
+    def from_task(cls, data: dict[str, Any]) -> Frame:
+        values = dict(data)
+        values["kind"] = Kind(values["kind"])
+        received_at = values.get("received_at")
+        values["received_at"] = datetime.fromisoformat(received_at) if received_at else None
+        return cls(**values)
+
+    def reply(self, payload: dict[str, Any]) -> Frame:
+        """The CallResult answering this Call."""
+        return Frame(
+            charge_point_id=self.charge_point_id,
+            kind=Kind.RESULT,
+            message_id=self.message_id,
+            action=self.action,
+            payload=payload,
+            ocpp_version=self.ocpp_version,
+            dialect=self.dialect,
+        )
+
+    def error(self, code: str, description: str, details: Any = None) -> Frame:
+        """The CallError answering this Call."""
+        return Frame(
+            charge_point_id=self.charge_point_id,
+            kind=Kind.ERROR,
+            message_id=self.message_id,
+            action=self.action,
+            error_code=code,
+            error_description=description[:255],
+            error_details=details if details is not None else {},
+            ocpp_version=self.ocpp_version,
+            dialect=self.dialect,
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rejected:
+    """An MQTT message that could not be turned into a Frame, kept for the message log and metrics.
+
+    ``reply`` is set when enough of it was readable to answer the charger with a CallError.
+    """
+
+    reason: str
+    description: str
+    topic: str
+    raw: str
+    charge_point_id: str = ""
+    message_id: str = ""
+    received_at: datetime | None = None
+    reply: Frame | None = None
+
+    def to_task(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "description": self.description,
+            "topic": self.topic,
+            "raw": self.raw,
+            "charge_point_id": self.charge_point_id,
+            "message_id": self.message_id,
+            "received_at": self.received_at.isoformat() if self.received_at else None,
+            "reply": self.reply.to_task() if self.reply else None,
+        }
+
+    @classmethod
+    def from_task(cls, data: dict[str, Any]) -> Rejected:
+        values = dict(data)
+        values["received_at"] = datetime.fromisoformat(data["received_at"]) if data.get("received_at") else None
+        values["reply"] = Frame.from_task(data["reply"]) if data.get("reply") else None
+        return cls(**values)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

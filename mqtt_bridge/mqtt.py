@@ -1,0 +1,124 @@
+"""paho-mqtt clients configured from MQTT_URL, and the publisher the workers send replies with."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import ssl
+import threading
+import time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as paho
+from django.conf import settings
+
+from backoffice import metrics
+
+from . import dialects
+from .frames import Frame
+from .topics import Topics
+
+logger = logging.getLogger(__name__)
+
+
+class PublishError(Exception):
+    """A reply could not be handed to the broker in time (the task is retried)."""
+
+
+def _set_nodelay(client: paho.Client) -> None:
+    # paho never sets TCP_NODELAY: with QoS 1, Nagle + delayed ACKs cost ~40 ms per hop (MEASURED.md).
+    sock = client.socket()
+    if isinstance(sock, socket.socket):  # ssl.SSLSocket included
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def client_create(*, client_id: str, clean_session: bool, url: str | None = None, **kwargs: Any) -> paho.Client:
+    """A paho 2.x client for MQTT_URL (user, password, TLS for mqtts://), not yet connected.
+
+    MQTT 3.1.1 so that every broker we support (Mosquitto, EMQX, RabbitMQ, amqtt) takes it.
+    """
+    parts = urlsplit(url or settings.MQTT_URL)
+    client = paho.Client(
+        callback_api_version=paho.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=clean_session,
+        protocol=paho.MQTTv311,
+        **kwargs,
+    )
+    if parts.username:
+        client.username_pw_set(unquote(parts.username), unquote(parts.password) if parts.password else None)
+    if parts.scheme == "mqtts":
+        client.tls_set(ca_certs=settings.CSMS_MQTT_CA_FILE or None, cert_reqs=ssl.CERT_REQUIRED)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    return client
+
+
+def broker_address(url: str | None = None) -> tuple[str, int]:
+    parts = urlsplit(url or settings.MQTT_URL)
+    return parts.hostname or "127.0.0.1", parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+
+class Publisher:
+    """One connected client per process for the downstream topic (workers, admin, API)."""
+
+    def __init__(self) -> None:
+        self.topics = Topics.from_settings()
+        self._connected = threading.Event()
+        client_id = f"csms-pub-{socket.gethostname()}-{os.getpid()}"[:64]
+        self.client = client_create(client_id=client_id, clean_session=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        host, port = broker_address()
+        self.client.connect_async(host, port, keepalive=settings.CSMS_MQTT_KEEPALIVE)
+        self.client.loop_start()
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            logger.error("publisher: broker refused the connection: %s", reason)
+            return
+        _set_nodelay(client)
+        self._connected.set()
+
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        self._connected.clear()
+
+    def publish(self, frames: list[Frame], *, timeout: float = 10.0) -> None:
+        """Publish at QoS 1 and wait until the broker has them all; raise PublishError otherwise."""
+        if not frames:
+            return
+        if not self._connected.wait(timeout):
+            raise PublishError("not connected to the MQTT broker")
+        deadline = time.monotonic() + timeout
+        infos = []
+        for frame in frames:
+            topic = self.topics.downstream_for(frame.charge_point_id)
+            infos.append(self.client.publish(topic, dialects.encode(frame), qos=1))
+        for frame, info in zip(frames, infos, strict=True):
+            try:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            except (RuntimeError, ValueError) as exc:
+                raise PublishError(str(exc)) from exc
+            if not info.is_published():
+                raise PublishError(f"no PUBACK within {timeout} s")
+            metrics.count("csms_frames_out_total", action=frame.action or "unknown", kind=frame.kind.name.lower())
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+_publisher: Publisher | None = None
+_publisher_pid = 0
+_publisher_lock = threading.Lock()
+
+
+def publisher() -> Publisher:
+    """This process's publisher, created on first use (after a Celery fork, a new one)."""
+    global _publisher, _publisher_pid
+    with _publisher_lock:
+        if _publisher is None or _publisher_pid != os.getpid():
+            _publisher = Publisher()
+            _publisher_pid = os.getpid()
+        return _publisher

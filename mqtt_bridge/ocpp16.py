@@ -1,0 +1,177 @@
+"""OCPP 1.6 Calls from charge points: parse the (schema-valid) payload, call a service, build the reply.
+
+One small function per action. The payload has already passed its JSON schema; what a schema
+cannot check (a timestamp that is not a date) raises OcppError here, before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from chargers import services as chargers
+from chargers.models import ChargePoint, ChargerEvent
+from transactions import services as sessions
+
+from .validation import OcppError
+
+Handler = Callable[[ChargePoint, dict[str, Any], datetime], dict[str, Any]]
+
+
+def _timestamp(payload: dict[str, Any], field: str) -> datetime:
+    raw = payload.get(field)
+    try:
+        value = datetime.fromisoformat(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise OcppError(
+            "PropertyConstraintViolation", f"field '{field}': {raw!r} is not an ISO 8601 date-time", {"field": field}
+        ) from None
+    # A charger that forgets the offset means UTC (OCPP requires UTC times on the wire).
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _optional_timestamp(payload: dict[str, Any], field: str) -> datetime | None:
+    return _timestamp(payload, field) if payload.get(field) is not None else None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# SampledValue's JSON keys and our field names are the same words.
+_SAMPLED_VALUE_FIELDS = ("value", "measurand", "phase", "unit", "context", "location", "format")
+
+
+def _samples(items: list[dict[str, Any]]) -> list[sessions.MeterSample]:
+    return [
+        sessions.MeterSample(
+            timestamp=_timestamp(item, "timestamp"),
+            values=tuple(
+                sessions.SampledValue(**{key: value[key] for key in _SAMPLED_VALUE_FIELDS if key in value})
+                for value in item["sampledValue"]
+            ),
+        )
+        for item in items
+    ]
+
+
+def boot_notification(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    identity = chargers.BootIdentity(
+        vendor=payload["chargePointVendor"],
+        model=payload["chargePointModel"],
+        serial_number=payload.get("chargePointSerialNumber", ""),
+        charge_box_serial_number=payload.get("chargeBoxSerialNumber", ""),
+        firmware_version=payload.get("firmwareVersion", ""),
+        iccid=payload.get("iccid", ""),
+        imsi=payload.get("imsi", ""),
+        meter_type=payload.get("meterType", ""),
+        meter_serial_number=payload.get("meterSerialNumber", ""),
+    )
+    status, interval = chargers.boot_notification_record(charge_point=cp, identity=identity, now=now)
+    return {"status": status, "currentTime": _iso(now), "interval": interval}
+
+
+def heartbeat(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    chargers.heartbeat_record(charge_point=cp, now=now)
+    return {"currentTime": _iso(now)}
+
+
+def status_notification(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    chargers.status_notification_record(
+        charge_point=cp,
+        connector_id=payload["connectorId"],
+        status=payload["status"],
+        error_code=payload["errorCode"],
+        info=payload.get("info", ""),
+        vendor_id=payload.get("vendorId", ""),
+        vendor_error_code=payload.get("vendorErrorCode", ""),
+        charger_timestamp=_optional_timestamp(payload, "timestamp"),
+        now=now,
+    )
+    return {}
+
+
+def authorize(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    info = chargers.id_tag_authorize(id_tag=payload["idTag"], charge_point=cp, now=now)
+    return {"idTagInfo": info.to_ocpp()}
+
+
+def start_transaction(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    started_at = _timestamp(payload, "timestamp")
+    transaction, info = sessions.transaction_start(
+        charge_point=cp,
+        connector_id=payload["connectorId"],
+        id_tag=payload["idTag"],
+        meter_start=payload["meterStart"],
+        started_at=started_at,
+        reservation_id=payload.get("reservationId"),
+        now=now,
+    )
+    return {"transactionId": transaction.pk, "idTagInfo": info.to_ocpp()}
+
+
+def stop_transaction(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    stopped_at = _timestamp(payload, "timestamp")
+    info = sessions.transaction_stop(
+        charge_point=cp,
+        transaction_id=payload["transactionId"],
+        meter_stop=payload["meterStop"],
+        stopped_at=stopped_at,
+        reason=payload.get("reason", ""),
+        id_tag=payload.get("idTag", ""),
+        transaction_data=_samples(payload.get("transactionData", [])),
+        raw=payload,
+        now=now,
+    )
+    return {"idTagInfo": info.to_ocpp()} if info else {}
+
+
+def meter_values(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    samples = _samples(payload["meterValue"])
+    transaction = sessions.transaction_of_charger(charge_point=cp, transaction_id=payload.get("transactionId"))
+    sessions.meter_values_record(
+        charge_point=cp, connector_id=payload["connectorId"], transaction=transaction, samples=samples, now=now
+    )
+    return {}
+
+
+def data_transfer(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    chargers.charger_event_record(
+        charge_point=cp, kind=ChargerEvent.Kind.DATA_TRANSFER, status=payload["vendorId"], detail=payload, now=now
+    )
+    # No vendor extension is installed: OCPP's answer for a vendor we do not know.
+    return {"status": "UnknownVendorId"}
+
+
+def _event(kind: str, status_field: str, timestamp_field: str | None = None) -> Handler:
+    def handle(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+        charger_timestamp = _timestamp(payload, timestamp_field) if timestamp_field else None
+        chargers.charger_event_record(
+            charge_point=cp,
+            kind=kind,
+            status=str(payload.get(status_field, "")),
+            detail=payload,
+            charger_timestamp=charger_timestamp,
+            now=now,
+        )
+        return {}
+
+    return handle
+
+
+HANDLERS: dict[str, Handler] = {
+    "BootNotification": boot_notification,
+    "Heartbeat": heartbeat,
+    "StatusNotification": status_notification,
+    "Authorize": authorize,
+    "StartTransaction": start_transaction,
+    "StopTransaction": stop_transaction,
+    "MeterValues": meter_values,
+    "DataTransfer": data_transfer,
+    "DiagnosticsStatusNotification": _event(ChargerEvent.Kind.DIAGNOSTICS_STATUS, "status"),
+    "FirmwareStatusNotification": _event(ChargerEvent.Kind.FIRMWARE_STATUS, "status"),
+    "SecurityEventNotification": _event(ChargerEvent.Kind.SECURITY, "type", "timestamp"),
+    "SignedFirmwareStatusNotification": _event(ChargerEvent.Kind.SIGNED_FIRMWARE_STATUS, "status"),
+    "LogStatusNotification": _event(ChargerEvent.Kind.LOG_STATUS, "status"),
+}

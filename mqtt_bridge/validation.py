@@ -1,0 +1,143 @@
+"""Schema validation against the official OCPP JSON schemas shipped in the ``ocpp`` package.
+
+The package's own ``validate_payload`` does not name the offending field and answers with 2.0.1
+spellings; we use its schemas and cached validators, and map the first error to the precise
+OCPP-J error code in the charger's version's spelling (1.6 ``FormationViolation`` and
+``OccurenceConstraintViolation``, 2.0.1 ``FormatViolation`` and ``OccurrenceConstraintViolation``).
+"""
+
+from __future__ import annotations
+
+import decimal
+from typing import Any
+
+from jsonschema.exceptions import ValidationError, best_match
+from ocpp.messages import get_validator
+
+from .frames import Kind
+
+# 1.6 actions a charge point initiates (Core, Firmware Management, and the security extension).
+CHARGER_ACTIONS_16 = frozenset(
+    {
+        "Authorize",
+        "BootNotification",
+        "DataTransfer",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "MeterValues",
+        "StartTransaction",
+        "StatusNotification",
+        "StopTransaction",
+        "SecurityEventNotification",
+        "SignedFirmwareStatusNotification",
+        "LogStatusNotification",
+        "SignCertificate",
+    }
+)
+
+# 1.6 actions that exist but that only the CSMS sends: a charger sending one gets NotSupported.
+CSMS_ACTIONS_16 = frozenset(
+    {
+        "CancelReservation",
+        "ChangeAvailability",
+        "ChangeConfiguration",
+        "ClearCache",
+        "ClearChargingProfile",
+        "GetCompositeSchedule",
+        "GetConfiguration",
+        "GetDiagnostics",
+        "GetLocalListVersion",
+        "RemoteStartTransaction",
+        "RemoteStopTransaction",
+        "ReserveNow",
+        "Reset",
+        "SendLocalList",
+        "SetChargingProfile",
+        "TriggerMessage",
+        "UnlockConnector",
+        "UpdateFirmware",
+        "CertificateSigned",
+        "DeleteCertificate",
+        "ExtendedTriggerMessage",
+        "GetInstalledCertificateIds",
+        "GetLog",
+        "InstallCertificate",
+        "SignedUpdateFirmware",
+    }
+)
+
+# Schemas with 1-decimal numbers: validated with Decimal so that 21.4 is not 21.399999999999995.
+_DECIMAL_SCHEMAS = {
+    (Kind.CALL, "SetChargingProfile"),
+    (Kind.CALL, "RemoteStartTransaction"),
+    (Kind.RESULT, "GetCompositeSchedule"),
+}
+
+_SPELLING = {
+    "1.6": {"format": "FormationViolation", "occurrence": "OccurenceConstraintViolation"},
+    "2.0.1": {"format": "FormatViolation", "occurrence": "OccurrenceConstraintViolation"},
+}
+
+
+class OcppError(Exception):
+    """An OCPP-J CallError to answer with: code (already in the right spelling) and description."""
+
+    def __init__(self, code: str, description: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+        self.details = details or {}
+
+
+def error_code(kind: str, ocpp_version: str) -> str:
+    """``kind`` is "format" or "occurrence"; returns the version's spelling."""
+    return _SPELLING.get(ocpp_version, _SPELLING["1.6"])[kind]
+
+
+def validate(kind: Kind, action: str, payload: Any, ocpp_version: str = "1.6") -> None:
+    """Raise OcppError when ``payload`` does not conform to the schema of ``action``'s Call or result."""
+    use_decimal = (kind, action) in _DECIMAL_SCHEMAS
+    try:
+        validator = get_validator(
+            int(kind), action, ocpp_version, parse_float=decimal.Decimal if use_decimal else float
+        )
+    except OSError:
+        raise OcppError("NotImplemented", f"No schema for {action}") from None
+    if use_decimal:
+        payload = _to_decimal(payload)
+    error = best_match(validator.iter_errors(payload))
+    if error is not None:
+        raise _map(error, ocpp_version)
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, float):
+        return decimal.Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _to_decimal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_decimal(v) for v in value]
+    return value
+
+
+def _field(error: ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        path = f"{path}.{missing}" if path else missing
+    return path or "(payload)"
+
+
+def _map(error: ValidationError, ocpp_version: str) -> OcppError:
+    field = _field(error)
+    details = {"field": field, "constraint": str(error.validator)}
+    if error.validator == "required":
+        return OcppError(error_code("occurrence", ocpp_version), f"missing required field '{field}'", details)
+    if error.validator == "type":
+        return OcppError("TypeConstraintViolation", f"field '{field}': {error.message}", details)
+    if error.validator == "additionalProperties":
+        return OcppError(error_code("format", ocpp_version), f"{error.message}", details)
+    if error.validator in {"enum", "maxLength", "minLength", "minimum", "maximum", "multipleOf", "format", "pattern"}:
+        return OcppError("PropertyConstraintViolation", f"field '{field}': {error.message}"[:255], details)
+    return OcppError(error_code("format", ocpp_version), f"field '{field}': {error.message}"[:255], details)

@@ -1,0 +1,162 @@
+"""Every write to charging sessions and meter values.
+
+Callers hold the charge point's row lock (``chargers.services.charge_point_lock``) so that the
+natural-key lookups below cannot race with a second delivery of the same message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import datetime
+
+from chargers.models import ChargePoint, ChargerEvent
+from chargers.services import IdTagInfo, charger_event_record, id_tag_authorize
+
+from .models import MeterValue, Transaction
+
+
+@dataclasses.dataclass(frozen=True)
+class SampledValue:
+    """One OCPP SampledValue, defaults as the 1.6 specification gives them."""
+
+    value: str
+    measurand: str = "Energy.Active.Import.Register"
+    phase: str = ""
+    unit: str = "Wh"
+    context: str = "Sample.Periodic"
+    location: str = "Outlet"
+    format: str = "Raw"
+
+
+@dataclasses.dataclass(frozen=True)
+class MeterSample:
+    """One OCPP MeterValue: a timestamp and the values sampled at it."""
+
+    timestamp: datetime
+    values: tuple[SampledValue, ...]
+
+
+def transaction_start(
+    *,
+    charge_point: ChargePoint,
+    connector_id: int,
+    id_tag: str,
+    meter_start: int,
+    started_at: datetime,
+    reservation_id: int | None = None,
+    now: datetime,
+) -> tuple[Transaction, IdTagInfo]:
+    """Record a StartTransaction and decide on its id tag.
+
+    The charger started charging whatever we answer, so the session is always recorded; the
+    answer tells it whether to go on. A replay of the same start (the charger's offline queue
+    resent it under a new message id) finds the same row, and so gets the same transactionId.
+    """
+    info = id_tag_authorize(id_tag=id_tag, charge_point=charge_point, now=now)
+    transaction, created = Transaction.objects.get_or_create(
+        charge_point=charge_point,
+        connector_id=connector_id,
+        id_tag=id_tag,
+        started_at=started_at,
+        meter_start=meter_start,
+        defaults={"id_tag_status": info.status, "reservation_id": reservation_id, "start_received_at": now},
+    )
+    if created:
+        # A connector charges one session at a time: a session still open there lost its
+        # StopTransaction (a charger's memory wiped, a replaced board). Close it at this start.
+        Transaction.objects.filter(
+            charge_point=charge_point, connector_id=connector_id, stopped_at__isnull=True
+        ).exclude(pk=transaction.pk).filter(started_at__lte=started_at).update(
+            stopped_at=started_at, stop_received_at=now, stop_reason="Other"
+        )
+    return transaction, info
+
+
+def transaction_stop(
+    *,
+    charge_point: ChargePoint,
+    transaction_id: int,
+    meter_stop: int,
+    stopped_at: datetime,
+    reason: str = "",
+    id_tag: str = "",
+    transaction_data: Iterable[MeterSample] = (),
+    raw: dict | None = None,
+    now: datetime,
+) -> IdTagInfo | None:
+    """Record a StopTransaction; return the IdTagInfo to answer with when an id tag was given.
+
+    A stop for a transaction we do not know is still answered without error (an error makes
+    chargers resend it forever) and kept as a ChargerEvent. A second stop of the same session
+    changes nothing.
+    """
+    transaction = transaction_of_charger(charge_point=charge_point, transaction_id=transaction_id)
+    if transaction is None:
+        charger_event_record(
+            charge_point=charge_point,
+            kind=ChargerEvent.Kind.UNKNOWN_TRANSACTION_STOP,
+            status=str(transaction_id),
+            detail=raw or {},
+            charger_timestamp=stopped_at,
+            now=now,
+        )
+    elif transaction.stopped_at is None or (transaction.stop_reason == "Other" and transaction.meter_stop is None):
+        # Still open, or closed by a later start on its connector before its own stop arrived.
+        transaction.meter_stop = meter_stop
+        transaction.stopped_at = stopped_at
+        transaction.stop_received_at = now
+        transaction.stop_reason = reason or "Local"
+        transaction.stop_id_tag = id_tag
+        transaction.save()
+    meter_values_record(
+        charge_point=charge_point,
+        connector_id=transaction.connector_id if transaction else 0,
+        transaction=transaction,
+        samples=transaction_data,
+        now=now,
+    )
+    if not id_tag:
+        return None
+    return id_tag_authorize(id_tag=id_tag, charge_point=charge_point, now=now)
+
+
+def meter_values_record(
+    *,
+    charge_point: ChargePoint,
+    connector_id: int,
+    transaction: Transaction | None,
+    samples: Iterable[MeterSample],
+    now: datetime,
+) -> int:
+    """Store sampled values in one INSERT; a sample already stored (a replay) is skipped."""
+    rows = [
+        MeterValue(
+            charge_point=charge_point,
+            connector_id=connector_id,
+            transaction=transaction,
+            timestamp=sample.timestamp,
+            received_at=now,
+            numeric_value=_number(value.value),
+            **dataclasses.asdict(value),
+        )
+        for sample in samples
+        for value in sample.values
+    ]
+    if rows:
+        MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def transaction_of_charger(*, charge_point: ChargePoint, transaction_id: int | None) -> Transaction | None:
+    """The session a charger names by its transactionId, if it is one of this charger's."""
+    if transaction_id is None or not 0 < transaction_id < 2**63:
+        return None
+    return Transaction.objects.filter(pk=transaction_id, charge_point=charge_point).first()
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
