@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "chargers",
     "transactions",
     "mqtt_bridge",
+    "gateway",
 ]
 
 MIDDLEWARE = [
@@ -209,3 +210,38 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("CSMS_LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- OCPP gateway (gateway app: run_ocpp_gateway, simulate_fleet) ----------------------------
+# Our own EMQX-compatible OCPP-J gateway. Its MQTT topics are the CSMS_TOPIC_* settings above, so
+# the backoffice cannot tell it from EMQX's OCPP gateway. See gateway/README.md.
+def _env_float(name: str, default: float, *, minimum: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+CSMS_GATEWAY_HOST = env_str("CSMS_GATEWAY_HOST", "127.0.0.1")
+CSMS_GATEWAY_PORT = env_int("CSMS_GATEWAY_PORT", 33033, minimum=0)
+CSMS_GATEWAY_PATH = env_str("CSMS_GATEWAY_PATH", "/ocpp")
+CSMS_GATEWAY_TLS_CERT = env_str("CSMS_GATEWAY_TLS_CERT", "")
+CSMS_GATEWAY_TLS_KEY = env_str("CSMS_GATEWAY_TLS_KEY", "")
+# Development only: admit a handshake that carries no Authorization header.
+CSMS_GATEWAY_ALLOW_ANONYMOUS = env_bool("CSMS_GATEWAY_ALLOW_ANONYMOUS", False)
+# Empty: the gateway checks credentials in the database itself; else the URL of an EMQX-style HTTP
+# authentication endpoint (this backoffice's /gateway/auth, or any other).
+CSMS_GATEWAY_AUTH_URL = env_str("CSMS_GATEWAY_AUTH_URL", "")
+CSMS_GATEWAY_AUTH_CACHE_SECONDS = env_int("CSMS_GATEWAY_AUTH_CACHE_SECONDS", 300, minimum=0)
+CSMS_GATEWAY_DEFAULT_HEARTBEAT = env_int("CSMS_GATEWAY_DEFAULT_HEARTBEAT", 60, minimum=1)
+CSMS_GATEWAY_KEEPALIVE_BACKOFF = _env_float("CSMS_GATEWAY_KEEPALIVE_BACKOFF", 1.5, minimum=1.0)
+CSMS_GATEWAY_UPSTREAM_QOS = int(env_choice("CSMS_GATEWAY_UPSTREAM_QOS", "2", ("1", "2")))
+CSMS_GATEWAY_MAX_FRAME_BYTES = env_int("CSMS_GATEWAY_MAX_FRAME_BYTES", CSMS_MAX_PAYLOAD_BYTES, minimum=256)
+CSMS_GATEWAY_MQTT_CLIENT_ID = env_str("CSMS_GATEWAY_MQTT_CLIENT_ID", "csms-gateway")
+# The node name in the presence topics (EMQX puts its Erlang node name there).
+CSMS_GATEWAY_NODE = env_str("CSMS_GATEWAY_NODE", "csms-gateway@127.0.0.1")

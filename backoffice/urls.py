@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from backoffice import views
 
@@ -7,4 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", views.metrics_view, name="metrics"),
     path("healthz", views.healthz_view, name="healthz"),
+    path("gateway/", include("gateway.urls")),
 ]

@@ -1,0 +1,65 @@
+"""Admin for charger credentials: set a password, never see a hash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from gateway import services
+from gateway.models import ChargerCredential
+
+
+class ChargerCredentialForm(forms.ModelForm):
+    """Edits a credential; the password field is write-only (blank keeps the current one)."""
+
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="The charger's AuthorizationKey. Leave blank to keep the current password "
+        "(or, for a new credential, to generate one that is shown once).",
+    )
+
+    class Meta:
+        model = ChargerCredential
+        fields = ["charge_point_id", "enabled", "note"]
+
+    def clean_charge_point_id(self) -> str:
+        value = self.cleaned_data["charge_point_id"]
+        if not services.charge_point_id_is_valid(value):
+            raise forms.ValidationError("1..48 characters, none of / + #")
+        return value
+
+
+@admin.register(ChargerCredential)
+class ChargerCredentialAdmin(admin.ModelAdmin):
+    form = ChargerCredentialForm
+    list_display = ["charge_point_id", "enabled", "note", "updated_at"]
+    list_filter = ["enabled"]
+    search_fields = ["charge_point_id", "note"]
+    readonly_fields = ["created_at", "updated_at"]
+    actions = ["disable_credentials", "enable_credentials"]
+
+    def save_model(self, request: HttpRequest, obj: ChargerCredential, form: Any, change: bool) -> None:
+        password = form.cleaned_data.get("password") or None
+        if change:
+            obj.save()  # id, enabled flag and note (a renamed id included) before the password
+            if password is None:
+                return
+        credential, clear = services.credential_set_password(
+            charge_point_id=obj.charge_point_id, password=password, enabled=obj.enabled, note=obj.note
+        )
+        obj.pk = credential.pk
+        obj.password_hash = credential.password_hash
+        if password is None:
+            messages.warning(request, f"Generated password for {obj.charge_point_id} (shown only once): {clear}")
+
+    @admin.action(description="Disable selected credentials")
+    def disable_credentials(self, request: HttpRequest, queryset: Any) -> None:
+        queryset.update(enabled=False)
+
+    @admin.action(description="Enable selected credentials")
+    def enable_credentials(self, request: HttpRequest, queryset: Any) -> None:
+        queryset.update(enabled=True)

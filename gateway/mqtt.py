@@ -1,0 +1,102 @@
+"""The gateway's MQTT connection: paho's network thread, bridged to the asyncio loop.
+
+One connection for the whole gateway (not one per charger): it publishes every upstream frame and
+presence event, and holds ONE subscription to the downstream template (``ocpp/cs/+``).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+
+logger = logging.getLogger(__name__)
+
+MessageCallback = Callable[[str, bytes], None]
+
+
+class MqttLink:
+    """A persistent-session paho client; ``on_message`` runs on paho's thread (bridge it yourself)."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        client_id: str,
+        subscriptions: list[str],
+        on_message: MessageCallback,
+        keepalive: int = 30,
+        ca_file: str = "",
+    ) -> None:
+        parts = urlsplit(url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        self.keepalive = keepalive
+        self.subscriptions = subscriptions
+        self._on_message_cb = on_message
+        self.connected = threading.Event()
+        # A persistent session (clean_session False) keeps QoS 1 downlinks queued in the broker
+        # while our link is down for a moment; the chargers' WebSockets stay open meanwhile.
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
+        # amqtt only keeps a persistent session for a client that sends a username (MEASURED.md).
+        username = unquote(parts.username) if parts.username else client_id
+        password = unquote(parts.password) if parts.password else None
+        self.client.username_pw_set(username, password)
+        if parts.scheme == "mqtts":
+            self.client.tls_set(ca_certs=ca_file or None, cert_reqs=ssl.CERT_REQUIRED)
+        # A reboot storm publishes ~4 messages per charger at once: do not cap the in-flight window
+        # at paho's default of 20, and never drop a queued message.
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Connect in the background and wait (up to ``timeout``) for the first CONNACK."""
+        self.client.connect_async(self.host, self.port, keepalive=self.keepalive)
+        self.client.loop_start()
+        if not self.connected.wait(timeout):
+            logger.warning("MQTT broker %s:%s not reachable yet; retrying in the background", self.host, self.port)
+
+    def stop(self) -> None:
+        """Disconnect cleanly and stop the network thread."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish(self, topic: str, payload: str, qos: int) -> mqtt.MQTTMessageInfo:
+        """Publish (thread-safe; queued by paho while disconnected)."""
+        return self.client.publish(topic, payload, qos=qos)
+
+    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        if getattr(reason, "is_failure", False):
+            logger.error("MQTT connection refused: %s", reason)
+            return
+        # paho never sets TCP_NODELAY: without it every QoS handshake waits on delayed ACKs (MEASURED.md).
+        sock = client.socket()
+        if isinstance(sock, socket.socket):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for topic in self.subscriptions:
+            client.subscribe(topic, qos=1)
+        logger.info("MQTT connected to %s:%s, subscribed to %s", self.host, self.port, ", ".join(self.subscriptions))
+        self.connected.set()
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object
+    ) -> None:
+        self.connected.clear()
+        logger.warning("MQTT disconnected (%s); paho reconnects", reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        self._on_message_cb(message.topic, message.payload)

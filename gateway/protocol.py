@@ -1,0 +1,248 @@
+"""What EMQX's OCPP gateway puts on the wire, as pure functions (no I/O).
+
+Upstream (charger -> MQTT): an OCPP-J array becomes the EMQX JSON envelope
+``{"MessageTypeId", "UniqueId", "Action"?, "Payload"?, "ErrorCode"?, "ErrorDescription"?}`` on the
+Call topic or the Reply topic; a CallError loses its ErrorDetails, as in EMQX. Downstream
+(MQTT -> charger): the envelope becomes the OCPP-J array again, one WebSocket frame per message.
+Presence events carry the fields of EMQX's ``emqx_sys`` connected/disconnected messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import re
+from typing import Any
+from urllib.parse import unquote
+
+CALL, CALLRESULT, CALLERROR = 2, 3, 4
+CID_MAX_LENGTH = 48
+_FORBIDDEN_IN_CID = re.compile(r"[/+#]")
+
+
+class FrameError(ValueError):
+    """A frame (from the charger or from MQTT) that cannot be translated; logged and dropped."""
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, UTF-8 kept as is (what EMQX's encoder emits)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def charge_point_id_from_path(path: str, prefix: str) -> str | None:
+    """The charge point id in ``{prefix}/{cid}`` (percent-decoded), or None when the path is not ours.
+
+    EMQX's rules: non-empty after decoding, and none of ``/ + #`` (they would break the MQTT topic).
+    """
+    path = path.split("?", 1)[0]
+    prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
+    if not path.startswith(prefix):
+        return None
+    raw = path[len(prefix) :]
+    if "/" in raw:
+        return None
+    cid = unquote(raw, errors="strict") if "%" in raw else raw
+    if not cid or len(cid) > CID_MAX_LENGTH or _FORBIDDEN_IN_CID.search(cid):
+        return None
+    return cid
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(username, password) of an ``Authorization: Basic ...`` header, None when absent or unreadable."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    if not sep:
+        return None
+    return username, password
+
+
+@dataclasses.dataclass(frozen=True)
+class Upstream:
+    """One charger frame translated: where it goes and what is published."""
+
+    kind: int
+    unique_id: str
+    action: str
+    envelope: dict[str, Any]
+
+
+def upstream_from_frame(text: str) -> Upstream:
+    """Translate one WebSocket text frame from a charger into the EMQX envelope."""
+    try:
+        frame = json.loads(text)
+    except ValueError as exc:
+        raise FrameError(f"invalid JSON: {exc}") from None
+    if not isinstance(frame, list) or not frame:
+        raise FrameError("not an OCPP-J array")
+    kind = frame[0]
+    if type(kind) is not int:
+        raise FrameError("MessageTypeId is not an integer")
+    if len(frame) < 2 or not isinstance(frame[1], str) or not frame[1]:
+        raise FrameError("UniqueId is missing or not a string")
+    unique_id = frame[1]
+    if kind == CALL:
+        if len(frame) != 4 or not isinstance(frame[2], str) or not frame[2]:
+            raise FrameError("a Call is [2, UniqueId, Action, Payload]")
+        envelope = {"MessageTypeId": CALL, "UniqueId": unique_id, "Action": frame[2], "Payload": frame[3]}
+        return Upstream(CALL, unique_id, frame[2], envelope)
+    if kind == CALLRESULT:
+        if len(frame) != 3:
+            raise FrameError("a CallResult is [3, UniqueId, Payload]")
+        return Upstream(
+            CALLRESULT, unique_id, "", {"MessageTypeId": CALLRESULT, "UniqueId": unique_id, "Payload": frame[2]}
+        )
+    if kind == CALLERROR:
+        # [4, id, code, description, details]; some firmware omits the details. EMQX drops them anyway.
+        if len(frame) not in (4, 5) or not isinstance(frame[2], str) or not isinstance(frame[3], str):
+            raise FrameError("a CallError is [4, UniqueId, ErrorCode, ErrorDescription, ErrorDetails]")
+        envelope = {
+            "MessageTypeId": CALLERROR,
+            "UniqueId": unique_id,
+            "ErrorCode": frame[2],
+            "ErrorDescription": frame[3],
+        }
+        return Upstream(CALLERROR, unique_id, "", envelope)
+    raise FrameError(f"unknown MessageTypeId {kind}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Downlink:
+    """One MQTT downlink translated into the OCPP-J frame sent to the charger."""
+
+    kind: int
+    frame: list[Any]
+
+    @property
+    def text(self) -> str:
+        return dumps(self.frame)
+
+    def heartbeat_interval(self) -> int | None:
+        """The interval an accepted registration sets (EMQX resets its keepalive from it)."""
+        if self.kind != CALLRESULT:
+            return None
+        payload = self.frame[2]
+        if not isinstance(payload, dict) or payload.get("status") != "Accepted":
+            return None
+        interval = payload.get("interval")
+        if type(interval) is int and interval > 0:
+            return interval
+        return None
+
+
+def downlink_from_payload(payload: bytes) -> Downlink:
+    """Translate an MQTT downlink (EMQX envelope, or a raw OCPP-J array) into an OCPP-J frame.
+
+    Like EMQX, an envelope whose MessageTypeId is not a JSON integer or that lacks a key is dropped.
+    """
+    try:
+        message = json.loads(payload)
+    except ValueError as exc:
+        raise FrameError(f"invalid JSON: {exc}") from None
+    if isinstance(message, list):
+        # Raw OCPP-J (dialect 2): forwarded as is once its shape is checked.
+        if len(message) < 3 or type(message[0]) is not int or message[0] not in (CALL, CALLRESULT, CALLERROR):
+            raise FrameError("not an OCPP-J array")
+        return Downlink(message[0], message)
+    if not isinstance(message, dict):
+        raise FrameError("neither an envelope nor an OCPP-J array")
+    kind = message.get("MessageTypeId")
+    try:
+        if type(kind) is not int:
+            raise FrameError("MessageTypeId is not a JSON integer")
+        unique_id = message["UniqueId"]
+        if kind == CALL:
+            return Downlink(CALL, [CALL, unique_id, message["Action"], message["Payload"]])
+        if kind == CALLRESULT:
+            return Downlink(CALLRESULT, [CALLRESULT, unique_id, message["Payload"]])
+        if kind == CALLERROR:
+            details = message.get("ErrorDetails")
+            frame = [
+                CALLERROR,
+                unique_id,
+                message["ErrorCode"],
+                message["ErrorDescription"],
+                details if isinstance(details, dict) else {},
+            ]
+            return Downlink(CALLERROR, frame)
+    except KeyError as exc:
+        raise FrameError(f"envelope without {exc.args[0]}") from None
+    raise FrameError(f"unknown MessageTypeId {kind}")
+
+
+def topic_for(template: str, *, cid: str, action: str = "") -> str:
+    """Fill a ``{cid}`` / ``{action}`` topic template."""
+    return template.replace("{cid}", cid).replace("{action}", action)
+
+
+def cid_regex(template: str) -> re.Pattern[str]:
+    """A regex that takes the charge point id out of a topic built from ``template``."""
+    parts = []
+    for level in template.split("/"):
+        if level == "+":
+            parts.append(r"[^/]+")
+        else:
+            parts.append(re.escape(level).replace(re.escape("{cid}"), r"(?P<cid>[^/+#]{1,48})"))
+    return re.compile("/".join(parts) + r"\Z")
+
+
+def presence_topics(templates: list[str], *, node: str, cid: str, event: str) -> list[str]:
+    """The presence topics to publish an event on: the backoffice's subscription templates
+    (``CSMS_TOPIC_PRESENCE``) for that event, with the ``+`` node wildcard filled in."""
+    topics = []
+    for template in templates:
+        if template.rstrip("/").rsplit("/", 1)[-1] != event:
+            continue
+        levels = [node if level == "+" else level for level in template.split("/")]
+        topics.append(topic_for("/".join(levels), cid=cid))
+    return topics
+
+
+@dataclasses.dataclass
+class ClientInfo:
+    """What a presence event says about one connection."""
+
+    cid: str
+    username: str | None
+    peer_host: str
+    sockport: int
+    keepalive: int
+    connected_at_ms: int
+
+
+def connected_event(info: ClientInfo, *, now_ms: int) -> dict[str, Any]:
+    """EMQX's ``client.connected`` system message for a gateway client."""
+    return {
+        **_common(info, now_ms),
+        "keepalive": info.keepalive,
+        "clean_start": True,
+        "expiry_interval": 0,
+    }
+
+
+def disconnected_event(info: ClientInfo, *, reason: str, now_ms: int) -> dict[str, Any]:
+    """EMQX's ``client.disconnected`` system message for a gateway client."""
+    return {**_common(info, now_ms), "reason": reason, "disconnected_at": now_ms}
+
+
+def _common(info: ClientInfo, now_ms: int) -> dict[str, Any]:
+    return {
+        "clientid": info.cid,
+        "username": info.username,
+        "ipaddress": info.peer_host,
+        "sockport": info.sockport,
+        "protocol": "ocpp",
+        "proto_name": "OCPP",
+        "proto_ver": "1.6",
+        "connected_at": info.connected_at_ms,
+        "ts": now_ms,
+    }

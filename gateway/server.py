@@ -1,0 +1,457 @@
+"""An asyncio OCPP-J gateway that behaves like EMQX's OCPP gateway (see shared WIRE.md).
+
+Each charger holds a WebSocket on ``/ocpp/{cid}`` (subprotocol ``ocpp1.6``, HTTP Basic auth). Every
+text frame is published on MQTT as EMQX's JSON envelope; every downlink on the downstream topic is
+written to the charger's socket as one OCPP-J frame. The gateway keeps no OCPP state beyond what
+EMQX keeps: the keepalive interval (from an accepted BootNotification reply) and one connection
+per charge point id (a second connection replaces the first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import ssl
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
+from typing import Any
+
+from django.conf import settings
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from gateway import protocol
+from gateway.mqtt import MqttLink
+
+logger = logging.getLogger(__name__)
+
+SUBPROTOCOL = "ocpp1.6"
+
+
+@dataclasses.dataclass
+class GatewayConfig:
+    """Everything the gateway reads; ``from_settings`` fills it from Django settings."""
+
+    host: str = "127.0.0.1"
+    port: int = 33033
+    path: str = "/ocpp"
+    tls_cert: str = ""
+    tls_key: str = ""
+    allow_anonymous: bool = False
+    auth_url: str = ""
+    auth_cache_seconds: float = 300
+    default_heartbeat: float = 60
+    keepalive_backoff: float = 1.5
+    keepalive_tick: float = 1.0
+    upstream_qos: int = 2
+    max_frame_bytes: int = 65536
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_client_id: str = "csms-gateway"
+    mqtt_keepalive: int = 30
+    mqtt_ca_file: str = ""
+    node: str = "csms-gateway@127.0.0.1"
+    topic_call: str = "ocpp/cp/{cid}"
+    topic_reply: str = "ocpp/cp/{cid}/Reply"
+    topic_downstream: str = "ocpp/cs/{cid}"
+    presence_templates: list[str] = dataclasses.field(default_factory=list)
+    stats_interval: float = 60.0
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> GatewayConfig:
+        """The configuration in force (``CSMS_GATEWAY_*``, ``CSMS_TOPIC_*``, ``MQTT_URL``), then overrides."""
+        values: dict[str, Any] = {
+            "host": settings.CSMS_GATEWAY_HOST,
+            "port": settings.CSMS_GATEWAY_PORT,
+            "path": settings.CSMS_GATEWAY_PATH,
+            "tls_cert": settings.CSMS_GATEWAY_TLS_CERT,
+            "tls_key": settings.CSMS_GATEWAY_TLS_KEY,
+            "allow_anonymous": settings.CSMS_GATEWAY_ALLOW_ANONYMOUS,
+            "auth_url": settings.CSMS_GATEWAY_AUTH_URL,
+            "auth_cache_seconds": settings.CSMS_GATEWAY_AUTH_CACHE_SECONDS,
+            "default_heartbeat": settings.CSMS_GATEWAY_DEFAULT_HEARTBEAT,
+            "keepalive_backoff": settings.CSMS_GATEWAY_KEEPALIVE_BACKOFF,
+            "upstream_qos": settings.CSMS_GATEWAY_UPSTREAM_QOS,
+            "max_frame_bytes": settings.CSMS_GATEWAY_MAX_FRAME_BYTES,
+            "mqtt_url": settings.MQTT_URL,
+            "mqtt_client_id": settings.CSMS_GATEWAY_MQTT_CLIENT_ID,
+            "mqtt_keepalive": settings.CSMS_MQTT_KEEPALIVE,
+            "mqtt_ca_file": settings.CSMS_MQTT_CA_FILE,
+            "node": settings.CSMS_GATEWAY_NODE,
+            "topic_call": settings.CSMS_TOPIC_CALL,
+            "topic_reply": settings.CSMS_TOPIC_REPLY,
+            "topic_downstream": settings.CSMS_TOPIC_DOWNSTREAM,
+            "presence_templates": list(settings.CSMS_TOPIC_PRESENCE),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def scheme(self) -> str:
+        return "wss" if self.tls_cert and self.tls_key else "ws"
+
+
+class Authenticator:
+    """Decides whether a handshake is admitted: anonymous flag, then the credential check.
+
+    The check runs in worker threads (the password hash is deliberately slow, ~0.2 s) against the
+    database through ``services.credential_check``, or against an EMQX-style HTTP endpoint when
+    ``auth_url`` is set. A positive answer is cached for ``auth_cache_seconds`` per (id, password),
+    so a reconnecting charger does not pay the hash again.
+    """
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self._cache: dict[tuple[str, str], float] = {}
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gateway-auth")
+
+    async def admit(self, cid: str, credentials: tuple[str, str] | None) -> bool:
+        """True when the charger may connect."""
+        if credentials is None:
+            return self.config.allow_anonymous
+        username, password = credentials
+        key = (cid, hashlib.sha256(password.encode()).hexdigest())
+        now = time.monotonic()
+        if self._cache.get(key, 0.0) > now:
+            return True
+        loop = asyncio.get_running_loop()
+        allowed = await loop.run_in_executor(self._executor, self._check, cid, username, password)
+        if allowed and self.config.auth_cache_seconds > 0:
+            if len(self._cache) > 100_000:
+                self._cache = {k: v for k, v in self._cache.items() if v > now}
+            self._cache[key] = now + self.config.auth_cache_seconds
+        return allowed
+
+    def _check(self, cid: str, username: str, password: str) -> bool:
+        try:
+            if self.config.auth_url:
+                return self._check_http(cid, username, password)
+            return self._check_database(cid, password)
+        except Exception:
+            logger.exception("credential check for %s failed; refusing the handshake", cid)
+            return False
+
+    def _check_http(self, cid: str, username: str, password: str) -> bool:
+        body = json.dumps({"clientid": cid, "username": username, "password": password}).encode()
+        request = urllib.request.Request(
+            self.config.auth_url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (URL from settings)
+            if response.status not in (200, 204):
+                return False
+            answer = json.loads(response.read() or b"{}")
+        return isinstance(answer, dict) and answer.get("result") == "allow"
+
+    @staticmethod
+    def _check_database(cid: str, password: str) -> bool:
+        from django.db import close_old_connections, connections
+
+        from gateway import services
+
+        close_old_connections()
+        try:
+            return services.credential_check(cid, password)
+        finally:
+            # Worker threads come and go with the executor: never leave a connection behind them.
+            connections.close_all()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclasses.dataclass(eq=False)
+class Session:
+    """One charger connection."""
+
+    ws: ServerConnection
+    info: protocol.ClientInfo
+    interval: float
+    last_rx: float
+    closing: bool = False
+    announced: bool = False
+
+
+class Gateway:
+    """The WebSocket server, the MQTT link between it and the broker, and the keepalive watchdog."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.sessions: dict[str, Session] = {}
+        self.counters: collections.Counter[str] = collections.Counter()
+        self.authenticator = Authenticator(config)
+        self._downstream_re = protocol.cid_regex(config.topic_downstream)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: Server | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._background: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._pending_presence: list[Any] = []
+        self.mqtt = MqttLink(
+            url=config.mqtt_url,
+            client_id=config.mqtt_client_id,
+            subscriptions=[protocol.topic_for(config.topic_downstream, cid="+")],
+            on_message=self._on_mqtt_message,
+            keepalive=config.mqtt_keepalive,
+            ca_file=config.mqtt_ca_file,
+        )
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect to the broker, then listen."""
+        self._loop = asyncio.get_running_loop()
+        await self._loop.run_in_executor(None, self.mqtt.start)
+        ssl_context = None
+        if self.config.tls_cert and self.config.tls_key:
+            ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ssl_context.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        self._server = await serve(
+            self._handler,
+            self.config.host,
+            self.config.port,
+            process_request=self._process_request,
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            ssl=ssl_context,
+            # EMQX does not compress (websocket.compress = false) and never pings chargers; the
+            # library answers the chargers' pings. Both keep a connection at a few kilobytes.
+            compression=None,
+            ping_interval=None,
+            max_size=self.config.max_frame_bytes,
+            server_header=None,
+        )
+        self._background = [
+            asyncio.create_task(self._keepalive_watchdog()),
+            asyncio.create_task(self._log_stats()),
+        ]
+        logger.info(
+            "OCPP gateway listening on %s://%s:%s%s/{cid} (anonymous %s)",
+            self.config.scheme,
+            self.config.host,
+            self.port,
+            self.config.path.rstrip("/"),
+            "allowed" if self.config.allow_anonymous else "refused",
+        )
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (useful with port 0)."""
+        if self._server is None:
+            return self.config.port
+        return self._server.sockets[0].getsockname()[1]
+
+    async def serve_forever(self, stop: asyncio.Event) -> None:
+        """Start, run until ``stop`` is set, then stop cleanly."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        """Close every connection (announcing each disconnect), then the MQTT link."""
+        self._stopping = True
+        for task in self._background:
+            task.cancel()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+        loop = asyncio.get_running_loop()
+        for info in self._pending_presence:
+            with contextlib.suppress(Exception):
+                await loop.run_in_executor(None, info.wait_for_publish, 2)
+        await loop.run_in_executor(None, self.mqtt.stop)
+        self.authenticator.close()
+        logger.info("OCPP gateway stopped: %s", dict(self.counters))
+
+    # --- handshake ----------------------------------------------------------------------------------
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        cid = protocol.charge_point_id_from_path(request.path, self.config.path)
+        if cid is None:
+            self.counters["handshake_bad_path"] += 1
+            return connection.respond(HTTPStatus.NOT_FOUND, "Unknown path: use /ocpp/{charge point id}\n")
+        offered = {p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",")}
+        if SUBPROTOCOL not in offered:
+            self.counters["handshake_no_subprotocol"] += 1
+            return connection.respond(HTTPStatus.BAD_REQUEST, "no_supported_subprotocol\n")
+        credentials = protocol.basic_credentials(request.headers.get("Authorization"))
+        if not await self.authenticator.admit(cid, credentials):
+            self.counters["handshake_unauthorized"] += 1
+            logger.warning("refused %s from %s: bad or missing credentials", cid, connection.remote_address)
+            response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
+            response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
+            return response
+        return None
+
+    # --- connection -------------------------------------------------------------------------------
+    async def _handler(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        cid = protocol.charge_point_id_from_path(ws.request.path, self.config.path)
+        assert cid is not None  # checked in _process_request
+        credentials = protocol.basic_credentials(ws.request.headers.get("Authorization"))
+        peer = ws.remote_address
+        local = ws.local_address
+        info = protocol.ClientInfo(
+            cid=cid,
+            username=credentials[0] if credentials else None,
+            peer_host=str(peer[0]) if peer else "",
+            sockport=int(local[1]) if local else self.port,
+            keepalive=int(self.config.default_heartbeat),
+            connected_at_ms=_now_ms(),
+        )
+        session = Session(ws=ws, info=info, interval=self.config.default_heartbeat, last_rx=time.monotonic())
+        self._open(session)
+        reason = "sock_closed"
+        try:
+            async for message in ws:
+                session.last_rx = time.monotonic()
+                if isinstance(message, str):
+                    self._upstream(session, message)
+                else:
+                    self.counters["frames_binary_dropped"] += 1
+                    logger.warning("%s: binary frame dropped (OCPP-J is text only)", cid)
+        except ConnectionClosed:
+            pass
+        except Exception:  # never let one charger take the process down
+            logger.exception("%s: connection handler failed", cid)
+            reason = "internal_error"
+        finally:
+            self._closed(session, reason)
+
+    def _open(self, session: Session) -> None:
+        cid = session.info.cid
+        old = self.sessions.get(cid)
+        if old is not None:
+            # EMQX discards the older connection of a client id. Announce its end before the new
+            # connection's start, so a presence consumer sees them in order.
+            logger.info("%s: second connection, discarding the first", cid)
+            self.counters["connections_discarded"] += 1
+            self._end(old, "discarded")
+        self.sessions[cid] = session
+        self.counters["connections_opened"] += 1
+        self._publish_presence(session, "connected")
+
+    def _end(self, session: Session, reason: str) -> None:
+        """Announce a disconnect now and close the socket in the background."""
+        if session.closing:
+            return
+        session.closing = True
+        session.announced = True
+        self._publish_presence(session, "disconnected", reason=reason)
+        self._spawn(session.ws.close(1000, reason))
+
+    def _closed(self, session: Session, reason: str) -> None:
+        cid = session.info.cid
+        if self.sessions.get(cid) is session:
+            del self.sessions[cid]
+        self.counters["connections_closed"] += 1
+        if not session.announced:
+            session.announced = True
+            self._publish_presence(session, "disconnected", reason="shutdown" if self._stopping else reason)
+
+    # --- upstream ------------------------------------------------------------------------------------
+    def _upstream(self, session: Session, text: str) -> None:
+        cid = session.info.cid
+        try:
+            frame = protocol.upstream_from_frame(text)
+        except protocol.FrameError as exc:
+            self.counters["frames_malformed"] += 1
+            logger.warning("%s: malformed frame dropped (%s): %.200s", cid, exc, text)
+            return
+        if frame.kind == protocol.CALL:
+            topic = protocol.topic_for(self.config.topic_call, cid=cid, action=frame.action)
+        else:
+            topic = protocol.topic_for(self.config.topic_reply, cid=cid)
+        self.mqtt.publish(topic, protocol.dumps(frame.envelope), self.config.upstream_qos)
+        self.counters["frames_up"] += 1
+
+    def _publish_presence(self, session: Session, event: str, *, reason: str = "") -> None:
+        now = _now_ms()
+        if event == "connected":
+            payload = protocol.connected_event(session.info, now_ms=now)
+        else:
+            payload = protocol.disconnected_event(session.info, reason=reason, now_ms=now)
+        text = protocol.dumps(payload)
+        topics = protocol.presence_topics(
+            self.config.presence_templates, node=self.config.node, cid=session.info.cid, event=event
+        )
+        for topic in topics:
+            info = self.mqtt.publish(topic, text, 1)
+            if self._stopping:
+                self._pending_presence.append(info)
+        self.counters[f"presence_{event}"] += 1
+
+    # --- downstream ----------------------------------------------------------------------------------
+    def _on_mqtt_message(self, topic: str, payload: bytes) -> None:
+        """paho's thread: hand the message to the event loop."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._downstream, topic, payload)
+
+    def _downstream(self, topic: str, payload: bytes) -> None:
+        found = self._downstream_re.match(topic)
+        if found is None:
+            self.counters["downlinks_bad_topic"] += 1
+            return
+        cid = found.group("cid")
+        session = self.sessions.get(cid)
+        if session is None or session.closing:
+            # EMQX has no session for an offline charger either: the downlink is lost.
+            self.counters["downlinks_no_session"] += 1
+            logger.info("%s: downlink dropped, charger not connected: %.200r", cid, payload)
+            return
+        try:
+            downlink = protocol.downlink_from_payload(payload)
+        except protocol.FrameError as exc:
+            self.counters["downlinks_malformed"] += 1
+            logger.warning("%s: malformed downlink dropped (%s): %.200r", cid, exc, payload)
+            return
+        interval = downlink.heartbeat_interval()
+        if interval is not None:
+            session.interval = interval
+            session.info.keepalive = interval
+            session.last_rx = time.monotonic()  # EMQX restarts its keepalive timer here
+        self._spawn(self._send(session, downlink.text))
+
+    async def _send(self, session: Session, text: str) -> None:
+        try:
+            await session.ws.send(text)  # one message, one WebSocket frame
+            self.counters["frames_down"] += 1
+        except ConnectionClosed:
+            self.counters["downlinks_lost_on_close"] += 1
+
+    # --- background ----------------------------------------------------------------------------------
+    async def _keepalive_watchdog(self) -> None:
+        """Disconnect chargers silent for longer than their heartbeat interval times the backoff.
+
+        One sweep for all connections (not a timer each) keeps a connection's footprint small.
+        """
+        while True:
+            await asyncio.sleep(self.config.keepalive_tick)
+            now = time.monotonic()
+            for session in list(self.sessions.values()):
+                if not session.closing and now - session.last_rx > session.interval * self.config.keepalive_backoff:
+                    logger.info("%s: no frame for %.0f s, disconnecting", session.info.cid, now - session.last_rx)
+                    self.counters["keepalive_timeouts"] += 1
+                    self._end(session, "keepalive_timeout")
+
+    async def _log_stats(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.stats_interval)
+            logger.info("gateway: %d connections, %s", len(self.sessions), dict(self.counters))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
