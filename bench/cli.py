@@ -1,0 +1,337 @@
+"""Orchestration of ``python -m bench`` (``make bench``).
+
+1. Find the services (``DATABASE_URL``/``REDIS_URL``/``MQTT_URL``, else the embedded stack), or
+   start a tuned Mosquitto of our own with ``--own-broker``; migrate.
+2. Backoffice phase: start ``manage.py run_mqtt_bridge`` and a Celery worker as children (boot and
+   id tag policies "accept", a unique MQTT client id), wait until a probe charger gets a reply,
+   run the scenarios, stop them.
+3. Ceiling phase: start the bare responder instead (the bridge is stopped), run the same
+   scenarios with new charger ids, stop it.
+4. Print a table, write ``bench/results/<timestamp>.json``. Exit 1 if any reply was lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import loadgen, procs, report, rows, services
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SCENARIOS = ("closed", "open", "storm")
+READY_TIMEOUT = 90.0
+SETTLE_TIMEOUT = 30.0
+
+logger = logging.getLogger("bench")
+
+
+@dataclass
+class Options:
+    """Parsed command line."""
+
+    scenarios: list[str]
+    chargers: int
+    storm_chargers: int
+    open_chargers: int
+    duration: float
+    rate: float
+    ceiling: bool
+    backoffice: bool
+    own_broker: bool
+    concurrency: int
+    output: Path | None
+    smoke: bool
+
+
+@dataclass
+class Run:
+    """State of one benchmark run."""
+
+    options: Options
+    run_id: str
+    urls: dict[str, str]
+    children: list[procs.Child] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def parse(argv: list[str] | None) -> Options:
+    """Read the command line (``--smoke`` shrinks everything to a few seconds)."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description="CSMS backoffice benchmark")
+    parser.add_argument("--scenario", choices=(*SCENARIOS, "all"), default="all")
+    parser.add_argument("--chargers", type=int, default=1000, help="closed-loop chargers (default 1000)")
+    parser.add_argument("--storm-chargers", type=int, default=None, help="storm chargers (default 5000)")
+    parser.add_argument("--open-chargers", type=int, default=None, help="open-loop chargers (default --chargers)")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per closed/open run")
+    parser.add_argument("--rate", type=float, default=500.0, help="open-loop offered Calls/s")
+    parser.add_argument(
+        "--ceiling", action=argparse.BooleanOptionalAction, default=True, help="run the bare responder too"
+    )
+    parser.add_argument("--backoffice", action=argparse.BooleanOptionalAction, default=True, help="run the backoffice")
+    parser.add_argument("--own-broker", action="store_true", help="start Mosquitto with bench/mosquitto.conf")
+    parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--output", type=Path, default=None, help="JSON path (default bench/results/<ts>.json)")
+    parser.add_argument("--smoke", action="store_true", help="tiny run for the test suite")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.chargers, args.duration, args.rate = 5, 3.0, 20.0
+        args.storm_chargers = args.storm_chargers or 5
+    return Options(
+        scenarios=list(SCENARIOS) if args.scenario == "all" else [args.scenario],
+        chargers=args.chargers,
+        storm_chargers=args.storm_chargers or 5000,
+        open_chargers=args.open_chargers or args.chargers,
+        duration=args.duration,
+        rate=args.rate,
+        ceiling=args.ceiling,
+        backoffice=args.backoffice,
+        own_broker=args.own_broker,
+        concurrency=args.concurrency,
+        output=args.output,
+        smoke=args.smoke,
+    )
+
+
+# --- the stack -------------------------------------------------------------------------------------
+
+
+def child_env(run: Run) -> dict[str, str]:
+    """Environment of the backoffice children: our services, permissive policies, own client id."""
+    env = dict(os.environ)
+    env.update(run.urls)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    env.update(
+        CSMS_BOOT_POLICY="accept",
+        CSMS_UNKNOWN_ID_TAG_POLICY="accept",
+        CSMS_MQTT_CLIENT_ID=f"bench-bridge-{run.run_id}",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def manage(run: Run, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``manage.py`` with the children's environment."""
+    argv = [sys.executable, "manage.py", *args]
+    return subprocess.run(argv, cwd=ROOT, env=child_env(run), capture_output=True, text=True, timeout=300)
+
+
+def backoffice_missing(run: Run) -> str | None:
+    """Why the backoffice cannot run here (no bridge command, failed migration), or None."""
+    if manage(run, "help", "run_mqtt_bridge").returncode != 0:
+        return "manage.py run_mqtt_bridge does not exist yet"
+    migrated = manage(run, "migrate", "--noinput")
+    if migrated.returncode != 0:
+        return "migrate failed: " + (migrated.stderr.strip().splitlines() or ["?"])[-1]
+    return None
+
+
+def start_backoffice(run: Run) -> list[procs.Child]:
+    """Start the bridge and one Celery worker on the CSMS queue."""
+    from django.conf import settings
+
+    env = child_env(run)
+    log = RESULTS_DIR / run.run_id
+    bridge = procs.start(
+        "bridge", [sys.executable, "manage.py", "run_mqtt_bridge"], env, Path(f"{log}-bridge.log"), ROOT
+    )
+    worker_argv = [
+        sys.executable, "-m", "celery", "-A", "backoffice", "worker",
+        "--concurrency", str(run.options.concurrency), "-Q", settings.CELERY_TASK_DEFAULT_QUEUE,
+        "-n", f"bench-{run.run_id}@%h", "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    worker = procs.start("worker", worker_argv, env, Path(f"{log}-worker.log"), ROOT)
+    return [bridge, worker]
+
+
+def start_responder(run: Run) -> list[procs.Child]:
+    """Start the bare responder."""
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.responder",
+        "--url",
+        run.urls["MQTT_URL"],
+        "--client-id",
+        f"bench-responder-{run.run_id}",
+    ]
+    return [procs.start("responder", argv, child_env(run), RESULTS_DIR / f"{run.run_id}-responder.log", ROOT)]
+
+
+def wait_ready(run: Run, target: str, children: list[procs.Child]) -> None:
+    """Wait until a probe charger's BootNotification is answered (raise after ``READY_TIMEOUT``)."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    attempt = 0
+    while time.monotonic() < deadline:
+        dead = [c.role for c in children if not c.alive()]
+        if dead:
+            raise RuntimeError(f"{target}: {', '.join(dead)} exited early (see bench/results/{run.run_id}-*.log)")
+        attempt += 1
+        if loadgen.probe(run.urls["MQTT_URL"], f"bench-{run.run_id}-{target[:2]}probe{attempt}-", timeout=3.0):
+            return
+    raise TimeoutError(f"{target} did not answer a probe within {READY_TIMEOUT:.0f} s")
+
+
+# --- scenarios -------------------------------------------------------------------------------------
+
+
+def scenario_runner(run: Run, name: str, prefix: str) -> Callable[[], dict[str, Any]]:
+    """The load generator call for one scenario."""
+    url, o = run.urls["MQTT_URL"], run.options
+    if name == "closed":
+        return lambda: loadgen.run_closed(url, prefix, o.chargers, o.duration)
+    if name == "open":
+        return lambda: loadgen.run_open(url, prefix, o.open_chargers, o.duration, o.rate)
+    return lambda: loadgen.run_storm(url, prefix, o.storm_chargers)
+
+
+def wait_queue_empty(timeout: float = SETTLE_TIMEOUT) -> int:
+    """Wait until the Celery queue is empty (or ``timeout``); returns what is left."""
+    from backoffice import metrics
+
+    deadline = time.monotonic() + timeout
+    left = 0
+    while time.monotonic() < deadline:
+        try:
+            left = metrics.queue_depth()
+        except Exception:  # no Redis: nothing to wait for
+            return 0
+        if left == 0:
+            return 0
+        time.sleep(0.2)
+    return left
+
+
+def run_scenario(run: Run, target: str, name: str, sampler: procs.Sampler, tables: list[str]) -> dict[str, Any]:
+    """One scenario against the running target, with rows written and process costs."""
+    prefix = f"bench-{run.run_id}-{target[0]}{name[0]}-"
+    before = rows.count_rows(tables)
+    sampler.begin()
+    started = time.perf_counter()
+    result = scenario_runner(run, name, prefix)()
+    left = wait_queue_empty() if target == "backoffice" else 0
+    elapsed = time.perf_counter() - started
+    result["processes"] = sampler.end()
+    written = rows.written(before, rows.count_rows(tables))
+    total = sum(written.values())
+    result["rows"] = {
+        "written": written,
+        "total": total,
+        "rows_per_s": round(total / elapsed, 1),
+        "elapsed_s": round(elapsed, 2),
+    }
+    result["queue_left_after_s"] = left
+    logger.info("%s %s: %s replies/s, lost %s", target, name, result["replies_per_s"], result["lost"])
+    return result
+
+
+def run_target(run: Run, target: str, tables: list[str]) -> list[dict[str, Any]]:
+    """Start the target's processes, run every scenario, stop them."""
+    children = start_backoffice(run) if target == "backoffice" else start_responder(run)
+    run.children.extend(children)
+    try:
+        wait_ready(run, target, children)
+        sampler = procs.Sampler(children)
+        return [run_scenario(run, target, name, sampler, tables) for name in run.options.scenarios]
+    finally:
+        for child in children:
+            procs.stop(child)
+            run.children.remove(child)
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+
+def setup_django() -> None:
+    """Django for row counts and settings, with the same environment as the children."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    django.setup()
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    import platform
+
+    import psutil
+
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def targets(run: Run) -> list[str]:
+    """Which phases run: the backoffice (if it exists) then the ceiling."""
+    chosen: list[str] = []
+    if run.options.backoffice:
+        reason = backoffice_missing(run)
+        if reason:
+            run.notes.append(f"backoffice skipped: {reason}")
+            logger.warning("backoffice skipped: %s", reason)
+        else:
+            chosen.append("backoffice")
+    if run.options.ceiling:
+        chosen.append("ceiling")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 if no reply was lost, 1 otherwise, 2 if nothing could run."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    options = parse(argv)
+    os.chdir(ROOT)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    run_id = uuid.uuid4().hex[:6]
+    urls = services.ensure(ROOT / ".data")
+    run = Run(options, run_id, urls)
+    if options.own_broker:
+        broker, run.urls["MQTT_URL"] = services.start_own_broker(RESULTS_DIR, run_id)
+        os.environ["MQTT_URL"] = run.urls["MQTT_URL"]
+        run.children.append(broker)
+    started_at = datetime.now(UTC)
+    document: dict[str, Any] = {
+        "run": run_id,
+        "started_at": started_at.isoformat(),
+        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": machine(),
+        "services": {name: services.redact(url) for name, url in run.urls.items()},
+        "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
+    }
+    try:
+        setup_django()
+        tables = rows.tables()
+        results = {target: run_target(run, target, tables) for target in targets(run)}
+    finally:
+        for child in list(run.children):
+            procs.stop(child)
+    return finish(run, document, results, started_at)
+
+
+def finish(run: Run, document: dict[str, Any], results: dict[str, list[dict[str, Any]]], started_at: datetime) -> int:
+    """Write the JSON, print the table, choose the exit code."""
+    document.update(results=results, ratio=report.ratios(results), notes=run.notes)
+    document["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    path = run.options.output or RESULTS_DIR / f"{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
+    report.write(path, document)
+    print(report.table(results, document["ratio"]))
+    for note in run.notes:
+        print(f"note: {note}")
+    print(f"results: {path}")
+    if not results:
+        return 2
+    lost = sum(r.get("lost", 0) for items in results.values() for r in items)
+    return 1 if lost else 0
