@@ -1,0 +1,213 @@
+"""Shared fixtures: the real broker, and a real bridge + Celery worker for end-to-end tests.
+
+Everything talks to the services named by DATABASE_URL, REDIS_URL and MQTT_URL (``make test``
+starts embedded ones when they are unset). End-to-end tests publish exactly what a gateway
+publishes on ``ocpp/cp/{cid}`` and read our answers on ``ocpp/cs/{cid}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import paho.mqtt.client as paho
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def unique_cid(prefix: str = "T") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+class GatewayClient:
+    """Plays a gateway: publishes charger frames as EMQX does and collects what we send back."""
+
+    def __init__(self, url: str | None = None) -> None:
+        from mqtt_bridge.mqtt import broker_address, client_create
+
+        self.replies: dict[str, queue.Queue[dict[str, Any] | list[Any]]] = {}
+        self.raw: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.client = client_create(client_id=f"test-gw-{uuid.uuid4().hex[:10]}", clean_session=True, url=url)
+        self.client.on_message = self._on_message
+        host, port = broker_address(url)
+        self.client.connect(host, port)
+        self.client.loop_start()
+        self._subscribed: set[str] = set()
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        self.raw.put((message.topic, message.payload))
+        body = json.loads(message.payload)
+        message_id = body[1] if isinstance(body, list) else body["UniqueId"]
+        self.replies.setdefault(message_id, queue.Queue()).put(body)
+
+    def listen(self, cid: str) -> None:
+        topic = f"ocpp/cs/{cid}"
+        if topic not in self._subscribed:
+            info = self.client.subscribe(topic, qos=1)
+            assert info[0] == paho.MQTT_ERR_SUCCESS
+            self._subscribed.add(topic)
+            time.sleep(0.2)  # let the SUBACK arrive before anything is published
+
+    def publish(self, cid: str, payload: bytes | str | dict[str, Any] | list[Any], topic: str | None = None) -> None:
+        self.listen(cid)
+        if isinstance(payload, dict | list):
+            payload = json.dumps(payload)
+        info = self.client.publish(topic or f"ocpp/cp/{cid}", payload, qos=1)
+        info.wait_for_publish(5)
+
+    def call(
+        self, cid: str, action: str, payload: dict[str, Any], message_id: str | None = None, timeout: float = 15
+    ) -> dict[str, Any]:
+        """Send an EMQX-format Call and return our EMQX-format reply."""
+        message_id = message_id or uuid.uuid4().hex[:16]
+        self.publish(cid, {"MessageTypeId": 2, "UniqueId": message_id, "Action": action, "Payload": payload})
+        reply = self.reply(message_id, timeout)
+        assert isinstance(reply, dict)
+        return reply
+
+    def reply(self, message_id: str, timeout: float = 15) -> dict[str, Any] | list[Any]:
+        try:
+            return self.replies.setdefault(message_id, queue.Queue()).get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no reply to {message_id} within {timeout} s") from None
+
+    def no_reply(self, message_id: str, wait: float = 1.5) -> bool:
+        try:
+            self.replies.setdefault(message_id, queue.Queue()).get(timeout=wait)
+        except queue.Empty:
+            return True
+        return False
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    auth = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = quote(db["HOST"] or "", safe="")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+
+
+class Stack:
+    """A bridge and a Celery worker as child processes, pointed at the test database."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.queue = f"test-{RUN_ID}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(),
+            "CSMS_CELERY_QUEUE": self.queue,
+            "CSMS_MQTT_CLIENT_ID": f"test-bridge-{RUN_ID}",
+            "CSMS_BOOT_POLICY": "accept",
+            "CSMS_UNKNOWN_ID_TAG_POLICY": "invalid",
+            "CSMS_MAX_PAYLOAD_BYTES": "4096",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.bridge: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        return subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def start_worker(self) -> None:
+        self.worker = self._spawn(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "backoffice",
+                "worker",
+                "-Q",
+                self.queue,
+                "-c",
+                "2",
+                "-l",
+                "info",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+        )
+
+    def start_bridge(self) -> None:
+        self.bridge = self._spawn("bridge", [sys.executable, "manage.py", "run_mqtt_bridge"])
+
+    def stop_bridge(self) -> int:
+        assert self.bridge is not None
+        self.bridge.send_signal(signal.SIGTERM)
+        code = self.bridge.wait(timeout=30)
+        self.bridge = None
+        return code
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-6000:]}" for path in sorted(self.tmp.glob("*.log"))
+        )
+
+    def stop(self) -> None:
+        for process in (self.bridge, self.worker):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (self.bridge, self.worker):
+            if process is not None:
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+@pytest.fixture(scope="session")
+def stack(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A running bridge and worker for the whole session; waits until a Heartbeat is answered."""
+    running = Stack(tmp_path_factory.mktemp("stack"))
+    running.start_worker()
+    running.start_bridge()
+    client = GatewayClient()
+    try:
+        deadline = time.monotonic() + 60
+        cid = unique_cid("probe")
+        while True:
+            try:
+                client.call(cid, "Heartbeat", {}, timeout=3)
+                break
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("the stack did not answer within 60 s\n" + running.logs()) from None
+        yield running
+    finally:
+        client.close()
+        running.stop()
+
+
+@pytest.fixture
+def gateway() -> Iterator[GatewayClient]:
+    client = GatewayClient()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def cid() -> str:
+    return unique_cid()
