@@ -75,7 +75,7 @@ def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: dateti
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise _Unreadable("not_json", f"payload is not JSON: {exc}") from None
         if isinstance(data, dict):
-            fields = _from_envelope(data)
+            fields = _from_envelope(data, match.action)
             dialect = EMQX
         elif isinstance(data, list):
             fields = _from_array(data)
@@ -97,9 +97,7 @@ def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: dateti
             received_at=received_at,
             reply=reply,
         )
-    # A per-action override topic (`cp/{cid}/Notify/{action}`) names the action when the body does not.
-    action = fields.pop("action", "") or match.action
-    return Frame(charge_point_id=cid, topic=topic, dialect=dialect, received_at=received_at, action=action, **fields)
+    return Frame(charge_point_id=cid, topic=topic, dialect=dialect, received_at=received_at, **fields)
 
 
 def _guess(payload: bytes) -> str:
@@ -131,11 +129,13 @@ def _call_fields(message_id: str, action: Any, payload: Any, *, has_payload: boo
     return {"kind": Kind.CALL, "message_id": message_id, "action": action, "payload": payload}
 
 
-def _from_envelope(data: dict[str, Any]) -> dict[str, Any]:
+def _from_envelope(data: dict[str, Any], topic_action: str) -> dict[str, Any]:
     kind = _kind(data.get("MessageTypeId"))
     message_id = _message_id(data.get("UniqueId"))
     if kind == Kind.CALL:
-        return _call_fields(message_id, data.get("Action"), data.get("Payload"), has_payload="Payload" in data)
+        # A per-action override topic (`cp/{cid}/Notify/{action}`) names the action when the body does not.
+        action = data.get("Action") or topic_action
+        return _call_fields(message_id, action, data.get("Payload"), has_payload="Payload" in data)
     if kind == Kind.RESULT:
         return {"kind": kind, "message_id": message_id, "payload": data.get("Payload")}
     return {
