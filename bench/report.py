@@ -14,7 +14,7 @@ def row(target: str, result: dict[str, Any]) -> list[str]:
     latency = result.get("latency_ms", {})
     scenario = result["scenario"]
     if scenario == "storm":
-        scenario = f"storm {result.get('all_answered_s', 0):.1f}s"
+        scenario = f"storm {result.get('all_answered_s', 0):.2f}s"
     elif scenario == "open":
         scenario = f"open @{result.get('offered_rate', 0):g}/s"
     return [
