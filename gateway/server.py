@@ -405,7 +405,7 @@ class Gateway:
         if session is None or session.closing:
             # EMQX has no session for an offline charger either: the downlink is lost.
             self.counters["downlinks_no_session"] += 1
-            logger.info("%s: downlink dropped, charger not connected: %.200r", cid, payload)
+            logger.debug("%s: downlink dropped, charger not connected: %.200r", cid, payload)
             return
         try:
             downlink = protocol.downlink_from_payload(payload)

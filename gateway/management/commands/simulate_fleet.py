@@ -1,0 +1,75 @@
+"""python manage.py simulate_fleet --chargers N --url ws://host:33033/ocpp: a simulated fleet."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from gateway import services
+from gateway.runtime import raise_open_files_limit, stop_event_on_signals
+from gateway.simulator import Options, run_fleet
+
+MAX_PROVISION = 200  # each credential costs one password hash (~0.2 s)
+
+
+class Command(BaseCommand):
+    help = "Run N simulated OCPP 1.6-J charge points against a gateway (ours or EMQX's)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--chargers", type=int, default=10)
+        parser.add_argument("--url", default=f"ws://127.0.0.1:{settings.CSMS_GATEWAY_PORT}/ocpp")
+        parser.add_argument("--prefix", default="sim-", help="charge point ids are <prefix><number>")
+        parser.add_argument("--password", help="HTTP Basic password of every simulated charger")
+        parser.add_argument(
+            "--no-provision",
+            action="store_true",
+            help="do not create gateway credentials for the simulated chargers (by default they are "
+            "created when no --password is given and the gateway refuses anonymous chargers)",
+        )
+        parser.add_argument("--idle", action="store_true", help="boot and heartbeat only, no sessions")
+        parser.add_argument("--ramp", type=float, default=200.0, help="new chargers per second")
+        parser.add_argument("--session-gap", type=float, nargs=2, default=(60.0, 900.0), metavar=("MIN", "MAX"))
+        parser.add_argument("--session-length", type=float, nargs=2, default=(300.0, 2400.0), metavar=("MIN", "MAX"))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count: int = options["chargers"]
+        if count < 1:
+            raise CommandError("--chargers must be at least 1")
+        prefix: str = options["prefix"]
+        width = max(3, len(str(count)))
+        cids = [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)]
+        if any(not services.charge_point_id_is_valid(cid) for cid in cids):
+            raise CommandError("--prefix makes invalid charge point ids (max 48 characters, none of / + #)")
+        password = options["password"]
+        if password is None and not options["no_provision"] and not settings.CSMS_GATEWAY_ALLOW_ANONYMOUS:
+            if count > MAX_PROVISION:
+                raise CommandError(
+                    f"provisioning more than {MAX_PROVISION} credentials is slow: pass --password for "
+                    "provisioned chargers, or --no-provision with CSMS_GATEWAY_ALLOW_ANONYMOUS=true"
+                )
+            password = secrets.token_urlsafe(18)
+            for cid in cids:
+                services.credential_set_password(charge_point_id=cid, password=password, note="simulate_fleet")
+            self.stdout.write(f"gateway credentials set for {count} simulated chargers")
+        logging.getLogger("ocpp").setLevel(logging.WARNING)
+        logging.getLogger("websockets").setLevel(logging.WARNING)
+        raise_open_files_limit()
+        fleet_options = Options(
+            url=options["url"],
+            password=password,
+            idle=options["idle"],
+            session_gap=tuple(options["session_gap"]),
+            session_length=tuple(options["session_length"]),
+            ws_ping_interval=None if options["idle"] else 60.0,
+        )
+        self.stdout.write(f"simulating {count} chargers ({cids[0]} .. {cids[-1]}) against {options['url']}")
+        asyncio.run(self._run(count, prefix, fleet_options, options["ramp"]))
+
+    async def _run(self, count: int, prefix: str, options: Options, ramp: float) -> None:
+        stop = stop_event_on_signals()
+        await run_fleet(count=count, prefix=prefix, options=options, stop=stop, ramp_per_second=ramp)

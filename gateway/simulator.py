@@ -1,0 +1,647 @@
+"""A simulated fleet of OCPP 1.6-J charge points, built on the ``ocpp`` package's ChargePoint.
+
+Each charger boots (retrying while Pending/Rejected), reports its connectors, heartbeats at the
+interval it was given, runs charging sessions at random times (Authorize, StartTransaction, a
+plausible power curve in MeterValues, StopTransaction), answers the remote commands a real charger
+answers, and reconnects when its connection drops. Thousands fit in one process (``idle=True``
+turns off the sessions for connection-count measurements).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ocpp.routing import after, on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+logger = logging.getLogger(__name__)
+
+CONNECTORS = (1, 2)
+VENDOR = "CSMS-Sim"
+ID_TAGS = ("04A2B3C4", "04E1F2A3", "SIMTAG01", "SIMTAG02", "SIMTAG03")
+
+
+def now_iso() -> str:
+    """Timestamps the way chargers send them: UTC, seconds, trailing Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclasses.dataclass
+class Options:
+    """How a simulated charger behaves (shared by the whole fleet)."""
+
+    url: str
+    password: str | None = None
+    idle: bool = False
+    session_gap: tuple[float, float] = (60.0, 900.0)  # seconds between sessions on a connector
+    session_length: tuple[float, float] = (300.0, 2400.0)
+    meter_interval: tuple[float, float] = (10.0, 60.0)
+    max_power_w: tuple[float, ...] = (7400.0, 11000.0, 22000.0)
+    ws_ping_interval: float | None = 60.0
+    reconnect_max: float = 30.0
+    response_timeout: float = 30.0
+
+
+@dataclasses.dataclass
+class Connector:
+    """One connector's state (it survives reconnects, like a real charger's)."""
+
+    status: str = "Available"
+    transaction_id: int | None = None
+    id_tag: str | None = None
+    energy_wh: float = 0.0
+    reserved_id: int | None = None
+    available: bool = True
+    task: asyncio.Task[None] | None = None
+
+
+@dataclasses.dataclass
+class ChargerState:
+    """Everything a charger remembers across connections."""
+
+    cid: str
+    max_power_w: float
+    connectors: dict[int, Connector] = dataclasses.field(
+        default_factory=lambda: {c: Connector(energy_wh=random.uniform(0, 5e6)) for c in CONNECTORS}
+    )
+    heartbeat_interval: int = 300
+    accepted: bool = False
+    local_list_version: int = 0
+    profiles: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    configuration: dict[str, tuple[str, bool]] = dataclasses.field(
+        default_factory=lambda: {
+            # key: (value, read-only)
+            "HeartbeatInterval": ("300", False),
+            "MeterValueSampleInterval": ("30", False),
+            "MeterValuesSampledData": ("Energy.Active.Import.Register,Power.Active.Import", False),
+            "ConnectionTimeOut": ("60", False),
+            "AuthorizeRemoteTxRequests": ("false", False),
+            "LocalAuthListEnabled": ("true", False),
+            "LocalAuthListMaxLength": ("100", True),
+            "NumberOfConnectors": (str(len(CONNECTORS)), True),
+            "SupportedFeatureProfiles": (
+                "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger",
+                True,
+            ),
+            "ChargeProfileMaxStackLevel": ("10", True),
+        }
+    )
+    sessions_done: int = 0
+
+
+class SimulatedChargePoint(ChargePoint):
+    """One connection of a simulated charger: the ``ocpp`` ChargePoint plus our behaviour."""
+
+    def __init__(self, state: ChargerState, connection: ClientConnection, options: Options) -> None:
+        super().__init__(state.cid, connection, response_timeout=options.response_timeout)
+        self.state = state
+        self.options = options
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.reset_requested: str | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Serve the connection: receive loop, boot, heartbeats and sessions until it closes."""
+        receiver = asyncio.create_task(self.start())
+        try:
+            await self.boot()
+            await self.send_status(0, "Available" if all(c.available for c in self.conns()) else "Unavailable")
+            for cid in CONNECTORS:
+                await self.send_status(cid, self.state.connectors[cid].status)
+            behaviours = [asyncio.create_task(self.heartbeat_loop())]
+            if not self.options.idle:
+                behaviours += [asyncio.create_task(self.session_loop(c)) for c in CONNECTORS]
+            self._tasks.update(behaviours)
+            await receiver  # returns (raises) when the connection closes
+        finally:
+            receiver.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+            for connector in self.conns():
+                if connector.task is not None:
+                    connector.task.cancel()
+                    connector.task = None
+
+    def conns(self) -> list[Connector]:
+        return list(self.state.connectors.values())
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def boot(self) -> None:
+        """BootNotification until Accepted; Pending/Rejected retry after the interval given."""
+        while True:
+            response = await self.call(
+                call.BootNotification(
+                    charge_point_model="SimCharger-2x22",
+                    charge_point_vendor=VENDOR,
+                    charge_point_serial_number=f"SN-{self.state.cid}"[:25],
+                    firmware_version="1.0.0",
+                )
+            )
+            if response is None:  # CallError
+                await asyncio.sleep(10)
+                continue
+            interval = response.interval or 60
+            if response.status == "Accepted":
+                self.state.accepted = True
+                self.set_heartbeat_interval(interval)
+                return
+            logger.info("%s: boot %s, retrying in %s s", self.state.cid, response.status, interval)
+            await asyncio.sleep(interval)
+
+    def set_heartbeat_interval(self, interval: int) -> None:
+        self.state.heartbeat_interval = max(1, int(interval))
+        self.state.configuration["HeartbeatInterval"] = (str(self.state.heartbeat_interval), False)
+
+    async def heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.state.heartbeat_interval * random.uniform(0.9, 1.0))
+            await self.call(call.Heartbeat())
+
+    async def send_status(self, connector_id: int, status: str, error_code: str = "NoError") -> None:
+        if connector_id:
+            self.state.connectors[connector_id].status = status
+        await self.call(
+            call.StatusNotification(
+                connector_id=connector_id, error_code=error_code, status=status, timestamp=now_iso()
+            )
+        )
+
+    # --- charging sessions -----------------------------------------------------------------------
+    async def session_loop(self, connector_id: int) -> None:
+        """A driver arrives now and then; a session already running (after a reconnect) resumes."""
+        connector = self.state.connectors[connector_id]
+        if connector.transaction_id is not None:
+            await self.charge(connector_id, remaining=random.uniform(*self.options.session_length))
+        await asyncio.sleep(random.uniform(5, 60))
+        while True:
+            if connector.status == "Available" and connector.available and connector.reserved_id is None:
+                id_tag = random.choice(ID_TAGS)
+                response = await self.call(call.Authorize(id_tag=id_tag))
+                if response is not None and response.id_tag_info.get("status") == "Accepted":
+                    await self.start_session(connector_id, id_tag)
+                    if connector.task is not None:
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await connector.task
+            await asyncio.sleep(random.uniform(*self.options.session_gap))
+
+    async def start_session(self, connector_id: int, id_tag: str) -> bool:
+        """Preparing, StartTransaction, Charging, then the metering task; False when refused."""
+        connector = self.state.connectors[connector_id]
+        await self.send_status(connector_id, "Preparing")
+        response = await self.call(
+            call.StartTransaction(
+                connector_id=connector_id,
+                id_tag=id_tag,
+                meter_start=int(connector.energy_wh),
+                timestamp=now_iso(),
+                reservation_id=connector.reserved_id,
+            )
+        )
+        connector.reserved_id = None
+        if response is None or response.id_tag_info.get("status") != "Accepted":
+            await self.send_status(connector_id, "Available")
+            return False
+        connector.transaction_id = response.transaction_id
+        connector.id_tag = id_tag
+        await self.send_status(connector_id, "Charging")
+        connector.task = asyncio.create_task(
+            self.charge(connector_id, remaining=random.uniform(*self.options.session_length))
+        )
+        return True
+
+    def power_at(self, elapsed: float, soc: float) -> float:
+        """A plausible AC/DC curve: 30 s ramp-up, flat, tapering above 80 % state of charge."""
+        power = self.state.max_power_w * min(1.0, elapsed / 30.0)
+        if soc > 0.8:
+            power *= max(0.1, (1.0 - soc) / 0.2)
+        return power * random.uniform(0.97, 1.0)
+
+    async def charge(self, connector_id: int, *, remaining: float) -> None:
+        """Meter values every 10-60 s, then StopTransaction when the session's time is up."""
+        connector = self.state.connectors[connector_id]
+        interval = random.uniform(*self.options.meter_interval)
+        soc = random.uniform(0.1, 0.6)
+        battery_wh = random.uniform(40_000, 90_000)
+        elapsed = 0.0
+        try:
+            while elapsed < remaining and connector.transaction_id is not None:
+                step = min(interval, remaining - elapsed)
+                await asyncio.sleep(step)
+                elapsed += step
+                power = self.power_at(elapsed, soc)
+                energy = power * step / 3600.0
+                connector.energy_wh += energy
+                soc = min(1.0, soc + energy / battery_wh)
+                await self.call(
+                    call.MeterValues(
+                        connector_id=connector_id,
+                        transaction_id=connector.transaction_id,
+                        meter_value=[
+                            {
+                                "timestamp": now_iso(),
+                                "sampledValue": [
+                                    {
+                                        "value": f"{connector.energy_wh:.0f}",
+                                        "measurand": "Energy.Active.Import.Register",
+                                        "unit": "Wh",
+                                        "context": "Sample.Periodic",
+                                    },
+                                    {
+                                        "value": f"{power:.0f}",
+                                        "measurand": "Power.Active.Import",
+                                        "unit": "W",
+                                        "context": "Sample.Periodic",
+                                    },
+                                    {"value": f"{soc * 100:.0f}", "measurand": "SoC", "unit": "Percent"},
+                                ],
+                            }
+                        ],
+                    )
+                )
+            await self.stop_session(connector_id, "Local" if connector.transaction_id is not None else "Remote")
+        finally:
+            connector.task = None
+
+    async def stop_session(self, connector_id: int, reason: str) -> None:
+        connector = self.state.connectors[connector_id]
+        transaction_id = connector.transaction_id
+        if transaction_id is None:
+            return
+        connector.transaction_id = None
+        await self.send_status(connector_id, "Finishing")
+        await self.call(
+            call.StopTransaction(
+                meter_stop=int(connector.energy_wh),
+                timestamp=now_iso(),
+                transaction_id=transaction_id,
+                reason=reason,
+                id_tag=connector.id_tag,
+            )
+        )
+        self.state.sessions_done += 1
+        connector.id_tag = None
+        await self.send_status(connector_id, "Available" if connector.available else "Unavailable")
+
+    def transaction_connector(self, transaction_id: int) -> int | None:
+        for connector_id, connector in self.state.connectors.items():
+            if connector.transaction_id == transaction_id:
+                return connector_id
+        return None
+
+    # --- Core profile: remote commands -------------------------------------------------------------
+    @on(Action.remote_start_transaction)
+    def on_remote_start(self, id_tag: str, connector_id: int | None = None, **kwargs: Any) -> Any:
+        target = connector_id or next(
+            (c for c, s in self.state.connectors.items() if s.status == "Available" and s.available), None
+        )
+        if target not in self.state.connectors or self.state.connectors[target].transaction_id is not None:
+            return call_result.RemoteStartTransaction(status="Rejected")
+        if not self.state.connectors[target].available:
+            return call_result.RemoteStartTransaction(status="Rejected")
+        # AuthorizeRemoteTxRequests is false: start without an Authorize, right after answering.
+        self.spawn(self.start_session(target, id_tag))
+        return call_result.RemoteStartTransaction(status="Accepted")
+
+    @on(Action.remote_stop_transaction)
+    def on_remote_stop(self, transaction_id: int, **kwargs: Any) -> Any:
+        connector_id = self.transaction_connector(transaction_id)
+        if connector_id is None:
+            return call_result.RemoteStopTransaction(status="Rejected")
+        connector = self.state.connectors[connector_id]
+        if connector.task is not None:
+            connector.task.cancel()
+            connector.task = None
+        self.spawn(self.stop_session(connector_id, "Remote"))
+        return call_result.RemoteStopTransaction(status="Accepted")
+
+    @on(Action.reset)
+    def on_reset(self, type: str, **kwargs: Any) -> Any:  # noqa: A002 (OCPP's field name)
+        self.reset_requested = type
+        return call_result.Reset(status="Accepted")
+
+    @after(Action.reset)
+    async def after_reset(self, type: str, **kwargs: Any) -> None:  # noqa: A002
+        for connector_id in CONNECTORS:
+            await self.stop_session(connector_id, "HardReset" if type == "Hard" else "SoftReset")
+        await asyncio.sleep(0.5)
+        await self._connection.close()  # the reboot: the fleet loop reconnects and boots again
+
+    @on(Action.unlock_connector)
+    def on_unlock(self, connector_id: int, **kwargs: Any) -> Any:
+        if connector_id not in self.state.connectors:
+            return call_result.UnlockConnector(status="NotSupported")
+        return call_result.UnlockConnector(status="Unlocked")
+
+    @on(Action.change_availability)
+    def on_change_availability(self, connector_id: int, type: str, **kwargs: Any) -> Any:  # noqa: A002
+        targets = list(CONNECTORS) if connector_id == 0 else [connector_id]
+        if any(t not in self.state.connectors for t in targets):
+            return call_result.ChangeAvailability(status="Rejected")
+        available = type == "Operative"
+        busy = any(self.state.connectors[t].transaction_id is not None for t in targets)
+        for target in targets:
+            self.state.connectors[target].available = available
+        if busy and not available:
+            return call_result.ChangeAvailability(status="Scheduled")
+        for target in targets:
+            self.spawn(self.send_status(target, "Available" if available else "Unavailable"))
+        return call_result.ChangeAvailability(status="Accepted")
+
+    @on(Action.get_configuration)
+    def on_get_configuration(self, key: list[str] | None = None, **kwargs: Any) -> Any:
+        config = self.state.configuration
+        keys = key or list(config)
+        known = [{"key": k, "readonly": config[k][1], "value": config[k][0]} for k in keys if k in config]
+        unknown = [k for k in keys if k not in config]
+        return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
+
+    @on(Action.change_configuration)
+    def on_change_configuration(self, key: str, value: str, **kwargs: Any) -> Any:
+        config = self.state.configuration
+        if key not in config:
+            return call_result.ChangeConfiguration(status="NotSupported")
+        if config[key][1]:
+            return call_result.ChangeConfiguration(status="Rejected")
+        if key in ("HeartbeatInterval", "MeterValueSampleInterval", "ConnectionTimeOut"):
+            if not value.isdigit() or int(value) <= 0:
+                return call_result.ChangeConfiguration(status="Rejected")
+        config[key] = (value, False)
+        if key == "HeartbeatInterval":
+            self.set_heartbeat_interval(int(value))
+        return call_result.ChangeConfiguration(status="Accepted")
+
+    @on(Action.clear_cache)
+    def on_clear_cache(self, **kwargs: Any) -> Any:
+        return call_result.ClearCache(status="Accepted")
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, **kwargs: Any) -> Any:
+        if vendor_id != VENDOR:
+            return call_result.DataTransfer(status="UnknownVendorId")
+        return call_result.DataTransfer(status="Accepted", data=kwargs.get("data"))
+
+    @on(Action.trigger_message)
+    def on_trigger_message(self, requested_message: str, connector_id: int | None = None, **kwargs: Any) -> Any:
+        supported = {
+            "BootNotification",
+            "Heartbeat",
+            "StatusNotification",
+            "MeterValues",
+            "DiagnosticsStatusNotification",
+            "FirmwareStatusNotification",
+        }
+        if requested_message not in supported or (connector_id and connector_id not in self.state.connectors):
+            return call_result.TriggerMessage(
+                status="NotImplemented" if requested_message not in supported else "Rejected"
+            )
+        return call_result.TriggerMessage(status="Accepted")
+
+    @after(Action.trigger_message)
+    async def after_trigger_message(
+        self, requested_message: str, connector_id: int | None = None, **kwargs: Any
+    ) -> None:
+        if requested_message == "BootNotification":
+            response = await self.call(
+                call.BootNotification(charge_point_model="SimCharger-2x22", charge_point_vendor=VENDOR)
+            )
+            if response is not None and response.status == "Accepted":
+                self.set_heartbeat_interval(response.interval)
+        elif requested_message == "Heartbeat":
+            await self.call(call.Heartbeat())
+        elif requested_message == "StatusNotification":
+            for target in [connector_id] if connector_id else [0, *CONNECTORS]:
+                status = "Available" if target == 0 else self.state.connectors[target].status
+                await self.send_status(target, status)
+        elif requested_message == "MeterValues":
+            for target in [connector_id] if connector_id else list(CONNECTORS):
+                connector = self.state.connectors[target]
+                await self.call(
+                    call.MeterValues(
+                        connector_id=target,
+                        transaction_id=connector.transaction_id,
+                        meter_value=[
+                            {
+                                "timestamp": now_iso(),
+                                "sampledValue": [
+                                    {
+                                        "value": f"{connector.energy_wh:.0f}",
+                                        "measurand": "Energy.Active.Import.Register",
+                                        "unit": "Wh",
+                                        "context": "Trigger",
+                                    }
+                                ],
+                            }
+                        ],
+                    )
+                )
+        elif requested_message == "DiagnosticsStatusNotification":
+            await self.call(call.DiagnosticsStatusNotification(status="Idle"))
+        elif requested_message == "FirmwareStatusNotification":
+            await self.call(call.FirmwareStatusNotification(status="Idle"))
+
+    # --- Reservation ---------------------------------------------------------------------------------
+    @on(Action.reserve_now)
+    def on_reserve_now(self, connector_id: int, reservation_id: int, **kwargs: Any) -> Any:
+        connector = self.state.connectors.get(connector_id)
+        if connector is None:
+            return call_result.ReserveNow(status="Rejected")
+        if not connector.available:
+            return call_result.ReserveNow(status="Unavailable")
+        if connector.status != "Available" or connector.reserved_id is not None:
+            return call_result.ReserveNow(status="Occupied")
+        connector.reserved_id = reservation_id
+        self.spawn(self.send_status(connector_id, "Reserved"))
+        return call_result.ReserveNow(status="Accepted")
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id: int, **kwargs: Any) -> Any:
+        for connector_id, connector in self.state.connectors.items():
+            if connector.reserved_id == reservation_id:
+                connector.reserved_id = None
+                self.spawn(self.send_status(connector_id, "Available"))
+                return call_result.CancelReservation(status="Accepted")
+        return call_result.CancelReservation(status="Rejected")
+
+    # --- Smart charging ------------------------------------------------------------------------------
+    @on(Action.set_charging_profile)
+    def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict[str, Any], **kwargs: Any) -> Any:
+        if connector_id != 0 and connector_id not in self.state.connectors:
+            return call_result.SetChargingProfile(status="Rejected")
+        # The ocpp package hands nested payloads over in snake_case too.
+        profile_id = int(cs_charging_profiles.get("charging_profile_id", 0))
+        self.state.profiles[profile_id] = {**cs_charging_profiles, "connector_id": connector_id}
+        return call_result.SetChargingProfile(status="Accepted")
+
+    @on(Action.clear_charging_profile)
+    def on_clear_charging_profile(self, id: int | None = None, **kwargs: Any) -> Any:  # noqa: A002
+        if id is not None:
+            found = self.state.profiles.pop(id, None) is not None
+        else:
+            found = bool(self.state.profiles)
+            self.state.profiles.clear()
+        return call_result.ClearChargingProfile(status="Accepted" if found else "Unknown")
+
+    @on(Action.get_composite_schedule)
+    def on_get_composite_schedule(self, connector_id: int, duration: int, **kwargs: Any) -> Any:
+        if connector_id != 0 and connector_id not in self.state.connectors:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        unit = kwargs.get("charging_rate_unit") or "W"
+        limit = self.state.max_power_w if unit == "W" else round(self.state.max_power_w / 230 / 3, 1)
+        for profile in self.state.profiles.values():
+            if profile.get("connector_id") in (0, connector_id):
+                periods = profile.get("charging_schedule", {}).get("charging_schedule_period") or []
+                if periods:
+                    limit = min(limit, float(periods[0].get("limit", limit)))
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=now_iso(),
+            charging_schedule={
+                "duration": duration,
+                "chargingRateUnit": unit,
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}],
+            },
+        )
+
+    # --- Local auth list -------------------------------------------------------------------------
+    @on(Action.get_local_list_version)
+    def on_get_local_list_version(self, **kwargs: Any) -> Any:
+        return call_result.GetLocalListVersion(list_version=self.state.local_list_version)
+
+    @on(Action.send_local_list)
+    def on_send_local_list(self, list_version: int, update_type: str, **kwargs: Any) -> Any:
+        if update_type == "Differential" and list_version <= self.state.local_list_version:
+            return call_result.SendLocalList(status="VersionMismatch")
+        self.state.local_list_version = list_version
+        return call_result.SendLocalList(status="Accepted")
+
+    # --- Firmware management ---------------------------------------------------------------------
+    @on(Action.get_diagnostics)
+    def on_get_diagnostics(self, location: str, **kwargs: Any) -> Any:
+        return call_result.GetDiagnostics(file_name=f"diagnostics-{self.state.cid}.log")
+
+    @after(Action.get_diagnostics)
+    async def after_get_diagnostics(self, **kwargs: Any) -> None:
+        for status in ("Uploading", "Uploaded"):
+            await asyncio.sleep(2)
+            await self.call(call.DiagnosticsStatusNotification(status=status))
+
+    @on(Action.update_firmware)
+    def on_update_firmware(self, location: str, retrieve_date: str, **kwargs: Any) -> Any:
+        return call_result.UpdateFirmware()
+
+    @after(Action.update_firmware)
+    async def after_update_firmware(self, **kwargs: Any) -> None:
+        for status in ("Downloading", "Downloaded", "Installing", "Installed"):
+            await asyncio.sleep(2)
+            await self.call(call.FirmwareStatusNotification(status=status))
+
+
+@dataclasses.dataclass
+class FleetStats:
+    """What the fleet loop reports."""
+
+    connected: int = 0
+    connects: int = 0
+    refused: int = 0
+    failures: int = 0
+
+
+async def run_charger(cid: str, options: Options, stats: FleetStats, stop: asyncio.Event) -> None:
+    """Keep one simulated charger connected (reconnecting with jittered backoff) until ``stop``."""
+    state = ChargerState(cid=cid, max_power_w=random.choice(options.max_power_w))
+    headers = {}
+    if options.password is not None:
+        token = base64.b64encode(f"{cid}:{options.password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    url = options.url.rstrip("/") + "/" + cid
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            async with connect(
+                url,
+                subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+                additional_headers=headers,
+                compression=None,
+                ping_interval=options.ws_ping_interval,
+                open_timeout=30,
+                max_size=2**20,
+            ) as ws:
+                stats.connects += 1
+                stats.connected += 1
+                delay = 1.0
+                try:
+                    charger = SimulatedChargePoint(state, ws, options)
+                    runner = asyncio.create_task(charger.run())
+                    stopper = asyncio.create_task(stop.wait())
+                    await asyncio.wait([runner, stopper], return_when=asyncio.FIRST_COMPLETED)
+                    for task in (runner, stopper):
+                        task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                        await runner
+                finally:
+                    stats.connected -= 1
+        except InvalidStatus as exc:
+            stats.refused += 1
+            logger.warning("%s: handshake refused (HTTP %s)", cid, exc.response.status_code)
+        except (OSError, ConnectionClosed, TimeoutError) as exc:
+            stats.failures += 1
+            logger.info("%s: connection lost (%s)", cid, exc)
+        except Exception:
+            stats.failures += 1
+            logger.exception("%s: simulator error", cid)
+        if stop.is_set():
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay * random.uniform(0.5, 1.5))
+        delay = min(options.reconnect_max, delay * 2)
+
+
+async def run_fleet(
+    *, count: int, prefix: str, options: Options, stop: asyncio.Event, ramp_per_second: float = 200.0
+) -> FleetStats:
+    """Start ``count`` chargers (``ramp_per_second`` at a time) and keep them running until ``stop``."""
+    stats = FleetStats()
+    tasks = []
+    width = max(3, len(str(count)))
+    reporter = asyncio.create_task(_report(stats, count, stop))
+    for index in range(1, count + 1):
+        if stop.is_set():
+            break
+        cid = f"{prefix}{index:0{width}d}"
+        tasks.append(asyncio.create_task(run_charger(cid, options, stats, stop)))
+        if ramp_per_second > 0:
+            await asyncio.sleep(1.0 / ramp_per_second)
+    await stop.wait()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    reporter.cancel()
+    return stats
+
+
+async def _report(stats: FleetStats, count: int, stop: asyncio.Event) -> None:
+    started = datetime.now(UTC)
+    while not stop.is_set():
+        await asyncio.sleep(10)
+        logger.info(
+            "fleet: %d/%d connected (%d connects, %d refused, %d failures) after %s",
+            stats.connected,
+            count,
+            stats.connects,
+            stats.refused,
+            stats.failures,
+            timedelta(seconds=int((datetime.now(UTC) - started).total_seconds())),
+        )
