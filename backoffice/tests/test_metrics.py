@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
-from pytest_django.fixtures import SettingsWrapper
+from pytest_django.fixtures import Settings
 
 from backoffice import metrics
 
@@ -69,7 +69,7 @@ def test_the_known_names_render_with_their_help() -> None:
     assert "csms_metrics_store_up 1.0" in text
 
 
-def test_an_unreachable_redis_never_raises(name: str, settings: SettingsWrapper) -> None:
+def test_an_unreachable_redis_never_raises(name: str, settings: Settings) -> None:
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     metrics.count(f"{name}_total")
@@ -103,7 +103,7 @@ def test_healthz_is_ok_with_the_real_services(client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_healthz_reports_an_unreachable_broker(client: Client, settings: SettingsWrapper) -> None:
+def test_healthz_reports_an_unreachable_broker(client: Client, settings: Settings) -> None:
     settings.MQTT_URL = "mqtt://127.0.0.1:1"
     response = client.get("/healthz")
     body = response.json()
