@@ -49,7 +49,6 @@ def _call_handle(frame: Frame, now: datetime) -> Frame:
     payload_hash = _payload_hash(frame)
     with transaction.atomic():
         charge_point = charge_point_lock(charge_point_id=frame.charge_point_id, dialect=frame.dialect, now=now)
-        charge_point_seen(charge_point=charge_point, dialect=frame.dialect, now=now)
         previous = InboundCall.objects.filter(
             charge_point_id=frame.charge_point_id, message_id=frame.message_id
         ).first()
@@ -75,6 +74,7 @@ def _call_handle(frame: Frame, now: datetime) -> Frame:
                     "received_at": now,
                 },
             )
+        charge_point_seen(charge_point=charge_point, dialect=frame.dialect, now=now)
         outcome = "duplicate" if duplicate else ("ok" if reply.kind == Kind.RESULT else "error")
         MessageLog.objects.bulk_create(
             [
