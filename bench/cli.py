@@ -274,8 +274,17 @@ def machine() -> dict[str, Any]:
     }
 
 
+def check_no_other_consumer(run: Run) -> None:
+    """Note it when something already answers Calls (another bridge, a forgotten responder)."""
+    if loadgen.probe(run.urls["MQTT_URL"], f"bench-{run.run_id}-preprobe-", timeout=2.0):
+        note = "another process already answers on the call topic: replies are duplicated, figures are skewed"
+        run.notes.append(note)
+        logger.warning(note)
+
+
 def targets(run: Run) -> list[str]:
     """Which phases run: the backoffice (if it exists) then the ceiling."""
+    check_no_other_consumer(run)
     chosen: list[str] = []
     if run.options.backoffice:
         reason = backoffice_missing(run)
