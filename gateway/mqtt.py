@@ -32,6 +32,7 @@ class MqttLink:
         on_message: MessageCallback,
         keepalive: int = 30,
         ca_file: str = "",
+        clean_session: bool = False,
     ) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
@@ -45,7 +46,7 @@ class MqttLink:
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id,
-            clean_session=False,
+            clean_session=clean_session,
             protocol=mqtt.MQTTv311,
         )
         # amqtt only keeps a persistent session for a client that sends a username (MEASURED.md).

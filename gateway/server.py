@@ -57,6 +57,7 @@ class GatewayConfig:
     mqtt_client_id: str = "csms-gateway"
     mqtt_keepalive: int = 30
     mqtt_ca_file: str = ""
+    mqtt_clean_session: bool = False  # tests: leave no persistent session behind in the broker
     node: str = "csms-gateway@127.0.0.1"
     topic_call: str = "ocpp/cp/{cid}"
     topic_reply: str = "ocpp/cp/{cid}/Reply"
@@ -200,6 +201,7 @@ class Gateway:
             on_message=self._on_mqtt_message,
             keepalive=config.mqtt_keepalive,
             ca_file=config.mqtt_ca_file,
+            clean_session=config.mqtt_clean_session,
         )
 
     # --- lifecycle --------------------------------------------------------------------------------

@@ -1,0 +1,144 @@
+"""Fixtures: a real gateway (in a thread of the test process), a plain paho client standing in for
+the backoffice, and OCPP clients over real WebSockets. Everything talks to MQTT_URL's broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as paho
+import pytest
+from django.conf import settings
+
+from gateway.server import Gateway, GatewayConfig
+
+RUN = uuid.uuid4().hex[:6]
+# Mosquitto silently drops what a client publishes under $SYS/, so the tests ask the gateway to also
+# announce presence on a topic a client can publish to (the $SYS topic itself is unit-tested).
+PRESENCE = [
+    "$SYS/brokers/+/gateway/ocpp/clients/{cid}/connected",
+    "$SYS/brokers/+/gateway/ocpp/clients/{cid}/disconnected",
+    f"gwtest-{RUN}/presence/+/{{cid}}/connected",
+    f"gwtest-{RUN}/presence/+/{{cid}}/disconnected",
+]
+
+
+def new_cid(prefix: str = "gw") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+class Backoffice:
+    """A plain paho client: records everything the gateway publishes, publishes downlinks."""
+
+    def __init__(self) -> None:
+        parts = urlsplit(settings.MQTT_URL)
+        self.messages: queue.Queue[tuple[str, Any, int]] = queue.Queue()
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"gwtest-bo-{uuid.uuid4().hex[:8]}")
+        self.client.username_pw_set(unquote(parts.username) if parts.username else "gwtest", parts.password)
+        self.client.on_message = self._on_message
+        self.client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
+        self.client.loop_start()
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *args: subscribed.set()
+        # QoS 2 subscriptions so the delivered QoS shows the QoS the gateway published at.
+        self.client.subscribe([("ocpp/cp/#", 2), (f"gwtest-{RUN}/#", 2)])
+        assert subscribed.wait(5), "no SUBACK from the broker"
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        self.messages.put((message.topic, json.loads(message.payload), message.qos))
+
+    def expect(self, topic: str, timeout: float = 5.0) -> tuple[Any, int]:
+        """The next message on ``topic`` (others are skipped); its parsed JSON and QoS."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"nothing on {topic} within {timeout} s")
+            try:
+                got_topic, body, qos = self.messages.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if got_topic == topic:
+                return body, qos
+
+    def nothing_on(self, prefix: str, wait: float = 1.0) -> list[tuple[str, Any]]:
+        """Whatever arrived on topics starting with ``prefix`` within ``wait`` seconds."""
+        seen = []
+        deadline = time.monotonic() + wait
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                topic, body, _ = self.messages.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if topic.startswith(prefix):
+                seen.append((topic, body))
+        return seen
+
+    def send(self, cid: str, message: dict[str, Any] | list[Any] | str) -> None:
+        payload = message if isinstance(message, str) else json.dumps(message)
+        self.client.publish(f"ocpp/cs/{cid}", payload, qos=1).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class GatewayThread:
+    """A Gateway running on its own event loop in a background thread."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.gateway = Gateway(config)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="gateway-test", daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.gateway.start(), self.loop).result(15)
+        assert self.gateway.mqtt.connected.wait(10), "gateway not connected to MQTT"
+
+    @property
+    def url(self) -> str:
+        return f"{self.gateway.config.scheme}://127.0.0.1:{self.gateway.port}/ocpp"
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.gateway.stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def backoffice() -> Iterator[Backoffice]:
+    client = Backoffice()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def start_gateway() -> Iterator[Callable[..., GatewayThread]]:
+    """Start a gateway on a free port; keyword arguments override its configuration."""
+    started: list[GatewayThread] = []
+
+    def start(**overrides: Any) -> GatewayThread:
+        values: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": 0,
+            "mqtt_client_id": f"gwtest-gw-{uuid.uuid4().hex[:8]}",
+            "presence_templates": PRESENCE,
+            "mqtt_clean_session": True,
+            "auth_cache_seconds": 0,
+            "stats_interval": 3600,
+            **overrides,
+        }
+        running = GatewayThread(GatewayConfig.from_settings(**values))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
