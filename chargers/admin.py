@@ -1,0 +1,147 @@
+"""Admin for the fleet: what an operator looks at first, and the decisions they take."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from transactions.models import Transaction
+
+from .models import ChargePoint, ChargerEvent, Command, Connector, ConnectorStatusChange, IdTag, RegistrationStatus
+from .services import charge_point_registration_set
+
+
+class ReadOnlyMixin:
+    """Records of what happened: visible, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ConnectorInline(ReadOnlyMixin, admin.TabularInline):
+    model = Connector
+    fields = [
+        "connector_id",
+        "status",
+        "error_code",
+        "info",
+        "vendor_error_code",
+        "charger_timestamp",
+        "status_updated_at",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+class RecentTransactionInline(ReadOnlyMixin, admin.TabularInline):
+    model = Transaction
+    verbose_name_plural = "Recent sessions (last 10)"
+    fields = ["id", "connector_id", "id_tag", "started_at", "stopped_at", "meter_start", "meter_stop", "stop_reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Transaction]:
+        queryset = super().get_queryset(request)
+        # An inline cannot be sliced; restrict it to the ten newest ids instead.
+        parent_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+        recent = (
+            Transaction.objects.filter(charge_point_id=parent_id)
+            .order_by("-started_at")
+            .values_list("id", flat=True)[:10]
+        )
+        return queryset.filter(id__in=list(recent))
+
+
+@admin.register(ChargePoint)
+class ChargePointAdmin(admin.ModelAdmin):
+    list_display = [
+        "charge_point_id",
+        "registration_status",
+        "online",
+        "vendor",
+        "model",
+        "firmware_version",
+        "last_seen_at",
+        "last_boot_at",
+    ]
+    list_filter = ["registration_status", "online", "vendor", "model", "ocpp_version"]
+    search_fields = ["charge_point_id", "serial_number", "charge_box_serial_number", "iccid", "imsi"]
+    readonly_fields = [
+        "first_boot_at",
+        "last_boot_at",
+        "last_heartbeat_at",
+        "last_seen_at",
+        "online",
+        "last_connected_at",
+        "last_disconnected_at",
+        "last_disconnect_reason",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [ConnectorInline, RecentTransactionInline]
+    actions = ["accept", "reject"]
+
+    @admin.action(description="Accept the selected charge points (at their next boot)")
+    def accept(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
+        self._decide(request, queryset, RegistrationStatus.ACCEPTED)
+
+    @admin.action(description="Reject the selected charge points (at their next boot)")
+    def reject(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
+        self._decide(request, queryset, RegistrationStatus.REJECTED)
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[ChargePoint], status: str) -> None:
+        for charge_point in queryset:
+            charge_point_registration_set(charge_point=charge_point, status=status)
+        self.message_user(request, f"{queryset.count()} charge point(s) set to {status}.", messages.SUCCESS)
+
+
+class StatusHistoryInline(ReadOnlyMixin, admin.TabularInline):
+    model = ConnectorStatusChange
+    fields = ["received_at", "status", "error_code", "info", "vendor_error_code", "charger_timestamp"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Connector)
+class ConnectorAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["__str__", "status", "error_code", "status_updated_at"]
+    list_filter = ["status", "error_code"]
+    search_fields = ["charge_point__charge_point_id"]
+    list_select_related = ["charge_point"]
+    inlines = [StatusHistoryInline]
+
+
+@admin.register(IdTag)
+class IdTagAdmin(admin.ModelAdmin):
+    list_display = ["id_tag", "status", "expiry_date", "parent", "note"]
+    list_filter = ["status"]
+    search_fields = ["id_tag", "note"]
+    autocomplete_fields = ["parent"]
+    list_select_related = ["parent"]
+
+
+@admin.register(ChargerEvent)
+class ChargerEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["received_at", "charge_point", "kind", "status", "charger_timestamp"]
+    list_filter = ["kind"]
+    search_fields = ["charge_point__charge_point_id", "status"]
+    list_select_related = ["charge_point"]
+    date_hierarchy = "received_at"
+
+
+@admin.register(Command)
+class CommandAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "charge_point", "action", "status", "requested_by", "sent_at", "completed_at"]
+    list_filter = ["status", "action"]
+    search_fields = ["charge_point__charge_point_id", "message_id"]
+    list_select_related = ["charge_point"]
+    date_hierarchy = "created_at"
