@@ -17,6 +17,7 @@ from django.db import DataError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from backoffice import metrics
+from backoffice.events import fleet_event
 from chargers.models import ChargePoint, Command
 from chargers.services import charge_point_lock, charge_point_seen, command_result_record, presence_record
 
@@ -76,6 +77,8 @@ def _call_handle(frame: Frame, now: datetime) -> Frame:
             )
         charge_point_seen(charge_point=charge_point, dialect=frame.dialect, now=now)
         outcome = "duplicate" if duplicate else ("ok" if reply.kind == Kind.RESULT else "error")
+        if not duplicate:
+            fleet_event("ocpp", frame.charge_point_id, action=frame.action, outcome=outcome)
         MessageLog.objects.bulk_create(
             [
                 _log_in(frame, now, error_description="duplicate delivery" if duplicate else ""),
@@ -170,6 +173,7 @@ def _result_handle(frame: Frame, now: datetime) -> None:
                 outcome = "ok"
         if command is not None:
             charge_point_seen(charge_point=command.charge_point, dialect=frame.dialect, now=now)
+            fleet_event("command", frame.charge_point_id, command_id=command.pk, status=command.status)
         MessageLog.objects.create(**_log_fields_in(frame, now, action=action, error_description=note))
     metrics.count("csms_frames_in_total", action=action or "unknown", outcome=outcome)
 
@@ -201,7 +205,8 @@ def rejected_record(rejected: Rejected) -> Frame | None:
 def presence_handle(*, charge_point_id: str, connected: bool, at: datetime, reason: str, topic: str) -> None:
     """A gateway's connected/disconnected event for a charger."""
     now = timezone.now()
-    presence_record(charge_point_id=charge_point_id, connected=connected, at=at, reason=reason, now=now)
+    charge_point = presence_record(charge_point_id=charge_point_id, connected=connected, at=at, reason=reason, now=now)
+    fleet_event("presence", charge_point_id, online=charge_point.online)
     MessageLog.objects.create(
         charge_point_id=charge_point_id,
         direction=MessageLog.Direction.IN,

@@ -1,0 +1,54 @@
+"""Live events for the dashboard: what changed, sent to Channels groups after the change commits.
+
+Groups: ``fleet`` (every event, for the overview) and ``charger.<group-safe id>`` (one charger's
+page). Events are small dicts ``{"type": "fleet.event", "kind": ..., "charge_point_id": ..., ...}``;
+a consumer re-reads what it shows from the database, so a lost event costs freshness, never truth.
+Sending never raises: the dashboard must not be able to break OCPP message handling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+FLEET_GROUP = "fleet"
+_last_failure_log = 0.0
+
+
+def charger_group(charge_point_id: str) -> str:
+    """Channels group names allow only ASCII alphanumerics, hyphens, underscores and periods (< 100)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", charge_point_id)
+    if safe != charge_point_id:
+        safe = f"{safe[:40]}.{hashlib.sha1(charge_point_id.encode()).hexdigest()[:10]}"
+    return f"charger.{safe}"
+
+
+def fleet_event(kind: str, charge_point_id: str, **data: Any) -> None:
+    """Send an event to the dashboards once the current transaction commits (at once outside one)."""
+    event = {"type": "fleet.event", "kind": kind, "charge_point_id": charge_point_id, **data}
+    transaction.on_commit(lambda: _send(event, charge_point_id))
+
+
+async def _send_both(layer: Any, event: dict[str, Any], charge_point_id: str) -> None:
+    await layer.group_send(FLEET_GROUP, event)
+    await layer.group_send(charger_group(charge_point_id), event)
+
+
+def _send(event: dict[str, Any], charge_point_id: str) -> None:
+    global _last_failure_log
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(_send_both)(layer, event, charge_point_id)
+    except Exception:  # the dashboard must never break message handling
+        if time.monotonic() - _last_failure_log > 60:
+            _last_failure_log = time.monotonic()
+            logger.exception("could not send a dashboard event")
