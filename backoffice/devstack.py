@@ -128,7 +128,7 @@ def wait_for_port(
     """Wait until host:port accepts connections; fail early if ``process`` exits meanwhile."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if port_open(host, port):
+        if port_listening(host, port):
             return
         if process is not None and process.poll() is not None:
             raise DevstackError(f"{what} exited with code {process.returncode} before listening on {port}")
