@@ -152,10 +152,14 @@ class Sampler:
             self._thread.join()
         wall = max(time.perf_counter() - self._wall_start, 1e-9)
         cpu = {role: cpu_seconds(procs) - self._cpu_start.get(role, 0.0) for role, procs in self.roles().items()}
+        per_role = {role: round(100 * max(sec, 0.0) / wall, 1) for role, sec in cpu.items()}
+        machine = psutil.cpu_percent(interval=None)
+        # Whatever else ran on the machine meanwhile (other users, other services).
+        per_role["other"] = round(max(machine * (os.cpu_count() or 1) - sum(per_role.values()), 0.0), 1)
         return {
             "peak_rss_mib": {role: round(peak / 2**20, 1) for role, peak in self.peaks.items()},
-            "cpu_percent_of_one_core": {role: round(100 * max(sec, 0.0) / wall, 1) for role, sec in cpu.items()},
-            "machine_cpu_percent": psutil.cpu_percent(interval=None),
+            "cpu_percent_of_one_core": per_role,
+            "machine_cpu_percent": machine,
             "loadavg_1m": round(os.getloadavg()[0], 2),
         }
 
