@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "transactions",
     "mqtt_bridge",
     "gateway",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
