@@ -2,7 +2,7 @@
 
 Everything talks to the services named by DATABASE_URL, REDIS_URL and MQTT_URL (``make test``
 starts embedded ones when they are unset). End-to-end tests publish exactly what a gateway
-publishes on ``ocpp/cp/{cid}`` and read our answers on ``ocpp/cs/{cid}``.
+publishes on ``ocpp/cp/{cid}`` and read our answers on ``ocpp/cs/{cid}`` (under a per-run topic prefix).
 """
 
 from __future__ import annotations
@@ -26,6 +26,17 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent
 RUN_ID = uuid.uuid4().hex[:8]
+# Every topic of this test run lives under its own prefix, so a broker shared with a running
+# `make run`, a benchmark or another test run does not mix their chargers with ours.
+TOPIC_PREFIX = f"test-{RUN_ID}/"
+TOPIC_ENV = {
+    "CSMS_TOPIC_CALL": TOPIC_PREFIX + "ocpp/cp/{cid}",
+    "CSMS_TOPIC_REPLY": TOPIC_PREFIX + "ocpp/cp/{cid}/Reply",
+    "CSMS_TOPIC_DOWNSTREAM": TOPIC_PREFIX + "ocpp/cs/{cid}",
+    "CSMS_TOPIC_PRESENCE": ",".join(
+        TOPIC_PREFIX + "$SYS/brokers/+/gateway/ocpp/clients/{cid}/" + event for event in ("connected", "disconnected")
+    ),
+}
 
 
 def unique_cid(prefix: str = "T") -> str:
@@ -40,6 +51,7 @@ class GatewayClient:
 
         self.replies: dict[str, queue.Queue[dict[str, Any] | list[Any]]] = {}
         self.raw: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.calls: dict[str, queue.Queue[dict[str, Any] | list[Any]]] = {}
         self.client = client_create(client_id=f"test-gw-{uuid.uuid4().hex[:10]}", clean_session=True, url=url)
         self.client.on_message = self._on_message
         host, port = broker_address(url)
@@ -50,11 +62,14 @@ class GatewayClient:
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         self.raw.put((message.topic, message.payload))
         body = json.loads(message.payload)
-        message_id = body[1] if isinstance(body, list) else body["UniqueId"]
-        self.replies.setdefault(message_id, queue.Queue()).put(body)
+        kind, message_id = (body[0], body[1]) if isinstance(body, list) else (body["MessageTypeId"], body["UniqueId"])
+        if kind == 2:  # a Call we sent: a command
+            self.calls.setdefault(message.topic.rsplit("/", 1)[-1], queue.Queue()).put(body)
+        else:
+            self.replies.setdefault(message_id, queue.Queue()).put(body)
 
     def listen(self, cid: str) -> None:
-        topic = f"ocpp/cs/{cid}"
+        topic = f"{TOPIC_PREFIX}ocpp/cs/{cid}"
         if topic not in self._subscribed:
             info = self.client.subscribe(topic, qos=1)
             assert info[0] == paho.MQTT_ERR_SUCCESS
@@ -65,7 +80,7 @@ class GatewayClient:
         self.listen(cid)
         if isinstance(payload, dict | list):
             payload = json.dumps(payload)
-        info = self.client.publish(topic or f"ocpp/cp/{cid}", payload, qos=1)
+        info = self.client.publish(topic or f"{TOPIC_PREFIX}ocpp/cp/{cid}", payload, qos=1)
         info.wait_for_publish(5)
 
     def call(
@@ -83,6 +98,23 @@ class GatewayClient:
             return self.replies.setdefault(message_id, queue.Queue()).get(timeout=timeout)
         except queue.Empty:
             raise AssertionError(f"no reply to {message_id} within {timeout} s") from None
+
+    def next_call(self, cid: str, timeout: float = 15) -> dict[str, Any]:
+        """The next Call (a command) we sent to ``cid``, in EMQX JSON."""
+        try:
+            call = self.calls.setdefault(cid, queue.Queue()).get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no Call to {cid} within {timeout} s") from None
+        assert isinstance(call, dict)
+        return call
+
+    def answer(self, cid: str, message_id: str, payload: dict[str, Any]) -> None:
+        """Answer one of our Calls as the charger would, on the gateway's reply topic."""
+        self.publish(
+            cid,
+            {"MessageTypeId": 3, "UniqueId": message_id, "Payload": payload},
+            topic=f"{TOPIC_PREFIX}ocpp/cp/{cid}/Reply",
+        )
 
     def no_reply(self, message_id: str, wait: float = 1.5) -> bool:
         try:
@@ -120,6 +152,7 @@ class Stack:
             "CSMS_BOOT_POLICY": "accept",
             "CSMS_UNKNOWN_ID_TAG_POLICY": "invalid",
             "CSMS_MAX_PAYLOAD_BYTES": "4096",
+            **TOPIC_ENV,
             "PYTHONUNBUFFERED": "1",
         }
         self.bridge: subprocess.Popen[bytes] | None = None

@@ -168,6 +168,11 @@ CSMS_OFFLINE_GRACE = env_int("CSMS_OFFLINE_GRACE", 60, minimum=0)
 CSMS_DUPLICATE_WINDOW = env_int("CSMS_DUPLICATE_WINDOW", 3600, minimum=0)
 CSMS_MAX_PAYLOAD_BYTES = env_int("CSMS_MAX_PAYLOAD_BYTES", 65536, minimum=256)
 CSMS_MESSAGE_LOG_RETENTION_DAYS = env_int("CSMS_MESSAGE_LOG_RETENTION_DAYS", 30, minimum=0)
+# Remote commands: how long a sent Call waits for its answer, how long a queued one waits for its
+# charger, and whether the configuration is read after every accepted boot.
+CSMS_COMMAND_TIMEOUT = env_int("CSMS_COMMAND_TIMEOUT", 30, minimum=1)
+CSMS_COMMAND_EXPIRY = env_int("CSMS_COMMAND_EXPIRY", 3600, minimum=1)
+CSMS_FETCH_CONFIGURATION_ON_BOOT = env_bool("CSMS_FETCH_CONFIGURATION_ON_BOOT", True)
 
 # --- MQTT transport --------------------------------------------------------------------------
 CSMS_TOPIC_CALL = env_str("CSMS_TOPIC_CALL", "ocpp/cp/{cid}")

@@ -45,6 +45,10 @@ class ChargePoint(models.Model):
     last_connected_at = models.DateTimeField(null=True, blank=True)
     last_disconnected_at = models.DateTimeField(null=True, blank=True)
     last_disconnect_reason = models.CharField(max_length=100, blank=True)
+    local_list_version = models.IntegerField(null=True, blank=True, help_text="Of its local authorization list")
+    reset_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="An accepted Reset waiting for the charger's reboot"
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -194,6 +198,14 @@ class Command(models.Model):
     error_code = models.CharField(max_length=40, blank=True)
     error_description = models.TextField(blank=True)
     requested_by = models.CharField(max_length=150, blank=True)
+    transaction = models.ForeignKey(
+        "transactions.Transaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="remote_start_commands",
+        help_text="The session an accepted RemoteStartTransaction caused",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -211,3 +223,72 @@ class Command(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} -> {self.charge_point_id} ({self.status})"
+
+
+class ConfigurationKey(models.Model):
+    """A configuration key as the charger last reported it (GetConfiguration) or accepted it."""
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="configuration")
+    key = models.CharField(max_length=50)
+    value = models.CharField(max_length=500, null=True, blank=True)
+    readonly = models.BooleanField(default=False)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["charge_point", "key"]
+        constraints = [models.UniqueConstraint(fields=["charge_point", "key"], name="uniq_configuration_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+class Reservation(models.Model):
+    """A connector reserved for an id tag (ReserveNow), until used, cancelled or expired."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+        USED = "used"
+        CANCELLED = "cancelled"
+        EXPIRED = "expired"
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="reservations")
+    reservation_id = models.IntegerField(help_text="The id the charger knows it by")
+    connector_id = models.PositiveIntegerField()
+    id_tag = models.CharField(max_length=20)
+    parent_id_tag = models.CharField(max_length=20, blank=True)
+    expiry_date = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["charge_point", "reservation_id"], name="uniq_reservation_per_cp")
+        ]
+
+    def __str__(self) -> str:
+        return f"reservation {self.reservation_id} on {self.charge_point_id}#{self.connector_id} ({self.status})"
+
+
+class ChargingProfile(models.Model):
+    """A charging profile the charger accepted (SetChargingProfile), until cleared or replaced."""
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="charging_profiles")
+    connector_id = models.PositiveIntegerField()
+    profile_id = models.IntegerField()
+    stack_level = models.PositiveIntegerField()
+    purpose = models.CharField(max_length=32)
+    profile = models.JSONField(help_text="csChargingProfiles as sent")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["charge_point", "connector_id", "-stack_level"]
+        indexes = [models.Index(fields=["charge_point", "active"])]
+
+    def __str__(self) -> str:
+        return f"profile {self.profile_id} ({self.purpose}) on {self.charge_point_id}#{self.connector_id}"

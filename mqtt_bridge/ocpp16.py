@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from chargers import commands
 from chargers import services as chargers
 from chargers.models import ChargePoint, ChargerEvent
 from transactions import services as sessions
@@ -69,6 +70,7 @@ def boot_notification(cp: ChargePoint, payload: dict[str, Any], now: datetime) -
         meter_serial_number=payload.get("meterSerialNumber", ""),
     )
     status, interval = chargers.boot_notification_record(charge_point=cp, identity=identity, now=now)
+    commands.boot_followups(charge_point=cp, now=now)
     return {"status": status, "currentTime": _iso(now), "interval": interval}
 
 

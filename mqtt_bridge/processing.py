@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from backoffice import metrics
 from backoffice.events import fleet_event
+from chargers.commands import command_result_apply
 from chargers.models import ChargePoint, Command
 from chargers.services import charge_point_lock, charge_point_seen, command_result_record, presence_record
 
@@ -170,6 +171,7 @@ def _result_handle(frame: Frame, now: datetime) -> None:
                 note, outcome = exc.description, "invalid"
             else:
                 command_result_record(command=command, payload=frame.payload, now=now)
+                command_result_apply(command=command, now=now)
                 outcome = "ok"
         if command is not None:
             charge_point_seen(charge_point=command.charge_point, dialect=frame.dialect, now=now)
@@ -217,6 +219,11 @@ def presence_handle(*, charge_point_id: str, connected: bool, at: datetime, reas
         created_at=now,
     )
     metrics.count("csms_frames_in_total", action="presence", outcome="connected" if connected else "disconnected")
+
+
+def command_call_log(frame: Frame) -> None:
+    """Keep a Call we sent in the message log."""
+    _log_out(frame, timezone.now()).save()
 
 
 def _log_fields_in(frame: Frame, now: datetime, *, action: str = "", error_description: str = "") -> dict[str, Any]:

@@ -45,12 +45,28 @@ def handle_frames(items: list[dict[str, Any]]) -> None:
             if reply is not None:
                 replies.append(reply)
         publisher().publish(replies)
+        # The replies first: a charger must have its BootNotification answered before our next Call.
+        _commands_send([item["frame"]["charge_point_id"] for item in items if "frame" in item])
         now = utcnow()
         for item in items:
             frame = item.get("frame")
             if frame and frame.get("received_at") and frame.get("kind") == 2:
                 received = datetime.fromisoformat(frame["received_at"])
                 metrics.observe("csms_reply_latency_seconds", (now - received).total_seconds())
+
+
+def _commands_send(charge_point_ids: list[str]) -> None:
+    """Send the next queued command of the chargers that just spoke to us (so are online)."""
+    from chargers.commands import chargers_with_queued_commands
+    from chargers.tasks import command_send_next
+
+    if not charge_point_ids:
+        return
+    for charge_point_pk in chargers_with_queued_commands(charge_point_ids=list(set(charge_point_ids))):
+        try:
+            command_send_next(charge_point_pk)
+        except PublishError:
+            logger.warning("could not send a queued command to charger %s; the housekeeping retries", charge_point_pk)
 
 
 def _handle_item(item: dict[str, Any]) -> Frame | None:

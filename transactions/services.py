@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 
+from chargers.commands import remote_start_link, reservation_use
 from chargers.models import ChargePoint, ChargerEvent
 from chargers.services import IdTagInfo, charger_event_record, id_tag_authorize
 
@@ -63,6 +64,8 @@ def transaction_start(
         defaults={"id_tag_status": info.status, "reservation_id": reservation_id, "start_received_at": now},
     )
     if created:
+        remote_start_link(transaction=transaction, now=now)
+        reservation_use(charge_point=charge_point, reservation_id=reservation_id)
         # A connector charges one session at a time: a session still open there lost its
         # StopTransaction (a charger's memory wiped, a replaced board). Close it at this start.
         Transaction.objects.filter(

@@ -11,7 +11,7 @@ import pytest
 from ocpp.messages import get_validator
 
 from chargers.models import ChargePoint, ChargerEvent, Connector, IdTag
-from conftest import GatewayClient, Stack, unique_cid
+from conftest import TOPIC_PREFIX, GatewayClient, Stack, unique_cid
 from mqtt_bridge.models import MessageLog
 from transactions.models import MeterValue, Transaction
 
@@ -55,6 +55,14 @@ def test_whole_charging_session(stack: Stack, gateway: GatewayClient, cid: str) 
     )
     assert boot["status"] == "Accepted"  # the stack runs with CSMS_BOOT_POLICY=accept
     assert boot["interval"] == 300
+    # After an accepted boot the configuration is read (CSMS_FETCH_CONFIGURATION_ON_BOOT).
+    get_configuration = gateway.next_call(cid)
+    assert (get_configuration["Action"], get_configuration["Payload"]) == ("GetConfiguration", {})
+    gateway.answer(
+        cid,
+        get_configuration["UniqueId"],
+        {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "300"}]},
+    )
 
     for connector in (0, 1):
         call_ok(
@@ -120,8 +128,9 @@ def test_whole_charging_session(stack: Stack, gateway: GatewayClient, cid: str) 
     assert values.count() == 4
     assert values.get(phase="L1").numeric_value == pytest.approx(16.1)
     # Every frame in and out is in the message log.
-    assert MessageLog.objects.filter(charge_point_id=cid, direction="in").count() == 10
-    assert MessageLog.objects.filter(charge_point_id=cid, direction="out").count() == 10
+    assert MessageLog.objects.filter(charge_point_id=cid, direction="in").count() == 11
+    assert MessageLog.objects.filter(charge_point_id=cid, direction="out").count() == 11
+    assert charge_point.configuration.get(key="HeartbeatInterval").value == "300"
 
 
 def test_every_charger_initiated_message_is_answered(stack: Stack, gateway: GatewayClient, cid: str) -> None:
@@ -248,7 +257,7 @@ def test_garbage_is_logged_counted_and_kept_and_nothing_breaks(stack: Stack, gat
             None,
         ),
         (cid, b"[]", None),
-        (cid, json.dumps({"MessageTypeId": 2, "UniqueId": "t"}), f"ocpp/elsewhere/{cid}/x"),
+        (cid, json.dumps({"MessageTypeId": 2, "UniqueId": "t"}), f"{TOPIC_PREFIX}ocpp/elsewhere/{cid}/x"),
     ]
     for target, payload, topic in bad:
         gateway.publish(target, payload, topic=topic)

@@ -5,84 +5,116 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('chargers', '0001_initial'),
+        ("chargers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Transaction',
+            name="Transaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('connector_id', models.PositiveIntegerField()),
-                ('id_tag', models.CharField(max_length=20)),
-                ('id_tag_status', models.CharField(help_text='What we answered at start', max_length=16)),
-                ('reservation_id', models.IntegerField(blank=True, null=True)),
-                ('meter_start', models.BigIntegerField(help_text='Wh')),
-                ('started_at', models.DateTimeField(help_text="The charger's clock")),
-                ('start_received_at', models.DateTimeField(help_text='Our clock')),
-                ('meter_stop', models.BigIntegerField(blank=True, help_text='Wh', null=True)),
-                ('stopped_at', models.DateTimeField(blank=True, help_text="The charger's clock", null=True)),
-                ('stop_received_at', models.DateTimeField(blank=True, help_text='Our clock', null=True)),
-                ('stop_reason', models.CharField(blank=True, max_length=20)),
-                ('stop_id_tag', models.CharField(blank=True, max_length=20)),
-                ('charge_point', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='chargers.chargepoint')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("connector_id", models.PositiveIntegerField()),
+                ("id_tag", models.CharField(max_length=20)),
+                ("id_tag_status", models.CharField(help_text="What we answered at start", max_length=16)),
+                ("reservation_id", models.IntegerField(blank=True, null=True)),
+                ("meter_start", models.BigIntegerField(help_text="Wh")),
+                ("started_at", models.DateTimeField(help_text="The charger's clock")),
+                ("start_received_at", models.DateTimeField(help_text="Our clock")),
+                ("meter_stop", models.BigIntegerField(blank=True, help_text="Wh", null=True)),
+                ("stopped_at", models.DateTimeField(blank=True, help_text="The charger's clock", null=True)),
+                ("stop_received_at", models.DateTimeField(blank=True, help_text="Our clock", null=True)),
+                ("stop_reason", models.CharField(blank=True, max_length=20)),
+                ("stop_id_tag", models.CharField(blank=True, max_length=20)),
+                (
+                    "charge_point",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="transactions",
+                        to="chargers.chargepoint",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MeterValue',
+            name="MeterValue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('connector_id', models.PositiveIntegerField()),
-                ('timestamp', models.DateTimeField(help_text="The charger's clock")),
-                ('received_at', models.DateTimeField()),
-                ('measurand', models.CharField(default='Energy.Active.Import.Register', max_length=50)),
-                ('phase', models.CharField(blank=True, max_length=8)),
-                ('unit', models.CharField(default='Wh', max_length=16)),
-                ('context', models.CharField(default='Sample.Periodic', max_length=24)),
-                ('location', models.CharField(default='Outlet', max_length=8)),
-                ('format', models.CharField(default='Raw', max_length=12)),
-                ('value', models.CharField(help_text='As sent (SignedData is not a number)', max_length=64)),
-                ('numeric_value', models.FloatField(blank=True, null=True)),
-                ('charge_point', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chargers.chargepoint')),
-                ('transaction', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='meter_values', to='transactions.transaction')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("connector_id", models.PositiveIntegerField()),
+                ("timestamp", models.DateTimeField(help_text="The charger's clock")),
+                ("received_at", models.DateTimeField()),
+                ("measurand", models.CharField(default="Energy.Active.Import.Register", max_length=50)),
+                ("phase", models.CharField(blank=True, max_length=8)),
+                ("unit", models.CharField(default="Wh", max_length=16)),
+                ("context", models.CharField(default="Sample.Periodic", max_length=24)),
+                ("location", models.CharField(default="Outlet", max_length=8)),
+                ("format", models.CharField(default="Raw", max_length=12)),
+                ("value", models.CharField(help_text="As sent (SignedData is not a number)", max_length=64)),
+                ("numeric_value", models.FloatField(blank=True, null=True)),
+                (
+                    "charge_point",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="chargers.chargepoint"
+                    ),
+                ),
+                (
+                    "transaction",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="meter_values",
+                        to="transactions.transaction",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['timestamp', 'id'],
+                "ordering": ["timestamp", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(fields=['charge_point', '-started_at'], name='transaction_charge__64b5d2_idx'),
+            model_name="transaction",
+            index=models.Index(fields=["charge_point", "-started_at"], name="transaction_charge__64b5d2_idx"),
         ),
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(fields=['id_tag', '-started_at'], name='transaction_id_tag_4c30d7_idx'),
+            model_name="transaction",
+            index=models.Index(fields=["id_tag", "-started_at"], name="transaction_id_tag_4c30d7_idx"),
         ),
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(condition=models.Q(('stopped_at__isnull', True)), fields=['charge_point', 'connector_id'], name='active_transaction_idx'),
+            model_name="transaction",
+            index=models.Index(
+                condition=models.Q(("stopped_at__isnull", True)),
+                fields=["charge_point", "connector_id"],
+                name="active_transaction_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transaction',
-            constraint=models.UniqueConstraint(fields=('charge_point', 'connector_id', 'id_tag', 'started_at', 'meter_start'), name='uniq_transaction_natural_key'),
+            model_name="transaction",
+            constraint=models.UniqueConstraint(
+                fields=("charge_point", "connector_id", "id_tag", "started_at", "meter_start"),
+                name="uniq_transaction_natural_key",
+            ),
         ),
         migrations.AddIndex(
-            model_name='metervalue',
-            index=models.Index(fields=['transaction', 'measurand', 'timestamp'], name='transaction_transac_e57e33_idx'),
+            model_name="metervalue",
+            index=models.Index(fields=["transaction", "measurand", "timestamp"], name="transaction_transac_e57e33_idx"),
         ),
         migrations.AddIndex(
-            model_name='metervalue',
-            index=models.Index(fields=['charge_point', 'connector_id', '-timestamp'], name='transaction_charge__9f720e_idx'),
+            model_name="metervalue",
+            index=models.Index(
+                fields=["charge_point", "connector_id", "-timestamp"], name="transaction_charge__9f720e_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='metervalue',
-            constraint=models.UniqueConstraint(fields=('charge_point', 'connector_id', 'timestamp', 'measurand', 'phase', 'location', 'context'), name='uniq_sampled_value'),
+            model_name="metervalue",
+            constraint=models.UniqueConstraint(
+                fields=("charge_point", "connector_id", "timestamp", "measurand", "phase", "location", "context"),
+                name="uniq_sampled_value",
+            ),
         ),
     ]
