@@ -1,0 +1,351 @@
+"""The dashboard's pages: login required, what they show, their filters, and a fixed query count."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from chargers.models import ChargePoint, Command, RegistrationStatus
+
+from . import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/", "/chargers/CP-1/", "/sessions/", "/sessions/1/", "/pending/"],
+)
+def test_pages_redirect_anonymous_to_login(client: Client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{reverse('dashboard:login')}?next=")
+
+
+def test_posts_redirect_anonymous_to_login(client: Client) -> None:
+    cp = f.charger("CP-ANON", registration=RegistrationStatus.PENDING)
+    assert client.post(f"/chargers/{cp.charge_point_id}/registration/", {"status": "Accepted"}).status_code == 302
+    assert (
+        client.post(f"/chargers/{cp.charge_point_id}/commands/", {"action": "Reset", "reset_type": "Soft"}).status_code
+        == 302
+    )
+    cp.refresh_from_db()
+    assert cp.registration_status == RegistrationStatus.PENDING
+    assert not Command.objects.exists()
+
+
+def test_login_page_logs_in_and_lands_on_the_fleet(client: Client, operator) -> None:
+    page = client.get("/login/")
+    assert page.status_code == 200
+    assert b'<label for="id_username">' in page.content
+    response = client.post("/login/", {"username": "operator", "password": "operator-password-1"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/").status_code == 200
+
+
+def test_fleet_counts_and_badges(operator_client: Client) -> None:
+    f.charger("CP-AVAIL", statuses=("Available", "Available"))
+    f.charger("CP-CHARGE", statuses=("Charging", "Available"))
+    f.charger("CP-FAULT", statuses=("Faulted", "Charging"))
+    f.charger("CP-OFF", online=False, statuses=("Unavailable",))
+    f.charger("CP-NEW", registration=RegistrationStatus.PENDING, statuses=())
+    f.charger("CP-GONE", online=False, statuses=("Available",))  # offline: not available to drivers
+
+    html = operator_client.get("/").content.decode()
+
+    counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', html))
+    assert counts == {"online": "4", "offline": "2", "available": "1", "charging": "1", "faulted": "1", "pending": "1"}
+    row = re.search(r'data-charge-point="CP-FAULT">.*?</tr>', html, re.S).group(0)
+    assert 'class="badge bad" data-state>Faulted<' in row
+    assert 'data-connector="1"' in row and "1: Faulted" in row and "2: Charging" in row
+    assert 'class="badge muted" data-online>Offline<' in re.search(
+        r'data-charge-point="CP-OFF">.*?</tr>', html, re.S
+    ).group(0)
+    assert 'data-live="/ws/fleet/"' in html
+
+
+def test_fleet_power_is_the_latest_power_sample_of_active_sessions(operator_client: Client) -> None:
+    cp = f.charger("CP-POWER", statuses=("Charging", "Charging"))
+    f.charging_session(cp, watts=7400, energy_wh=2000)
+    # A second connector reporting per phase in kW, with no total: the phases are summed.
+    tx = f.session(cp, connector_id=2)
+    at = timezone.now()
+    for phase in ("L1", "L2", "L3"):
+        f.sample(tx, at=at - timedelta(minutes=1), measurand="Power.Active.Import", value=9.0, unit="kW", phase=phase)
+        f.sample(tx, at=at, measurand="Power.Active.Import", value=1.0, unit="kW", phase=phase)
+    # A finished session's power is not current.
+    done = f.session(cp, connector_id=1, meter_stop=5000, started_at=at - timedelta(days=1))
+    f.sample(done, at=at - timedelta(days=1), measurand="Power.Active.Import", value=50000, unit="W")
+
+    html = operator_client.get("/").content.decode()
+    row = re.search(r'data-charge-point="CP-POWER">.*?</tr>', html, re.S).group(0)
+    assert '<td class="num" data-power>10.4 kW</td>' in row
+
+
+def test_fleet_search_and_filters(operator_client: Client) -> None:
+    f.charger("ALPHA-1", vendor="Zeta")
+    f.charger("BETA-2", statuses=("Faulted",))
+    f.charger("GAMMA-3", online=False)
+    f.charger("DELTA-4", registration=RegistrationStatus.REJECTED)
+
+    def ids(query: str) -> list[str]:
+        html = operator_client.get("/" + query).content.decode()
+        return re.findall(r'<tr id="cp-\d+" data-charge-point="([^"]+)"', html)
+
+    assert ids("") == ["ALPHA-1", "BETA-2", "DELTA-4", "GAMMA-3"]
+    assert ids("?q=beta") == ["BETA-2"]
+    assert ids("?q=zeta") == ["ALPHA-1"]  # vendor
+    assert ids("?state=faulted") == ["BETA-2"]
+    assert ids("?online=no") == ["GAMMA-3"]
+    assert ids("?registration=Rejected") == ["DELTA-4"]
+    assert ids("?state=nonsense&online=maybe") == ["ALPHA-1", "BETA-2", "DELTA-4", "GAMMA-3"]
+
+
+def test_fleet_paginates_with_the_filters_kept(operator_client: Client) -> None:
+    for i in range(120):
+        f.charger(f"PG-{i:04d}")
+    html = operator_client.get("/?q=PG").content.decode()
+    assert html.count('data-charge-point="PG-') == 50
+    assert "Page 1 of 3" in html
+    assert 'href="?q=PG&amp;page=2"' in html
+    last = operator_client.get("/?q=PG&page=3").content.decode()
+    assert last.count('data-charge-point="PG-') == 20
+    assert 'data-charge-point="PG-0119"' in last
+
+
+def test_fleet_query_count_does_not_grow_with_the_fleet(operator_client: Client) -> None:
+    for _ in range(3):
+        f.charging_session(f.charger(statuses=("Charging",)), watts=1000, energy_wh=10)
+    small = queries(operator_client, "/")
+    for _ in range(120):
+        f.charging_session(f.charger(statuses=("Charging", "Faulted")), watts=1000, energy_wh=10)
+    assert queries(operator_client, "/") == small
+    # session + user + the fleet: counts, page count, rows, connectors, power
+    assert small <= 7
+
+
+def test_charger_detail_shows_identity_connectors_session_messages_commands_configuration(
+    operator_client: Client,
+) -> None:
+    cp = f.charger("CP-DETAIL", statuses=("Charging", "Available"))
+    cp.firmware_version = "4.2.0"
+    cp.save()
+    tx = f.charging_session(cp, watts=11000, energy_wh=3500)
+    f.message(cp, "StatusNotification", {"connectorId": 1, "status": "Charging"})
+    f.answered_command(
+        cp,
+        "GetConfiguration",
+        {},
+        {
+            "configurationKey": [
+                {"key": "HeartbeatInterval", "readonly": False, "value": "300"},
+                {"key": "NumberOfConnectors", "readonly": True, "value": "2"},
+            ],
+            "unknownKey": ["Foo"],
+        },
+    )
+
+    response = operator_client.get("/chargers/CP-DETAIL/")
+    html = response.content.decode()
+
+    assert "4.2.0" in html and "ACME" in html
+    assert 'data-live="/ws/chargers/CP-DETAIL/"' in html
+    assert re.search(r'data-connector="1">.*?data-status>Charging<', html, re.S)
+    assert f'href="/sessions/{tx.pk}/"' in html
+    assert "<dd data-power>11.0 kW</dd>" in html and "<dd data-energy>3.50 kWh</dd>" in html
+    series = json.loads(re.search(r'data-series="([^"]+)"', html).group(1).replace("&quot;", '"'))
+    assert len(series["x"]) == 3 and series["power"][-1] == 11.0 and series["energy"][-1] == 3.5
+    assert "StatusNotification" in html
+    assert "HeartbeatInterval" in html and "NumberOfConnectors" in html and "Unknown keys: Foo" in html
+    assert re.search(r'data-action="GetConfiguration">.*?data-status>accepted<', html, re.S)
+    for label in (
+        "Start charging",
+        "Soft reset",
+        "Hard reset",
+        "Unlock",
+        "Make operative",
+        "Trigger",
+        f"Stop session #{tx.pk}",
+    ):
+        assert label in html
+    assert '<label for="rs-tag">Id tag</label>' in html
+
+
+def test_charger_detail_query_count_does_not_grow_with_history(operator_client: Client) -> None:
+    cp = f.charger("CP-Q", statuses=("Charging",))
+    f.charging_session(cp, watts=1000, energy_wh=100)
+    small = queries(operator_client, "/chargers/CP-Q/")
+    for i in range(40):
+        f.message(cp, "Heartbeat", {})
+        f.answered_command(cp, "TriggerMessage", {"requestedMessage": "Heartbeat"}, {"status": "Accepted"})
+        f.session(cp, connector_id=1, meter_stop=2000, started_at=timezone.now() - timedelta(days=i + 1))
+    assert queries(operator_client, "/chargers/CP-Q/") == small
+
+
+def test_unknown_charger_is_404(operator_client: Client) -> None:
+    assert operator_client.get("/chargers/NOPE/").status_code == 404
+    assert operator_client.get("/sessions/999999/").status_code == 404
+
+
+def test_command_button_queues_the_command_and_answers_with_the_command_list(operator_client: Client) -> None:
+    cp = f.charger("CP-CMD", statuses=("Available",))
+    response = operator_client.post(
+        "/chargers/CP-CMD/commands/",
+        {"action": "Reset", "reset_type": "Hard"},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    command = Command.objects.get(pk=body["command_id"])
+    assert (command.charge_point, command.action, command.request) == (cp, "Reset", {"type": "Hard"})
+    assert command.status == Command.Status.QUEUED
+    assert command.requested_by == "operator"
+    assert body["message"] == "Reset queued"
+    assert f'id="command-{command.pk}"' in body["fragments"]["charger-commands"]
+
+
+@pytest.mark.parametrize(
+    ("data", "payload"),
+    [
+        (
+            {"action": "RemoteStartTransaction", "id_tag": "CARD-9", "connector_id": "1"},
+            {"idTag": "CARD-9", "connectorId": 1},
+        ),
+        ({"action": "RemoteStartTransaction", "id_tag": "CARD-9"}, {"idTag": "CARD-9"}),
+        ({"action": "UnlockConnector", "connector_id": "2"}, {"connectorId": 2}),
+        (
+            {"action": "ChangeAvailability", "connector_id": "0", "availability": "Inoperative"},
+            {"connectorId": 0, "type": "Inoperative"},
+        ),
+        (
+            {"action": "TriggerMessage", "requested_message": "StatusNotification", "connector_id": "1"},
+            {"requestedMessage": "StatusNotification", "connectorId": 1},
+        ),
+        ({"action": "GetConfiguration"}, {}),
+    ],
+)
+def test_each_command_button_sends_its_payload(operator_client: Client, data: dict, payload: dict) -> None:
+    f.charger("CP-PAY", statuses=("Available", "Available"))
+    response = operator_client.post("/chargers/CP-PAY/commands/", data)
+    assert response.status_code == 302 and response["Location"] == "/chargers/CP-PAY/"
+    command = Command.objects.get()
+    assert (command.action, command.request) == (data["action"], payload)
+
+
+def test_remote_stop_button_stops_the_active_session(operator_client: Client) -> None:
+    cp = f.charger("CP-STOP", statuses=("Charging",))
+    tx = f.charging_session(cp, watts=1, energy_wh=1)
+    response = operator_client.post(
+        "/chargers/CP-STOP/commands/",
+        {"action": "RemoteStopTransaction", "transaction_id": str(tx.pk)},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert response.status_code == 201, response.content
+    assert Command.objects.get().request == {"transactionId": tx.pk}
+
+
+def test_command_refused_shows_why_and_creates_nothing(operator_client: Client) -> None:
+    f.charger("CP-REJ", registration=RegistrationStatus.REJECTED)
+    response = operator_client.post(
+        "/chargers/CP-REJ/commands/", {"action": "Reset", "reset_type": "Soft"}, headers={"X-Requested-With": "fetch"}
+    )
+    assert response.status_code == 400
+    assert "rejected" in response.json()["message"]
+    missing = operator_client.post(
+        "/chargers/CP-REJ/commands/", {"action": "RemoteStartTransaction"}, headers={"X-Requested-With": "fetch"}
+    )
+    assert missing.status_code == 400 and "id_tag" in missing.json()["message"]
+    assert not Command.objects.exists()
+
+
+def test_sessions_list_filters_and_shows_energy_and_duration(operator_client: Client) -> None:
+    a = f.charger("CP-S1")
+    b = f.charger("CP-S2")
+    done = f.session(a, id_tag="TAG-A", meter_start=1000, meter_stop=13500, minutes=90)
+    live = f.charging_session(b, watts=7000, energy_wh=2500)
+
+    html = operator_client.get("/sessions/").content.decode()
+    done_row = re.search(rf'data-transaction="{done.pk}">.*?</tr>', html, re.S).group(0)
+    assert "12.50 kWh" in done_row and "1 h 30 min" in done_row
+    live_row = re.search(rf'data-transaction="{live.pk}">.*?</tr>', html, re.S).group(0)
+    assert "2.50 kWh" in live_row and "7.0 kW" in live_row and "In progress" in live_row
+
+    def listed(query: str) -> set[int]:
+        page = operator_client.get("/sessions/" + query).content.decode()
+        return {int(pk) for pk in re.findall(r'<tr data-transaction="(\d+)"', page)}
+
+    assert listed("?status=active") == {live.pk}
+    assert listed("?status=completed") == {done.pk}
+    assert listed("?charger=s2") == {live.pk}
+    assert listed("?id_tag=tag-a") == {done.pk}
+    today = timezone.now().date()
+    assert listed(f"?started_from={today + timedelta(days=1)}") == set()
+    assert listed(f"?started_to={today}") == {done.pk, live.pk}
+
+
+def test_sessions_list_query_count_does_not_grow(operator_client: Client) -> None:
+    cp = f.charger()
+    f.charging_session(cp, watts=1, energy_wh=1)
+    small = queries(operator_client, "/sessions/")
+    for _ in range(60):
+        f.charging_session(f.charger(), watts=1, energy_wh=1)
+    assert queries(operator_client, "/sessions/") == small
+
+
+def test_session_detail_shows_energy_duration_and_chart(operator_client: Client) -> None:
+    cp = f.charger("CP-SD")
+    tx = f.session(cp, meter_start=500, meter_stop=20500, minutes=45)
+    f.sample(
+        tx, at=tx.started_at + timedelta(minutes=5), measurand="Energy.Active.Import.Register", value=1.5, unit="kWh"
+    )
+    f.sample(tx, at=tx.started_at + timedelta(minutes=5), measurand="Power.Active.Import", value=11000, unit="W")
+    html = operator_client.get(f"/sessions/{tx.pk}/").content.decode()
+    assert "<dd data-energy>20.00 kWh</dd>" in html
+    assert "<dd data-duration>45 min</dd>" in html
+    assert "Completed" in html
+    series = json.loads(re.search(r'data-series="([^"]+)"', html).group(1).replace("&quot;", '"'))
+    assert series == {"x": [(tx.started_at + timedelta(minutes=5)).timestamp()], "power": [11.0], "energy": [1.0]}
+
+
+def test_pending_page_lists_pending_chargers_and_accepts_and_rejects(operator_client: Client) -> None:
+    f.charger("CP-P1", registration=RegistrationStatus.PENDING)
+    f.charger("CP-P2", registration=RegistrationStatus.PENDING)
+    f.charger("CP-OK")
+    html = operator_client.get("/pending/").content.decode()
+    assert 'data-charge-point="CP-P1"' in html and 'data-charge-point="CP-P2"' in html
+    assert 'data-charge-point="CP-OK"' not in html
+    assert 'aria-label="Accept CP-P1"' in html
+
+    response = operator_client.post(
+        "/chargers/CP-P1/registration/", {"status": "Accepted", "next": "/pending/?status=Pending"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/pending/?status=Pending"
+    operator_client.post("/chargers/CP-P2/registration/", {"status": "Rejected", "next": "https://evil.example/"})
+    statuses = dict(ChargePoint.objects.values_list("charge_point_id", "registration_status"))
+    assert statuses["CP-P1"] == "Accepted" and statuses["CP-P2"] == "Rejected"
+
+    rejected = operator_client.get("/pending/?status=Rejected").content.decode()
+    assert 'data-charge-point="CP-P2"' in rejected and 'data-charge-point="CP-P1"' not in rejected
+
+
+def test_pending_query_count_does_not_grow(operator_client: Client) -> None:
+    f.charger(registration=RegistrationStatus.PENDING)
+    small = queries(operator_client, "/pending/")
+    for _ in range(60):
+        f.charger(registration=RegistrationStatus.PENDING)
+    assert queries(operator_client, "/pending/") == small

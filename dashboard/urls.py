@@ -1,0 +1,20 @@
+"""The operator dashboard's pages, and its login and logout."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.fleet_view, name="fleet"),
+    path("chargers/<str:charge_point_id>/", views.charger_view, name="charger"),
+    path("chargers/<str:charge_point_id>/commands/", views.command_create_view, name="command-create"),
+    path("chargers/<str:charge_point_id>/registration/", views.registration_view, name="registration"),
+    path("sessions/", views.sessions_view, name="sessions"),
+    path("sessions/<int:pk>/", views.session_view, name="session"),
+    path("pending/", views.pending_view, name="pending"),
+    path("login/", auth_views.LoginView.as_view(template_name="dashboard/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]
