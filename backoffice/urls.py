@@ -8,4 +8,5 @@ urlpatterns = [
     path("metrics", views.metrics_view, name="metrics"),
     path("healthz", views.healthz_view, name="healthz"),
     path("gateway/", include("gateway.urls")),
+    path("", include("dashboard.urls")),
 ]
