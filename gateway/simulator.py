@@ -118,9 +118,11 @@ class SimulatedChargePoint(ChargePoint):
             await self.send_status(0, "Available" if all(c.available for c in self.conns()) else "Unavailable")
             for cid in CONNECTORS:
                 await self.send_status(cid, self.state.connectors[cid].status)
-            behaviours = [asyncio.create_task(self.heartbeat_loop())]
+            behaviours = [asyncio.create_task(self.keep_going(self.heartbeat_loop))]
             if not self.options.idle:
-                behaviours += [asyncio.create_task(self.session_loop(c)) for c in CONNECTORS]
+                behaviours += [
+                    asyncio.create_task(self.keep_going(lambda c=c: self.session_loop(c))) for c in CONNECTORS
+                ]
             self._tasks.update(behaviours)
             await receiver  # returns (raises) when the connection closes
         finally:
@@ -131,6 +133,16 @@ class SimulatedChargePoint(ChargePoint):
                 if connector.task is not None:
                     connector.task.cancel()
                     connector.task = None
+
+    async def keep_going(self, behaviour: Any) -> None:
+        """Run a behaviour loop; a reply that never came (30 s) is logged and the loop starts over,
+        as a charger would carry on, instead of the task dying silently."""
+        while True:
+            try:
+                await behaviour()
+            except TimeoutError as exc:
+                logger.warning("%s: %s", self.state.cid, exc)
+                await asyncio.sleep(random.uniform(1, 5))
 
     def conns(self) -> list[Connector]:
         return list(self.state.connectors.values())
