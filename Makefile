@@ -9,6 +9,7 @@ STAMP := $(VENV)/.requirements.stamp
 DEVSTACK := $(PY) -m backoffice.devstack
 BENCH_ARGS ?=
 PYTEST_ARGS ?=
+DATA_DIR := $(or $(CSMS_DATA_DIR),.data)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test lint bench clean
@@ -30,7 +31,7 @@ lint: venv ## ruff
 	$(PY) -m ruff check .
 
 test: venv lint ## lint, migrations check, pytest (PYTEST_ARGS="-k foo" to select)
-	$(DEVSTACK) --data-dir .data/test exec -- $(PY) manage.py makemigrations --check --dry-run
+	$(DEVSTACK) --data-dir $(DATA_DIR)/test exec -- $(PY) manage.py makemigrations --check --dry-run
 	$(DEVSTACK) test $(PYTEST_ARGS)
 
 bench: venv ## benchmarks (BENCH_ARGS="..." are passed on)
@@ -38,4 +39,4 @@ bench: venv ## benchmarks (BENCH_ARGS="..." are passed on)
 
 clean: ## stop anything running on .data, then delete .data and collected static files
 	@if [ -x $(PY) ]; then $(DEVSTACK) stop; fi
-	rm -rf .data staticfiles
+	rm -rf $(DATA_DIR) staticfiles

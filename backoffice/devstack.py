@@ -336,7 +336,8 @@ def ensure_services(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, str]:
     """Return DATABASE_URL, REDIS_URL and MQTT_URL, starting an embedded service under ``data_dir``
     for each one that is not set in ``os.environ``. The data survives: a later call on the same folder
     finds the same database and the same Redis dump. Started services stop on ``stop_services()`` and
-    at interpreter exit."""
+    at interpreter exit. Call it from the main thread: on Linux the children are tied to the thread
+    that started them (``PR_SET_PDEATHSIG``) and would get SIGTERM when that thread ends."""
     missing = [name for name in SERVICE_VARS if not os.environ.get(name)]
     urls = {name: os.environ[name] for name in SERVICE_VARS if os.environ.get(name)}
     if not missing:
