@@ -1,0 +1,210 @@
+"""The websocket side, through the real ASGI application and the real Redis channel layer.
+
+Each test runs its scenario in one event loop (``async_to_sync``); events are sent exactly as the
+OCPP handlers send them, through ``backoffice.events.fleet_event`` after a committed change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from backoffice.asgi import application
+from backoffice.events import fleet_event
+from chargers.models import Command
+from chargers.services import status_notification_record
+
+from . import factories as f
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://localhost")
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    async_to_sync(scenario)()
+
+
+def session_cookie(user: User) -> tuple[bytes, bytes]:
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+def communicator(path: str, headers: list[tuple[bytes, bytes]]) -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def receive_until(ws: WebsocketCommunicator, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> dict:
+    """The first push that satisfies ``predicate`` (the shared ``fleet`` group may bring others first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no matching push within {timeout} s")
+        message = await ws.receive_json_from(timeout=remaining)
+        if predicate(message):
+            return message
+
+
+@pytest.mark.parametrize("page", ["fleet/", "chargers/{cid}/", "sessions/", "sessions/{tx}/", "pending/"])
+def test_anonymous_socket_is_refused_and_a_logged_in_one_accepted(operator: User, page: str) -> None:
+    cp = f.charger("WS-AUTH")
+    path = "/ws/" + page.format(cid=cp.charge_point_id, tx=f.session(cp).pk)
+    cookie = session_cookie(operator)
+
+    async def scenario() -> None:
+        anonymous = communicator(path, [ORIGIN])
+        connected, _ = await anonymous.connect()
+        assert connected is False, path
+        await anonymous.disconnect()
+
+        ws = communicator(path, [ORIGIN, cookie])
+        connected, _ = await ws.connect()
+        assert connected, path
+        assert (await ws.receive_json_from(timeout=5))["fragments"]
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_socket_from_another_site_is_refused(operator: User) -> None:
+    cookie = session_cookie(operator)
+
+    async def scenario() -> None:
+        ws = communicator("/ws/fleet/", [(b"origin", b"https://evil.example"), cookie])
+        connected, _ = await ws.connect()
+        assert connected is False
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_fleet_socket_pushes_the_page_then_each_change_within_a_second(operator: User) -> None:
+    cp = f.charger("WS-FLEET-1", statuses=("Available",))
+
+    cookie = session_cookie(operator)
+
+    async def scenario() -> None:
+        ws = communicator("/ws/fleet/?q=WS-FLEET", [ORIGIN, cookie])
+        connected, _ = await ws.connect()
+        assert connected
+        first = await ws.receive_json_from(timeout=5)  # the whole page, once, at connect
+        assert 'data-charge-point="WS-FLEET-1"' in first["fragments"]["fleet-table"]
+        assert ">Available<" in first["fragments"]["fleet-table"]
+
+        def fault() -> None:
+            status_notification_record(
+                charge_point=cp,
+                connector_id=1,
+                status="Faulted",
+                error_code="GroundFailure",
+                charger_timestamp=None,
+                now=timezone.now(),
+            )
+            fleet_event("ocpp", cp.charge_point_id, action="StatusNotification", outcome="ok")
+
+        started = time.monotonic()
+        await sync_to_async(fault)()
+        push = await receive_until(ws, lambda m: "1: Faulted" in m["fragments"]["fleet-table"], timeout=1.0)
+        assert time.monotonic() - started < 1.0
+        assert 'data-count="faulted">' in push["fragments"]["fleet-counts"]
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_charger_socket_follows_its_charger_only(operator: User) -> None:
+    cp = f.charger("WS-CP-1", statuses=("Available",))
+    other = f.charger("WS-CP-2", statuses=("Available",))
+
+    cookie = session_cookie(operator)
+
+    async def scenario() -> None:
+        ws = communicator(f"/ws/chargers/{cp.charge_point_id}/", [ORIGIN, cookie])
+        assert (await ws.connect())[0]
+        first = await ws.receive_json_from(timeout=5)
+        assert set(first["fragments"]) == {
+            "charger-header",
+            "charger-connectors",
+            "charger-sessions",
+            "charger-commands",
+            "charger-messages",
+            "charger-configuration",
+        }
+
+        await sync_to_async(fleet_event)("ocpp", other.charge_point_id, action="Heartbeat", outcome="ok")
+        assert await ws.receive_nothing(timeout=0.6)
+
+        def command() -> Command:
+            sent = f.answered_command(cp, "Reset", {"type": "Soft"}, {"status": "Accepted"})
+            fleet_event("command", cp.charge_point_id, command_id=sent.pk, status=sent.status)
+            return sent
+
+        started = time.monotonic()
+        sent = await sync_to_async(command)()
+        push = await ws.receive_json_from(timeout=1.0)
+        assert time.monotonic() - started < 1.0
+        html = push["fragments"]["charger-commands"]
+        assert f'id="command-{sent.pk}"' in html and "data-status>accepted<" in html
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_a_burst_of_events_becomes_one_push(operator: User) -> None:
+    cp = f.charger("WS-BURST", statuses=("Available",))
+
+    cookie = session_cookie(operator)
+
+    async def scenario() -> None:
+        ws = communicator(f"/ws/chargers/{cp.charge_point_id}/", [ORIGIN, cookie])
+        assert (await ws.connect())[0]
+        await ws.receive_json_from(timeout=5)
+        for _ in range(20):
+            await sync_to_async(fleet_event)("ocpp", cp.charge_point_id, action="Heartbeat", outcome="ok")
+        await ws.receive_json_from(timeout=1.0)
+        pushes = 1
+        while not await ws.receive_nothing(timeout=0.5):
+            await ws.receive_json_from()
+            pushes += 1
+        assert pushes <= 2
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_session_socket_refuses_an_unknown_session_and_follows_a_known_one(operator: User) -> None:
+    cp = f.charger("WS-SESSION", statuses=("Charging",))
+    tx = f.charging_session(cp, watts=3000, energy_wh=500)
+
+    cookie = session_cookie(operator)
+
+    async def scenario() -> None:
+        missing = communicator("/ws/sessions/999999999/", [ORIGIN, cookie])
+        assert (await missing.connect())[0] is False
+        await missing.disconnect()
+
+        ws = communicator(f"/ws/sessions/{tx.pk}/", [ORIGIN, cookie])
+        assert (await ws.connect())[0]
+        first = await ws.receive_json_from(timeout=5)
+        assert "<dd data-power>3.0 kW</dd>" in first["fragments"]["session-summary"]
+
+        def more_power() -> None:
+            f.sample(tx, at=timezone.now(), measurand="Power.Active.Import", value=7200, unit="W")
+            fleet_event("ocpp", cp.charge_point_id, action="MeterValues", outcome="ok")
+
+        await sync_to_async(more_power)()
+        push = await ws.receive_json_from(timeout=1.0)
+        assert "<dd data-power>7.2 kW</dd>" in push["fragments"]["session-summary"]
+        await ws.disconnect()
+
+    run(scenario)
