@@ -486,7 +486,10 @@ def _reachable(host: str) -> str:
     return LOCAL_HOST if host in ("0.0.0.0", "::", "") else host
 
 
-def _banner(*, web_url: str, password: str | None, gateway_url: str | None, mqtt_url: str, data_dir: Path) -> str:
+def _banner(
+    *, web_url: str, password: str | None, gateway_url: str | None, mqtt_url: str, data_dir: Path,
+    credentials_hint: bool,
+) -> str:
     login = f"admin / {password}" if password else "your existing superuser (manage.py createsuperuser)"
     gateway = (
         f"{gateway_url}/<charge point id>"
@@ -498,6 +501,8 @@ def _banner(*, web_url: str, password: str | None, gateway_url: str | None, mqtt
         f"  dashboard      {web_url}/",
         f"  admin          {web_url}/admin/   login {login}",
         f"  chargers (ws)  {gateway}",
+        *(["                 a charger's password: python manage.py gateway_set_password <charge point id>"]
+          if credentials_hint and gateway_url else []),
         f"  MQTT           {mqtt_url}",
         f"  data           {data_dir}",
         "  Ctrl-C stops everything",
@@ -568,7 +573,7 @@ def run_stack(data_dir: Path) -> int:
         banner = _banner(
             web_url=f"http://{shown_host}:{http_port}", password=password,
             gateway_url=f"ws://{_reachable(gateway_host)}:{gateway_port}/ocpp" if "gateway" in programs else None,
-            mqtt_url=urls["MQTT_URL"], data_dir=data_dir,
+            mqtt_url=urls["MQTT_URL"], data_dir=data_dir, credentials_hint="gateway_set_password" in commands,
         )
         banner_shown = False
         while True:
