@@ -25,18 +25,9 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent
-RUN_ID = uuid.uuid4().hex[:8]
-# Every topic of this test run lives under its own prefix, so a broker shared with a running
-# `make run`, a benchmark or another test run does not mix their chargers with ours.
+# backoffice/pytest_env.py gave this run its own Celery queue and MQTT topic prefix.
+RUN_ID = os.environ["CSMS_TEST_RUN_ID"]
 TOPIC_PREFIX = f"test-{RUN_ID}/"
-TOPIC_ENV = {
-    "CSMS_TOPIC_CALL": TOPIC_PREFIX + "ocpp/cp/{cid}",
-    "CSMS_TOPIC_REPLY": TOPIC_PREFIX + "ocpp/cp/{cid}/Reply",
-    "CSMS_TOPIC_DOWNSTREAM": TOPIC_PREFIX + "ocpp/cs/{cid}",
-    "CSMS_TOPIC_PRESENCE": ",".join(
-        TOPIC_PREFIX + "$SYS/brokers/+/gateway/ocpp/clients/{cid}/" + event for event in ("connected", "disconnected")
-    ),
-}
 
 
 def unique_cid(prefix: str = "T") -> str:
@@ -143,16 +134,14 @@ class Stack:
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.queue = f"test-{RUN_ID}"
+        self.queue = settings.CELERY_TASK_DEFAULT_QUEUE
         self.env = {
             **os.environ,
             "DATABASE_URL": _database_url(),
-            "CSMS_CELERY_QUEUE": self.queue,
             "CSMS_MQTT_CLIENT_ID": f"test-bridge-{RUN_ID}",
             "CSMS_BOOT_POLICY": "accept",
             "CSMS_UNKNOWN_ID_TAG_POLICY": "invalid",
             "CSMS_MAX_PAYLOAD_BYTES": "4096",
-            **TOPIC_ENV,
             "PYTHONUNBUFFERED": "1",
         }
         self.bridge: subprocess.Popen[bytes] | None = None

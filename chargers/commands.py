@@ -230,7 +230,10 @@ def commands_expire(*, now: datetime | None = None) -> tuple[int, int]:
         (old, Command.Status.EXPIRED, "the charge point was not reachable before the command expired"),
     ):
         with transaction.atomic():
-            rows = list(queryset.select_for_update(skip_locked=True).values_list("pk", "charge_point__charge_point_id"))
+            # Lock only the command rows (not the joined charger's, which a dispatch may hold), and
+            # skip those a result is being applied to right now: the result wins.
+            locked = queryset.select_for_update(skip_locked=True, of=("self",))
+            rows = list(locked.values_list("pk", "charge_point__charge_point_id"))
             Command.objects.filter(pk__in=[pk for pk, _ in rows]).update(
                 status=status, completed_at=now, error_description=note
             )

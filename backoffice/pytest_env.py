@@ -1,0 +1,25 @@
+"""Loaded by pytest before Django's settings (``-p backoffice.pytest_env`` in pyproject.toml).
+
+Gives the test run its own Celery queue and its own MQTT topic prefix, in this process and in
+the bridge and worker processes the tests start, so that a broker or Redis shared with a running
+``make run``, a benchmark or another test run never mixes their messages with ours.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+RUN_ID = os.environ.setdefault("CSMS_TEST_RUN_ID", uuid.uuid4().hex[:8])
+TOPIC_PREFIX = f"test-{RUN_ID}/"
+
+os.environ.setdefault("CSMS_CELERY_QUEUE", f"test-{RUN_ID}")
+os.environ.setdefault("CSMS_TOPIC_CALL", TOPIC_PREFIX + "ocpp/cp/{cid}")
+os.environ.setdefault("CSMS_TOPIC_REPLY", TOPIC_PREFIX + "ocpp/cp/{cid}/Reply")
+os.environ.setdefault("CSMS_TOPIC_DOWNSTREAM", TOPIC_PREFIX + "ocpp/cs/{cid}")
+os.environ.setdefault(
+    "CSMS_TOPIC_PRESENCE",
+    ",".join(
+        f"{TOPIC_PREFIX}$SYS/brokers/+/gateway/ocpp/clients/{{cid}}/{event}" for event in ("connected", "disconnected")
+    ),
+)
