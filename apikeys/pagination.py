@@ -22,3 +22,8 @@ class TimeCursorPagination(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+
+def cursor_pagination(*ordering: str) -> type[TimeCursorPagination]:
+    """A TimeCursorPagination over ``ordering`` (a time field first, the id to break ties)."""
+    return type("CursorPagination", (TimeCursorPagination,), {"ordering": ordering})

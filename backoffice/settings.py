@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "mqtt_bridge",
     "gateway",
     "dashboard",
+    "drf_spectacular_sidecar",
+    "apikeys",
 ]
 
 MIDDLEWARE = [
@@ -202,13 +204,40 @@ LOGIN_REDIRECT_URL = "dashboard:fleet"
 LOGOUT_REDIRECT_URL = "dashboard:login"
 
 REST_FRAMEWORK = {
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Token first: its authenticate_header makes DRF answer 401 (not 403) without credentials.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apikeys.authentication.APITokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["apikeys.permissions.ActionPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.TokenRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "apikeys.schema.ApiAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "apikeys.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "CSMS backoffice API", "VERSION": "1.0.0"}
+# Requests per token (per user for browser sessions) unless the token sets its own; empty: unlimited.
+CSMS_API_THROTTLE_RATE = env_str("CSMS_API_THROTTLE_RATE", "1200/minute")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CSMS backoffice API",
+    "DESCRIPTION": (
+        "The fleet, its charging sessions and the commands sent to it, for integrators. "
+        "Authenticate with `Authorization: Bearer <token>` (tokens are created by an admin) or a browser "
+        "session. Roles: viewer (read), operator (also commands and id tags), admin (everything)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CommandStatusEnum": "chargers.models.Command.Status",
+        "IdTagStatusEnum": ["Accepted", "Blocked", "Expired", "Invalid"],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice import views
 
@@ -8,5 +9,10 @@ urlpatterns = [
     path("metrics", views.metrics_view, name="metrics"),
     path("healthz", views.healthz_view, name="healthz"),
     path("gateway/", include("gateway.urls")),
+    path("api/v1/", include("chargers.api.urls")),
+    path("api/v1/", include("transactions.api.urls")),
+    path("api/v1/", include("mqtt_bridge.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("dashboard.urls")),
 ]

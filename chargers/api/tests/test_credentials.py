@@ -1,0 +1,54 @@
+"""Charger credentials through the gateway's services: set (shown once), disable, never read back."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from rest_framework.test import APIClient
+
+from gateway.models import ChargerCredential
+from gateway.services import credential_check
+
+pytestmark = pytest.mark.django_db
+
+
+def test_set_a_generated_password_before_the_charger_ever_booted(admin_api: APIClient) -> None:
+    response = admin_api.put("/api/v1/credentials/NEW-CP:01/", {"note": "bay 3"}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert 16 <= len(body["password"]) <= 40 and body["enabled"] is True and body["note"] == "bay 3"
+    assert credential_check("NEW-CP:01", body["password"])
+    assert body["password"] not in ChargerCredential.objects.get(charge_point_id="NEW-CP:01").password_hash
+    shown = admin_api.get("/api/v1/credentials/NEW-CP:01/").json()
+    assert "password" not in shown and "password_hash" not in shown
+
+
+def test_set_a_given_password_then_disable(admin_api: APIClient, fleet: SimpleNamespace) -> None:
+    password = "correct-horse-battery"
+    assert admin_api.put("/api/v1/credentials/CP-2/", {"password": password}, format="json").status_code == 200
+    assert credential_check("CP-2", password)
+    disabled = admin_api.patch("/api/v1/credentials/CP-2/", {"enabled": False}, format="json")
+    assert disabled.status_code == 200 and disabled.json()["enabled"] is False
+    assert not credential_check("CP-2", password)
+    listed = admin_api.get("/api/v1/credentials/?enabled=false").json()
+    assert [c["charge_point_id"] for c in listed["results"]] == ["CP-2"]
+
+
+@pytest.mark.parametrize(
+    ("cid", "data", "field"),
+    [
+        ("CP+1", {}, "charge_point_id"),
+        ("x" * 49, {}, "charge_point_id"),
+        ("CP-1", {"password": "short"}, "password"),
+        ("CP-1", {"enabled": "perhaps"}, "enabled"),
+    ],
+)
+def test_bad_input_is_400(admin_api: APIClient, cid: str, data: dict, field: str) -> None:
+    response = admin_api.put(f"/api/v1/credentials/{cid}/", data, format="json")
+    assert response.status_code == 400 and field in response.json(), response.content
+
+
+def test_unknown_credential_is_404(admin_api: APIClient) -> None:
+    assert admin_api.get("/api/v1/credentials/none/").status_code == 404
+    assert admin_api.patch("/api/v1/credentials/none/", {"enabled": False}, format="json").status_code == 404

@@ -1,0 +1,36 @@
+"""Routes of the fleet API (mounted under /api/v1/ by backoffice/urls.py)."""
+
+from __future__ import annotations
+
+from django.urls import re_path
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("chargers", views.ChargePointViewSet, basename="api-charger")
+router.register("id-tags", views.IdTagViewSet, basename="api-idtag")
+router.register("commands", views.CommandViewSet, basename="api-command")
+router.register("credentials", views.CredentialViewSet, basename="api-credential")
+
+_CHARGER = rf"^chargers/(?P<charge_point_id>{views.CHARGE_POINT_ID_RE})/connectors/"
+
+urlpatterns = [
+    re_path(
+        _CHARGER + r"$",
+        views.ConnectorViewSet.as_view({"get": "list"}),
+        name="api-connector-list",
+    ),
+    re_path(
+        _CHARGER + r"(?P<connector_id>[^/]+)/$",
+        views.ConnectorViewSet.as_view({"get": "retrieve"}),
+        name="api-connector-detail",
+    ),
+    re_path(
+        _CHARGER + r"(?P<connector_id>[^/]+)/history/$",
+        views.ConnectorStatusHistoryViewSet.as_view({"get": "list"}),
+        name="api-connector-history",
+    ),
+    *router.urls,
+]

@@ -1,0 +1,563 @@
+"""Views of the fleet API: chargers, connectors, id tags, commands, charger credentials.
+
+Thin: each view picks a queryset, validates input with a serializer and calls a service.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apikeys.models import APIToken
+from apikeys.pagination import cursor_pagination
+from apikeys.schema import ErrorSerializer
+from apikeys.viewsets import TextLookupMixin
+from chargers.commands import CommandError, command_cancel, command_enqueue
+from chargers.models import ChargePoint, Command, Connector, ConnectorStatusChange, IdTag, RegistrationStatus
+from chargers.services import charge_point_registration_set
+from gateway.models import ChargerCredential
+from gateway.services import credential_set_enabled, credential_set_password
+from transactions.models import Transaction
+
+from . import serializers as s
+from .filters import ChargePointFilter, CommandFilter, ConnectorStatusChangeFilter, CredentialFilter, IdTagFilter
+from .services import IdTagError, id_tag_create, id_tag_delete, id_tag_update
+
+# Charge point ids may hold '-', '.', ':' and more, never '/' (an MQTT topic level). Anything else
+# reaches the view, whose lookup answers 404 for what cannot exist.
+CHARGE_POINT_ID_RE = r"[^/]+"
+ID_TAG_RE = r"[^/]+"
+PATH_SEGMENT_PATTERN = r"^[^/]+$"
+
+CHARGE_POINT_ID_PARAM = OpenApiParameter(
+    "charge_point_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The charge point's id (as in its URL)",
+    pattern=PATH_SEGMENT_PATTERN,
+)
+
+
+def requested_by(request: Request) -> str:
+    """Who asked, as kept on the command: the user, and the token when one was used."""
+    who = f"api:{request.user.get_username()}"
+    if isinstance(request.auth, APIToken):
+        who += f" (token {request.auth.name})"
+    return who[:150]
+
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _command_error(exc: CommandError, *, snake_case: bool) -> ValidationError:
+    """A CommandError as a 400 with field errors (OCPP field names become the API's when asked)."""
+    errors: dict[str, Any] = {"non_field_errors": [exc.message]}
+    for field, messages in exc.errors.items():
+        key = _CAMEL.sub("_", field).lower() if snake_case else field
+        errors.setdefault(key, []).extend(messages)
+    return ValidationError(errors)
+
+
+def enqueue(
+    request: Request,
+    *,
+    charge_point: ChargePoint,
+    action_name: str,
+    payload: dict[str, Any],
+    expires_in: int | None,
+    snake_case: bool,
+) -> Response:
+    """Queue a command through the service and answer 202 with where to follow it."""
+    try:
+        command = command_enqueue(
+            charge_point=charge_point,
+            action=action_name,
+            payload=payload,
+            requested_by=requested_by(request),
+            expires_in=expires_in,
+        )
+    except CommandError as exc:
+        raise _command_error(exc, snake_case=snake_case) from None
+    command.charge_point = charge_point
+    body = s.CommandSerializer(command, context={"request": request}).data
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+_COMMAND_EXAMPLE = {
+    "id": 42,
+    "url": "https://csms.example.com/api/v1/commands/42/",
+    "charge_point_id": "CP-0001",
+    "action": "Reset",
+    "status": "queued",
+    "message_id": "5c6b0a4e2f9d4e7e8a1b2c3d4e5f6a7b",
+    "request": {"type": "Soft"},
+    "response": None,
+    "error_code": "",
+    "error_description": "",
+    "requested_by": "api:billing (token billing-prod)",
+    "created_at": "2026-11-23T10:00:00Z",
+    "sent_at": None,
+    "completed_at": None,
+    "expires_at": "2026-11-23T11:00:00Z",
+}
+_ACCEPTED = OpenApiResponse(
+    s.CommandSerializer,
+    description="Queued: the command is sent when the charger is online and free. The `Location` header "
+    "(and `url`) is the command, to follow its lifecycle.",
+    examples=[OpenApiExample("Queued", value=_COMMAND_EXAMPLE, status_codes=["202"], response_only=True)],
+)
+_COMMAND_REFUSED = OpenApiResponse(
+    description="Invalid input, or the command cannot work in the charger's state (rejected charger, no such "
+    "active session, ...): messages per field, `non_field_errors` for the whole command.",
+    response={"type": "object", "additionalProperties": {}},
+    examples=[
+        OpenApiExample(
+            "No such session",
+            value={
+                "non_field_errors": ["transaction 7 is not an active session of CP-0001"],
+                "transaction_id": ["no active session with this id on this charge point"],
+            },
+            status_codes=["400"],
+            response_only=True,
+        )
+    ],
+)
+
+
+def shortcut_schema(
+    summary: str, ocpp_action: str, request_serializer: type[serializers.Serializer], example: dict
+) -> Any:
+    return extend_schema(
+        summary=summary,
+        description=f"Queues an OCPP `{ocpp_action}` for this charger (same as POST /commands/). "
+        "Needs the operator role.",
+        request=request_serializer,
+        responses={202: _ACCEPTED, 400: _COMMAND_REFUSED},
+        examples=[OpenApiExample(ocpp_action, value=example, request_only=True)],
+        tags=["commands"],
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List charge points",
+        description="Filter by status, online, vendor, model, registration status; `search` matches part of the id.",
+    ),
+    retrieve=extend_schema(
+        summary="A charge point, its connectors and current sessions", parameters=[CHARGE_POINT_ID_PARAM]
+    ),
+)
+class ChargePointViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
+    """Charge points, looked up by their charge point id."""
+
+    queryset = ChargePoint.objects.all()
+    serializer_class = s.ChargePointSerializer
+    filterset_class = ChargePointFilter
+    lookup_field = "charge_point_id"
+    lookup_value_regex = CHARGE_POINT_ID_RE
+    read_permissions = ("chargers.view_chargepoint",)
+    _command = ("chargers.view_chargepoint", "chargers.add_command")
+    action_permissions = {
+        "accept": ("chargers.change_chargepoint",),
+        "reject": ("chargers.change_chargepoint",),
+        "remote_start": _command,
+        "remote_stop": _command,
+        "reset": _command,
+        "unlock": _command,
+        "availability": _command,
+        "trigger": _command,
+    }
+
+    def get_queryset(self) -> QuerySet[ChargePoint]:
+        queryset = super().get_queryset()
+        if self.action == "list":
+            return queryset
+        active = Transaction.objects.filter(stopped_at__isnull=True).order_by("connector_id", "started_at")
+        return queryset.prefetch_related(
+            "connectors", Prefetch("transactions", queryset=active, to_attr="active_transactions")
+        )
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return s.ChargePointSerializer if self.action == "list" else s.ChargePointDetailSerializer
+
+    def _registration(self, registration_status: str) -> Response:
+        charge_point = charge_point_registration_set(charge_point=self.get_object(), status=registration_status)
+        return Response(s.ChargePointDetailSerializer(charge_point, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Accept a charge point",
+        description="Its next BootNotification is answered Accepted. Needs the admin role.",
+        request=None,
+        responses={200: s.ChargePointDetailSerializer},
+        parameters=[CHARGE_POINT_ID_PARAM],
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, charge_point_id: str) -> Response:
+        return self._registration(RegistrationStatus.ACCEPTED)
+
+    @extend_schema(
+        summary="Reject a charge point",
+        description="Its next BootNotification is answered Rejected, and it gets no commands. Needs the admin role.",
+        request=None,
+        responses={200: s.ChargePointDetailSerializer},
+        parameters=[CHARGE_POINT_ID_PARAM],
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, charge_point_id: str) -> Response:
+        return self._registration(RegistrationStatus.REJECTED)
+
+    def _shortcut(self, request: Request, serializer_class: type[Any], ocpp_action: str) -> Response:
+        charge_point = self.get_object()
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return enqueue(
+            request,
+            charge_point=charge_point,
+            action_name=ocpp_action,
+            payload=serializer.to_payload(),
+            expires_in=serializer.validated_data.get("expires_in"),
+            snake_case=True,
+        )
+
+    @shortcut_schema(
+        "Remote start", "RemoteStartTransaction", s.RemoteStartSerializer, {"id_tag": "04A2B3C4", "connector_id": 1}
+    )
+    @action(detail=True, methods=["post"], url_path="remote-start")
+    def remote_start(self, request: Request, charge_point_id: str) -> Response:
+        return self._shortcut(request, s.RemoteStartSerializer, "RemoteStartTransaction")
+
+    @shortcut_schema("Remote stop", "RemoteStopTransaction", s.RemoteStopSerializer, {"transaction_id": 7})
+    @action(detail=True, methods=["post"], url_path="remote-stop")
+    def remote_stop(self, request: Request, charge_point_id: str) -> Response:
+        return self._shortcut(request, s.RemoteStopSerializer, "RemoteStopTransaction")
+
+    @shortcut_schema("Reset", "Reset", s.ResetSerializer, {"type": "Soft"})
+    @action(detail=True, methods=["post"])
+    def reset(self, request: Request, charge_point_id: str) -> Response:
+        return self._shortcut(request, s.ResetSerializer, "Reset")
+
+    @shortcut_schema("Unlock a connector", "UnlockConnector", s.UnlockSerializer, {"connector_id": 1})
+    @action(detail=True, methods=["post"])
+    def unlock(self, request: Request, charge_point_id: str) -> Response:
+        return self._shortcut(request, s.UnlockSerializer, "UnlockConnector")
+
+    @shortcut_schema(
+        "Change availability",
+        "ChangeAvailability",
+        s.AvailabilitySerializer,
+        {"connector_id": 0, "type": "Inoperative"},
+    )
+    @action(detail=True, methods=["post"])
+    def availability(self, request: Request, charge_point_id: str) -> Response:
+        return self._shortcut(request, s.AvailabilitySerializer, "ChangeAvailability")
+
+    @shortcut_schema(
+        "Trigger a message",
+        "TriggerMessage",
+        s.TriggerSerializer,
+        {"requested_message": "StatusNotification", "connector_id": 1},
+    )
+    @action(detail=True, methods=["post"])
+    def trigger(self, request: Request, charge_point_id: str) -> Response:
+        return self._shortcut(request, s.TriggerSerializer, "TriggerMessage")
+
+
+CONNECTOR_ID_PARAM = OpenApiParameter(
+    "connector_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="0 is the charger as a whole"
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Connectors of a charge point", parameters=[CHARGE_POINT_ID_PARAM]),
+    retrieve=extend_schema(summary="A connector", parameters=[CHARGE_POINT_ID_PARAM, CONNECTOR_ID_PARAM]),
+)
+class ConnectorViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
+    """The connectors of one charge point (a handful: not paginated)."""
+
+    queryset = Connector.objects.none()  # the model, for the schema; get_queryset scopes it to the charger
+    serializer_class = s.ConnectorSerializer
+    pagination_class = None
+    filterset_class = None
+    lookup_field = "connector_id"
+    read_permissions = ("chargers.view_connector",)
+
+    def get_queryset(self) -> QuerySet[Connector]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        charge_point = get_object_or_404(ChargePoint.objects.only("pk"), charge_point_id=self.kwargs["charge_point_id"])
+        return Connector.objects.filter(charge_point=charge_point).order_by("connector_id")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Status history of a connector",
+        description="Newest first, cursor-paginated (follow `next`).",
+        parameters=[CHARGE_POINT_ID_PARAM, CONNECTOR_ID_PARAM],
+    ),
+)
+class ConnectorStatusHistoryViewSet(TextLookupMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """One row per StatusNotification received for the connector."""
+
+    queryset = ConnectorStatusChange.objects.none()
+    serializer_class = s.ConnectorStatusChangeSerializer
+    filterset_class = ConnectorStatusChangeFilter
+    pagination_class = cursor_pagination("-received_at", "-id")
+    read_permissions = ("chargers.view_connectorstatuschange",)
+
+    def get_queryset(self) -> QuerySet[ConnectorStatusChange]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        connector = get_object_or_404(
+            Connector.objects.only("pk"),
+            charge_point__charge_point_id=self.kwargs["charge_point_id"],
+            connector_id=self.kwargs["connector_id"],
+        )
+        return ConnectorStatusChange.objects.filter(connector=connector)
+
+
+ID_TAG_PARAM = OpenApiParameter(
+    "id_tag", OpenApiTypes.STR, OpenApiParameter.PATH, description="The id tag", pattern=PATH_SEGMENT_PATTERN
+)
+_ID_TAG_EXAMPLE = {
+    "id_tag": "04A2B3C4",
+    "status": "Accepted",
+    "expiry_date": "2027-12-31T23:59:59Z",
+    "parent": "FLEET-ACME",
+    "note": "Driver 17",
+}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List id tags"),
+    retrieve=extend_schema(summary="An id tag", parameters=[ID_TAG_PARAM]),
+    create=extend_schema(
+        summary="Create an id tag",
+        description="Needs the operator role. `parent` is the id tag string of the parent.",
+        examples=[OpenApiExample("New card", value=_ID_TAG_EXAMPLE, request_only=True)],
+    ),
+    update=extend_schema(summary="Replace an id tag's status, expiry, parent, note", parameters=[ID_TAG_PARAM]),
+    partial_update=extend_schema(
+        summary="Change an id tag",
+        parameters=[ID_TAG_PARAM],
+        examples=[OpenApiExample("Block", value={"status": "Blocked"}, request_only=True)],
+    ),
+    destroy=extend_schema(
+        summary="Delete an id tag", description="Its children lose their parent.", parameters=[ID_TAG_PARAM]
+    ),
+)
+class IdTagViewSet(TextLookupMixin, viewsets.ModelViewSet):
+    """The authorization list: RFID cards and app tokens, with status, expiry and parent."""
+
+    queryset = IdTag.objects.select_related("parent")
+    serializer_class = s.IdTagSerializer
+    filterset_class = IdTagFilter
+    lookup_field = "id_tag"
+    lookup_value_regex = ID_TAG_RE
+    read_permissions = ("chargers.view_idtag",)
+    action_permissions = {
+        "create": ("chargers.view_idtag", "chargers.add_idtag"),
+        "update": ("chargers.view_idtag", "chargers.change_idtag"),
+        "partial_update": ("chargers.view_idtag", "chargers.change_idtag"),
+        "destroy": ("chargers.view_idtag", "chargers.delete_idtag"),
+    }
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return s.IdTagUpdateSerializer if self.action in ("update", "partial_update") else s.IdTagSerializer
+
+    def perform_create(self, serializer: serializers.Serializer) -> None:
+        try:
+            serializer.instance = id_tag_create(**serializer.validated_data)
+        except IdTagError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from None
+
+    def perform_update(self, serializer: serializers.Serializer) -> None:
+        try:
+            serializer.instance = id_tag_update(tag=serializer.instance, **serializer.validated_data)
+        except IdTagError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from None
+
+    def perform_destroy(self, instance: IdTag) -> None:
+        id_tag_delete(tag=instance)
+
+
+COMMAND_ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The command's id")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List commands", description="Newest first."),
+    retrieve=extend_schema(summary="A command and its lifecycle", parameters=[COMMAND_ID_PARAM]),
+)
+class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Commands sent (or to send) to charge points: one outstanding per charger, the rest queued."""
+
+    queryset = Command.objects.select_related("charge_point")
+    serializer_class = s.CommandSerializer
+    filterset_class = CommandFilter
+    read_permissions = ("chargers.view_command",)
+    action_permissions = {
+        "create": ("chargers.view_command", "chargers.add_command"),
+        "cancel": ("chargers.view_command", "chargers.change_command"),
+    }
+
+    @extend_schema(
+        summary="Send a command to a charge point",
+        description="Any OCPP 1.6 CSMS-initiated action, its payload as the OCPP schema has it. The payload is "
+        "validated against the schema and the charger's state, then queued; it is sent when the charger is "
+        "online and has no other command outstanding. Needs the operator role.",
+        request=s.CommandCreateSerializer,
+        responses={202: _ACCEPTED, 400: _COMMAND_REFUSED},
+        examples=[
+            OpenApiExample(
+                "Reset",
+                value={"charge_point": "CP-0001", "action": "Reset", "payload": {"type": "Soft"}, "expires_in": 3600},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Read configuration",
+                value={
+                    "charge_point": "CP-0001",
+                    "action": "GetConfiguration",
+                    "payload": {"key": ["HeartbeatInterval"]},
+                },
+                request_only=True,
+            ),
+        ],
+    )
+    def create(self, request: Request) -> Response:
+        serializer = s.CommandCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        return enqueue(
+            request,
+            charge_point=data["charge_point"],
+            action_name=data["action"],
+            payload=data["payload"],
+            expires_in=data.get("expires_in"),
+            snake_case=False,
+        )
+
+    @extend_schema(
+        summary="Cancel a queued command",
+        description="Only a command still queued can be cancelled (a sent one is already on its way). "
+        "Needs the operator role.",
+        request=None,
+        parameters=[COMMAND_ID_PARAM],
+        responses={
+            200: s.CommandSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The command is not queued any more.",
+                examples=[
+                    OpenApiExample(
+                        "Already sent",
+                        value={"detail": "only queued commands can be cancelled; this one is sent"},
+                        status_codes=["409"],
+                        response_only=True,
+                    )
+                ],
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        try:
+            command = command_cancel(command=self.get_object())
+        except CommandError as exc:
+            return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
+        command = self.get_queryset().get(pk=command.pk)
+        return Response(self.get_serializer(command).data)
+
+
+_CREDENTIAL_CID_PARAM = OpenApiParameter(
+    "charge_point_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The charge point id (its HTTP Basic username); the charger need not have booted yet",
+    pattern=PATH_SEGMENT_PATTERN,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List charger credentials", description="Needs the admin role. Never shows passwords."),
+    retrieve=extend_schema(summary="A charger's credential", parameters=[_CREDENTIAL_CID_PARAM]),
+)
+class CredentialViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Charger credentials (OCPP security profile 1 passwords), checked by the OCPP gateway.
+
+    Keyed by charge point id rather than nested under /chargers/: a charger needs its credential
+    before it can connect (and so before it exists here).
+    """
+
+    queryset = ChargerCredential.objects.all()
+    serializer_class = s.CredentialSerializer
+    filterset_class = CredentialFilter
+    lookup_field = "charge_point_id"
+    lookup_value_regex = CHARGE_POINT_ID_RE
+    read_permissions = ("gateway.view_chargercredential",)
+    action_permissions = {
+        "update": (
+            "gateway.view_chargercredential",
+            "gateway.add_chargercredential",
+            "gateway.change_chargercredential",
+        ),
+        "partial_update": ("gateway.view_chargercredential", "gateway.change_chargercredential"),
+    }
+
+    @extend_schema(
+        summary="Set a charger's password",
+        description="Creates or replaces the credential. Without `password` a random one is generated. The "
+        "password is in this response only: only its hash is stored. Needs the admin role.",
+        request=s.CredentialSetSerializer,
+        parameters=[_CREDENTIAL_CID_PARAM],
+        responses={200: s.CredentialSecretSerializer},
+        examples=[
+            OpenApiExample("Generate", value={"enabled": True, "note": "site Nord, bay 3"}, request_only=True),
+            OpenApiExample(
+                "Set",
+                value={
+                    "charge_point_id": "CP-0001",
+                    "enabled": True,
+                    "note": "site Nord, bay 3",
+                    "created_at": "2026-11-23T10:00:00Z",
+                    "updated_at": "2026-11-23T10:00:00Z",
+                    "password": "q3Jx0lVfS1mM7bQz9yW2cA8e",
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def update(self, request: Request, charge_point_id: str) -> Response:
+        serializer = s.CredentialSetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            credential, password = credential_set_password(charge_point_id=charge_point_id, **serializer.validated_data)
+        except ValueError as exc:
+            raise ValidationError({"charge_point_id": [str(exc)]}) from None
+        credential.password = password
+        return Response(s.CredentialSecretSerializer(credential).data)
+
+    @extend_schema(
+        summary="Enable or disable a charger's credential",
+        description="A disabled credential refuses the charger's next connection. Needs the admin role.",
+        request=s.CredentialEnableSerializer,
+        parameters=[_CREDENTIAL_CID_PARAM],
+        responses={200: s.CredentialSerializer},
+        examples=[OpenApiExample("Disable", value={"enabled": False}, request_only=True)],
+    )
+    def partial_update(self, request: Request, charge_point_id: str) -> Response:
+        credential = self.get_object()
+        serializer = s.CredentialEnableSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        credential_set_enabled(charge_point_id=credential.charge_point_id, enabled=serializer.validated_data["enabled"])
+        credential.refresh_from_db()
+        return Response(s.CredentialSerializer(credential).data)

@@ -1,0 +1,21 @@
+"""FilterSet of the message log API."""
+
+from __future__ import annotations
+
+from django_filters import rest_framework as filters
+
+from mqtt_bridge.models import MessageLog
+
+
+class MessageLogFilter(filters.FilterSet):
+    charge_point = filters.CharFilter(field_name="charge_point_id", help_text="Charge point id")
+    action = filters.CharFilter(help_text="OCPP action, e.g. StartTransaction")
+    direction = filters.ChoiceFilter(choices=MessageLog.Direction.choices, help_text="in: from chargers; out: to them")
+    kind = filters.MultipleChoiceFilter(choices=MessageLog.Kind.choices)
+    message_id = filters.CharFilter()
+    after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="Inclusive")
+    before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", help_text="Exclusive")
+
+    class Meta:
+        model = MessageLog
+        fields = ["charge_point", "action", "direction", "kind", "message_id", "after", "before"]

@@ -1,0 +1,188 @@
+"""Views of the sessions API: transactions (list, detail, CSV export) and their meter values."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+
+from apikeys.pagination import cursor_pagination
+from transactions.models import MeterValue, Transaction
+
+from .filters import MeterValueFilter, TransactionFilter
+from .serializers import ENERGY_REGISTER, MeterValueSerializer, TransactionSerializer, duration_seconds, energy_wh
+
+
+def with_energy(queryset: QuerySet[Transaction]) -> QuerySet[Transaction]:
+    """Annotate each session with its latest energy register reading (for sessions still open)."""
+    latest = MeterValue.objects.filter(
+        transaction=OuterRef("pk"), measurand=ENERGY_REGISTER, phase="", numeric_value__isnull=False
+    ).order_by("-timestamp", "-id")
+    return queryset.annotate(
+        last_register=Subquery(latest.values("numeric_value")[:1]),
+        last_register_unit=Subquery(latest.values("unit")[:1]),
+    )
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: text/csv``; the export streams its own body."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        # Only errors get here (the export itself is a StreamingHttpResponse): one "detail" line.
+        return JSONRenderer().render(data)
+
+
+class _Echo:
+    """csv.writer writes into this and gets the line back, so rows stream without a buffer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_COLUMNS = [
+    "id",
+    "charge_point_id",
+    "connector_id",
+    "id_tag",
+    "id_tag_status",
+    "started_at",
+    "stopped_at",
+    "duration_seconds",
+    "meter_start",
+    "meter_stop",
+    "energy_wh",
+    "energy_final",
+    "stop_reason",
+    "stop_id_tag",
+]
+
+
+def _cell(value: Any) -> Any:
+    # A cell starting with = + - @ is a formula to a spreadsheet: never let an id tag run one.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def csv_rows(queryset: QuerySet[Transaction]) -> Iterator[str]:
+    """The header, then one line per session, read from the database in chunks."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_COLUMNS)
+    now = timezone.now()
+    for tx in queryset.iterator(chunk_size=2000):
+        yield writer.writerow(
+            [
+                tx.pk,
+                _cell(tx.charge_point.charge_point_id),
+                tx.connector_id,
+                _cell(tx.id_tag),
+                _cell(tx.id_tag_status),
+                tx.started_at.isoformat(),
+                tx.stopped_at.isoformat() if tx.stopped_at else "",
+                duration_seconds(tx, now),
+                tx.meter_start,
+                "" if tx.meter_stop is None else tx.meter_stop,
+                "" if energy_wh(tx) is None else energy_wh(tx),
+                "true" if tx.meter_stop is not None else "false",
+                _cell(tx.stop_reason),
+                _cell(tx.stop_id_tag),
+            ]
+        )
+
+
+TRANSACTION_ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="transactionId")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List charging sessions",
+        description="Newest first. Filter by charger, connector, id tag, active, start/stop time range.",
+    ),
+    retrieve=extend_schema(
+        summary="A charging session, with its energy and duration", parameters=[TRANSACTION_ID_PARAM]
+    ),
+)
+class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Charging sessions; the id is the transactionId the charger was given."""
+
+    queryset = Transaction.objects.select_related("charge_point").order_by("-started_at", "-id")
+    serializer_class = TransactionSerializer
+    filterset_class = TransactionFilter
+    read_permissions = ("transactions.view_transaction",)
+
+    def get_queryset(self) -> QuerySet[Transaction]:
+        return with_energy(super().get_queryset())
+
+    @extend_schema(
+        summary="Export charging sessions as CSV",
+        description="The same filters as the list; every matching session (no pagination), streamed. "
+        "Columns: " + ", ".join(CSV_COLUMNS) + ". Times are ISO 8601 UTC, energy in Wh.",
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="CSV with a header line",
+                examples=[
+                    OpenApiExample(
+                        "Two sessions",
+                        value=",".join(CSV_COLUMNS) + "\r\n"
+                        "8,CP-0001,1,04A2B3C4,Accepted,2026-11-23T10:00:00+00:00,,900,1000,,250,false,,\r\n"
+                        "7,CP-0001,2,04A2B3C5,Accepted,2026-11-23T08:00:00+00:00,2026-11-23T09:00:00+00:00,"
+                        "3600,0,11000,11000,true,Local,04A2B3C5\r\n",
+                        response_only=True,
+                    )
+                ],
+            ),
+        },
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="export",
+        renderer_classes=[JSONRenderer, CSVRenderer],
+        pagination_class=None,
+    )
+    def export(self, request: Request) -> StreamingHttpResponse:
+        queryset = self.filter_queryset(self.get_queryset())
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response = StreamingHttpResponse(csv_rows(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="transactions-{stamp}.csv"'
+        return response
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Meter values of a charging session",
+        description="Oldest first, cursor-paginated (follow `next`). Filter by measurand, phase, context and "
+        "time range (the charger's clock).",
+        parameters=[TRANSACTION_ID_PARAM],
+    ),
+)
+class MeterValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The sampled values of one session."""
+
+    queryset = MeterValue.objects.none()
+    serializer_class = MeterValueSerializer
+    filterset_class = MeterValueFilter
+    pagination_class = cursor_pagination("timestamp", "id")
+    read_permissions = ("transactions.view_transaction", "transactions.view_metervalue")
+
+    def get_queryset(self) -> QuerySet[MeterValue]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        transaction = get_object_or_404(Transaction.objects.only("pk"), pk=self.kwargs["pk"])
+        return MeterValue.objects.filter(transaction=transaction)
