@@ -8,7 +8,19 @@ from django.http import HttpRequest
 
 from transactions.models import Transaction
 
-from .models import ChargePoint, ChargerEvent, Command, Connector, ConnectorStatusChange, IdTag, RegistrationStatus
+from .commands import CommandError, command_cancel, command_enqueue
+from .models import (
+    ChargePoint,
+    ChargerEvent,
+    ChargingProfile,
+    Command,
+    ConfigurationKey,
+    Connector,
+    ConnectorStatusChange,
+    IdTag,
+    RegistrationStatus,
+    Reservation,
+)
 from .services import charge_point_registration_set
 
 
@@ -87,7 +99,7 @@ class ChargePointAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [ConnectorInline, RecentTransactionInline]
-    actions = ["accept", "reject"]
+    actions = ["accept", "reject", "soft_reset", "hard_reset", "get_configuration", "clear_cache", "trigger_status"]
 
     @admin.action(description="Accept the selected charge points (at their next boot)")
     def accept(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
@@ -96,6 +108,39 @@ class ChargePointAdmin(admin.ModelAdmin):
     @admin.action(description="Reject the selected charge points (at their next boot)")
     def reject(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
         self._decide(request, queryset, RegistrationStatus.REJECTED)
+
+    @admin.action(description="Send: Reset (soft)")
+    def soft_reset(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
+        self._command(request, queryset, "Reset", {"type": "Soft"})
+
+    @admin.action(description="Send: Reset (hard)")
+    def hard_reset(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
+        self._command(request, queryset, "Reset", {"type": "Hard"})
+
+    @admin.action(description="Send: GetConfiguration (all keys)")
+    def get_configuration(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
+        self._command(request, queryset, "GetConfiguration", {})
+
+    @admin.action(description="Send: ClearCache")
+    def clear_cache(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
+        self._command(request, queryset, "ClearCache", {})
+
+    @admin.action(description="Send: TriggerMessage StatusNotification")
+    def trigger_status(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
+        self._command(request, queryset, "TriggerMessage", {"requestedMessage": "StatusNotification"})
+
+    def _command(self, request: HttpRequest, queryset: QuerySet[ChargePoint], action: str, payload: dict) -> None:
+        queued = 0
+        for charge_point in queryset:
+            try:
+                command_enqueue(
+                    charge_point=charge_point, action=action, payload=payload, requested_by=request.user.get_username()
+                )
+                queued += 1
+            except CommandError as exc:
+                self.message_user(request, f"{charge_point}: {exc.message}", messages.ERROR)
+        if queued:
+            self.message_user(request, f"{action} queued for {queued} charge point(s).", messages.SUCCESS)
 
     def _decide(self, request: HttpRequest, queryset: QuerySet[ChargePoint], status: str) -> None:
         for charge_point in queryset:
@@ -140,8 +185,41 @@ class ChargerEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Command)
 class CommandAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    actions = ["cancel"]
+
     list_display = ["created_at", "charge_point", "action", "status", "requested_by", "sent_at", "completed_at"]
     list_filter = ["status", "action"]
     search_fields = ["charge_point__charge_point_id", "message_id"]
     list_select_related = ["charge_point"]
     date_hierarchy = "created_at"
+
+    @admin.action(description="Cancel the selected queued commands")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Command]) -> None:
+        for command in queryset:
+            try:
+                command_cancel(command=command)
+            except CommandError as exc:
+                self.message_user(request, f"{command}: {exc.message}", messages.WARNING)
+
+
+@admin.register(ConfigurationKey)
+class ConfigurationKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["charge_point", "key", "value", "readonly", "updated_at"]
+    search_fields = ["charge_point__charge_point_id", "key"]
+    list_select_related = ["charge_point"]
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["reservation_id", "charge_point", "connector_id", "id_tag", "expiry_date", "status"]
+    list_filter = ["status"]
+    search_fields = ["charge_point__charge_point_id", "id_tag"]
+    list_select_related = ["charge_point"]
+
+
+@admin.register(ChargingProfile)
+class ChargingProfileAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["profile_id", "charge_point", "connector_id", "purpose", "stack_level", "active", "created_at"]
+    list_filter = ["active", "purpose"]
+    search_fields = ["charge_point__charge_point_id"]
+    list_select_related = ["charge_point"]

@@ -81,3 +81,16 @@ def test_accept_action(admin_client: Client, fleet: ChargePoint) -> None:
     )
     assert response.status_code == 302
     assert ChargePoint.objects.get(pk=fleet.pk).registration_status == "Accepted"
+
+
+def test_command_action_queues_through_the_service(admin_client: Client, fleet: ChargePoint) -> None:
+    admin_client.post(
+        reverse("admin:chargers_chargepoint_changelist"), {"action": "soft_reset", "_selected_action": [fleet.pk]}
+    )
+    command = Command.objects.get(action="Reset", requested_by="admin")
+    assert (command.request, command.status, command.requested_by) == ({"type": "Soft"}, "queued", "admin")
+    admin_client.post(
+        reverse("admin:chargers_command_changelist"), {"action": "cancel", "_selected_action": [command.pk]}
+    )
+    command.refresh_from_db()
+    assert command.status == "cancelled"
