@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from chargers.commands import command_enqueue
+from chargers.commands import SUPPORTED_ACTIONS, command_enqueue
 from chargers.models import ChargePoint, Command
 from chargers.tasks import commands_housekeeping
 from conftest import TOPIC_PREFIX, GatewayClient, Stack
 from mqtt_bridge.models import MessageLog
+from transactions.models import Transaction
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 FUTURE = (timezone.now() + timedelta(hours=2)).isoformat()
@@ -83,11 +84,21 @@ def status_of(command: Command) -> str:
 
 def test_every_operation_one_at_a_time_in_order(stack: Stack, gateway: GatewayClient, cid: str) -> None:
     charge_point = online_charger(cid, gateway)
+    session = Transaction.objects.create(
+        charge_point=charge_point,
+        connector_id=1,
+        id_tag="APP",
+        meter_start=0,
+        started_at=timezone.now(),
+        start_received_at=timezone.now(),
+    )
+    operations = [*OPERATIONS, ("RemoteStopTransaction", {"transactionId": session.pk}, {"status": "Accepted"})]
+    assert {action for action, _, _ in operations} == SUPPORTED_ACTIONS
     commands = [
         command_enqueue(charge_point=charge_point, action=action, payload=request, requested_by="test")
-        for action, request, _ in OPERATIONS
+        for action, request, _ in operations
     ]
-    for command, (action, request, response) in zip(commands, OPERATIONS, strict=True):
+    for command, (action, request, response) in zip(commands, operations, strict=True):
         call = gateway.next_call(cid)
         assert (call["Action"], call["Payload"], call["UniqueId"]) == (action, request, command.message_id)
         assert type(call["MessageTypeId"]) is int and call["MessageTypeId"] == 2
