@@ -30,6 +30,15 @@ PRESENCE = [
 ]
 
 
+def call_topic(cid: str) -> str:
+    """Where the gateway publishes a charger's Calls (the settings in force, e.g. a per-run prefix)."""
+    return settings.CSMS_TOPIC_CALL.replace("{cid}", cid)
+
+
+def reply_topic(cid: str) -> str:
+    return settings.CSMS_TOPIC_REPLY.replace("{cid}", cid)
+
+
 def new_cid(prefix: str = "gw") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
@@ -48,7 +57,11 @@ class Backoffice:
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *args: subscribed.set()
         # QoS 2 subscriptions so the delivered QoS shows the QoS the gateway published at.
-        self.client.subscribe([("ocpp/cp/#", 2), (f"gwtest-{RUN}/#", 2)])
+        upstream = {
+            t.replace("{cid}", "+").replace("{action}", "+")
+            for t in (settings.CSMS_TOPIC_CALL, settings.CSMS_TOPIC_REPLY)
+        }
+        self.client.subscribe([(topic, 2) for topic in sorted(upstream)] + [(f"gwtest-{RUN}/#", 2)])
         assert subscribed.wait(5), "no SUBACK from the broker"
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
@@ -83,7 +96,7 @@ class Backoffice:
 
     def send(self, cid: str, message: dict[str, Any] | list[Any] | str) -> None:
         payload = message if isinstance(message, str) else json.dumps(message)
-        self.client.publish(f"ocpp/cs/{cid}", payload, qos=1).wait_for_publish(5)
+        self.client.publish(settings.CSMS_TOPIC_DOWNSTREAM.replace("{cid}", cid), payload, qos=1).wait_for_publish(5)
 
     def close(self) -> None:
         self.client.disconnect()

@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from gateway import services
-from gateway.tests.conftest import RUN, Backoffice, new_cid
+from gateway.tests.conftest import RUN, Backoffice, call_topic, new_cid, reply_topic
 
 PRESENCE_PREFIX = f"gwtest-{RUN}/presence/csms-gateway@127.0.0.1"
 
@@ -66,7 +66,7 @@ def test_topics_and_json_match_wire_md(start_gateway: Any, backoffice: Backoffic
                 charger.call(call.BootNotification(charge_point_vendor="vendor1", charge_point_model="model1"))
             )
             # charger Call -> ocpp/cp/{cid}, QoS 2
-            body, qos = await asyncio.to_thread(backoffice.expect, f"ocpp/cp/{cid}")
+            body, qos = await asyncio.to_thread(backoffice.expect, call_topic(cid))
             assert qos == 2
             unique_id = body["UniqueId"]
             assert body == {
@@ -94,7 +94,7 @@ def test_topics_and_json_match_wire_md(start_gateway: Any, backoffice: Backoffic
                 cid,
                 {"MessageTypeId": 2, "UniqueId": "c0ffee01", "Action": "GetConfiguration", "Payload": {}},
             )
-            body, qos = await asyncio.to_thread(backoffice.expect, f"ocpp/cp/{cid}/Reply")
+            body, qos = await asyncio.to_thread(backoffice.expect, reply_topic(cid))
             assert qos == 2
             assert body == {
                 "MessageTypeId": 3,
@@ -107,7 +107,7 @@ def test_topics_and_json_match_wire_md(start_gateway: Any, backoffice: Backoffic
                 cid,
                 {"MessageTypeId": 2, "UniqueId": "c0ffee02", "Action": "ClearCache", "Payload": {}},
             )
-            body, _ = await asyncio.to_thread(backoffice.expect, f"ocpp/cp/{cid}/Reply")
+            body, _ = await asyncio.to_thread(backoffice.expect, reply_topic(cid))
             assert set(body) == {"MessageTypeId", "UniqueId", "ErrorCode", "ErrorDescription"}
             assert (body["MessageTypeId"], body["UniqueId"], body["ErrorCode"]) == (4, "c0ffee02", "NotImplemented")
             receiver.cancel()
@@ -172,7 +172,7 @@ def test_malformed_frames_from_a_charger_are_dropped_and_counted(start_gateway: 
                 await ws.send(bad)
             await ws.send(b"\x00binary")
             await ws.send(json.dumps([2, "after", "Heartbeat", {}]))
-            body, _ = await asyncio.to_thread(backoffice.expect, f"ocpp/cp/{cid}")
+            body, _ = await asyncio.to_thread(backoffice.expect, call_topic(cid))
             assert body == {"MessageTypeId": 2, "UniqueId": "after", "Action": "Heartbeat", "Payload": {}}
 
     asyncio.run(scenario())
@@ -278,7 +278,7 @@ def test_second_connection_replaces_the_first(start_gateway: Any, backoffice: Ba
                 await asyncio.to_thread(backoffice.send, cid, {"MessageTypeId": 3, "UniqueId": "n", "Payload": {}})
                 assert json.loads(await asyncio.wait_for(second.recv(), 5)) == [3, "n", {}]
                 await second.send(json.dumps([2, "s2", "Heartbeat", {}]))
-                body, _ = await asyncio.to_thread(backoffice.expect, f"ocpp/cp/{cid}")
+                body, _ = await asyncio.to_thread(backoffice.expect, call_topic(cid))
                 assert body["UniqueId"] == "s2"
         assert len(gw.gateway.sessions) == 0
 
@@ -398,7 +398,7 @@ def test_tls_when_a_certificate_is_configured(
     async def scenario() -> None:
         async with ws_connect(gw.url, cid, ssl=context) as ws:
             await ws.send(json.dumps([2, "t1", "Heartbeat", {}]))
-            body, _ = await asyncio.to_thread(backoffice.expect, f"ocpp/cp/{cid}")
+            body, _ = await asyncio.to_thread(backoffice.expect, call_topic(cid))
             assert body["UniqueId"] == "t1"
 
     asyncio.run(scenario())
