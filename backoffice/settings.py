@@ -181,12 +181,19 @@ CSMS_TOPIC_CALL = env_str("CSMS_TOPIC_CALL", "ocpp/cp/{cid}")
 CSMS_TOPIC_REPLY = env_str("CSMS_TOPIC_REPLY", "ocpp/cp/{cid}/Reply")
 CSMS_TOPIC_CALL_OVERRIDES = env_list("CSMS_TOPIC_CALL_OVERRIDES")
 CSMS_TOPIC_DOWNSTREAM = env_str("CSMS_TOPIC_DOWNSTREAM", "ocpp/cs/{cid}")
+# EMQX announces connections under $SYS; Mosquitto drops anything a client publishes under $SYS,
+# so our own gateway's announcements also travel on a plain topic pair.
 CSMS_TOPIC_PRESENCE = env_list(
     "CSMS_TOPIC_PRESENCE",
-    "$SYS/brokers/+/gateway/ocpp/clients/{cid}/connected,$SYS/brokers/+/gateway/ocpp/clients/{cid}/disconnected",
+    ",".join(
+        f"{root}/{{cid}}/{event}"
+        for root in ("$SYS/brokers/+/gateway/ocpp/clients", "ocpp/presence/+")
+        for event in ("connected", "disconnected")
+    ),
 )
 CSMS_DEFAULT_DIALECT = env_choice("CSMS_DEFAULT_DIALECT", "emqx", ("emqx", "ocppj"))
 CSMS_MQTT_CLIENT_ID = env_str("CSMS_MQTT_CLIENT_ID", "csms-bridge")
+CSMS_MQTT_SHARED_GROUP = env_str("CSMS_MQTT_SHARED_GROUP", "")
 CSMS_MQTT_KEEPALIVE = env_int("CSMS_MQTT_KEEPALIVE", 30, minimum=5)
 CSMS_MQTT_CA_FILE = env_str("CSMS_MQTT_CA_FILE", "")
 CSMS_BRIDGE_BATCH_SIZE = env_int("CSMS_BRIDGE_BATCH_SIZE", 100, minimum=1)
@@ -247,6 +254,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("CSMS_LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
 
 # --- OCPP gateway (gateway app: run_ocpp_gateway, simulate_fleet) ----------------------------
 # Our own EMQX-compatible OCPP-J gateway. Its MQTT topics are the CSMS_TOPIC_* settings above, so

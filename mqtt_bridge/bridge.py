@@ -66,11 +66,22 @@ class Bridge:
             "connected to %s:%s (session present: %s); subscribing to %s",
             *broker_address(),
             flags.session_present,
-            ", ".join(self.topics.subscriptions),
+            ", ".join(self.subscriptions),
         )
         # Subscribing again on a present session is harmless and covers a broker that lost it.
-        client.subscribe([(topic, 1) for topic in self.topics.subscriptions])
+        client.subscribe([(topic, 1) for topic in self.subscriptions])
         self._connected.set()
+
+    @property
+    def subscriptions(self) -> list[str]:
+        """The topic filters, as MQTT shared subscriptions when CSMS_MQTT_SHARED_GROUP is set.
+
+        Several bridges in one group split the traffic; the broker hashes or round-robins per its
+        own setting (EMQX: `broker.shared_subscription_strategy = hash_topic` keeps one charger on
+        one bridge, preserving its order).
+        """
+        group = settings.CSMS_MQTT_SHARED_GROUP
+        return [f"$share/{group}/{topic}" if group else topic for topic in self.topics.subscriptions]
 
     def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: list[Any], properties: Any) -> None:
         for reason in reasons:

@@ -299,3 +299,19 @@ def test_messages_published_while_the_bridge_is_down_are_not_lost(stack: Stack, 
     for index in range(len(cids)):
         assert gateway.reply(f"down-{index}", timeout=30)["Payload"]["status"] == "Accepted"
     assert ChargePoint.objects.filter(charge_point_id__in=cids).count() == 5
+
+
+def test_presence_events_from_the_gateway(stack: Stack, gateway: GatewayClient, cid: str) -> None:
+    call_ok(gateway, cid, "Heartbeat", {})
+    base = f"{TOPIC_PREFIX}$SYS/brokers/emqx@node1/gateway/ocpp/clients/{cid}"
+    gateway.publish(
+        cid,
+        {"clientid": cid, "disconnected_at": int(time.time() * 1000), "reason": "keepalive_timeout"},
+        topic=f"{base}/disconnected",
+    )
+    wait_for(lambda: not ChargePoint.objects.get(charge_point_id=cid).online)
+    assert ChargePoint.objects.get(charge_point_id=cid).last_disconnect_reason == "keepalive_timeout"
+    gateway.publish(cid, {"clientid": cid, "connected_at": int(time.time() * 1000) + 1000}, topic=f"{base}/connected")
+    wait_for(lambda: ChargePoint.objects.get(charge_point_id=cid).online)
+    gateway.publish(cid, b"not json", topic=f"{base}/connected")
+    wait_for(lambda: MessageLog.objects.filter(charge_point_id=cid, error_code="bad_presence").exists())
