@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 
 from chargers.commands import SUPPORTED_ACTIONS
 from chargers.models import ChargePoint, Command, Connector, ConnectorStatusChange, IdTag, RegistrationStatus
@@ -68,6 +70,23 @@ class BooleanFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+class UTCIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, converted to UTC here: PostgreSQL refuses offsets beyond ±15:59 with an error."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Date and time out of range.", code="overflow") from None
+
+
+class IsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UTCIsoDateTimeField
+
+
 class ChargePointFilter(filters.FilterSet):
     search = filters.CharFilter(
         field_name="charge_point_id", lookup_expr="icontains", help_text="Part of the charge point id"
@@ -97,8 +116,8 @@ class ChargePointFilter(filters.FilterSet):
 
 
 class ConnectorStatusChangeFilter(filters.FilterSet):
-    received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
     status = filters.MultipleChoiceFilter(choices=CONNECTOR_STATUSES)
 
     class Meta:
@@ -128,8 +147,8 @@ class CommandFilter(filters.FilterSet):
     charge_point = filters.CharFilter(field_name="charge_point__charge_point_id", help_text="Charge point id")
     action = filters.MultipleChoiceFilter(choices=[(a, a) for a in sorted(SUPPORTED_ACTIONS)])
     status = filters.MultipleChoiceFilter(choices=Command.Status.choices)
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Command

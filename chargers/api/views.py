@@ -45,6 +45,7 @@ CHARGE_POINT_ID_PARAM = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The charge point's id (as in its URL)",
     pattern=PATH_SEGMENT_PATTERN,
+    examples=[OpenApiExample("CP-0001", value="CP-0001")],
 )
 
 
@@ -326,7 +327,12 @@ class ConnectorStatusHistoryViewSet(TextLookupMixin, mixins.ListModelMixin, view
 
 
 ID_TAG_PARAM = OpenApiParameter(
-    "id_tag", OpenApiTypes.STR, OpenApiParameter.PATH, description="The id tag", pattern=PATH_SEGMENT_PATTERN
+    "id_tag",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The id tag",
+    pattern=PATH_SEGMENT_PATTERN,
+    examples=[OpenApiExample("04A2B3C4", value="04A2B3C4")],
 )
 _ID_TAG_EXAMPLE = {
     "id_tag": "04A2B3C4",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
+from chargers.api.filters import IsoDateTimeFilter
 from mqtt_bridge.models import MessageLog
 
 
@@ -13,8 +14,8 @@ class MessageLogFilter(filters.FilterSet):
     direction = filters.ChoiceFilter(choices=MessageLog.Direction.choices, help_text="in: from chargers; out: to them")
     kind = filters.MultipleChoiceFilter(choices=MessageLog.Kind.choices)
     message_id = filters.CharFilter()
-    after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="Inclusive")
-    before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", help_text="Exclusive")
+    after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="Inclusive")
+    before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", help_text="Exclusive")
 
     class Meta:
         model = MessageLog

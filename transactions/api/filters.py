@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
-from chargers.api.filters import BooleanFilter, IntegerFilter
+from chargers.api.filters import BooleanFilter, IntegerFilter, IsoDateTimeFilter
 from transactions.models import MeterValue, Transaction
 
 
@@ -14,10 +14,10 @@ class TransactionFilter(filters.FilterSet):
     connector = IntegerFilter(field_name="connector_id", help_text="Connector id", min_value=0, max_value=2**31 - 1)
     id_tag = filters.CharFilter(help_text="The id tag that started the session")
     active = BooleanFilter(method="filter_active", help_text="Still charging (no StopTransaction yet)")
-    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte", help_text="Inclusive")
-    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt", help_text="Exclusive")
-    stopped_after = filters.IsoDateTimeFilter(field_name="stopped_at", lookup_expr="gte", help_text="Inclusive")
-    stopped_before = filters.IsoDateTimeFilter(field_name="stopped_at", lookup_expr="lt", help_text="Exclusive")
+    started_after = IsoDateTimeFilter(field_name="started_at", lookup_expr="gte", help_text="Inclusive")
+    started_before = IsoDateTimeFilter(field_name="started_at", lookup_expr="lt", help_text="Exclusive")
+    stopped_after = IsoDateTimeFilter(field_name="stopped_at", lookup_expr="gte", help_text="Inclusive")
+    stopped_before = IsoDateTimeFilter(field_name="stopped_at", lookup_expr="lt", help_text="Exclusive")
 
     class Meta:
         model = Transaction
@@ -71,12 +71,8 @@ class MeterValueFilter(filters.FilterSet):
     )
     phase = filters.CharFilter(help_text="L1, L2, L3, N, L1-N, ...")
     context = filters.CharFilter(help_text="Sample.Periodic, Transaction.Begin, ...")
-    after = filters.IsoDateTimeFilter(
-        field_name="timestamp", lookup_expr="gte", help_text="Inclusive (charger's clock)"
-    )
-    before = filters.IsoDateTimeFilter(
-        field_name="timestamp", lookup_expr="lt", help_text="Exclusive (charger's clock)"
-    )
+    after = IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", help_text="Inclusive (charger's clock)")
+    before = IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", help_text="Exclusive (charger's clock)")
 
     class Meta:
         model = MeterValue
