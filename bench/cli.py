@@ -282,9 +282,24 @@ def check_no_other_consumer(run: Run) -> None:
         logger.warning(note)
 
 
+def check_queue_empty(run: Run) -> None:
+    """Note it when the Celery queue still holds tasks (left by an earlier run or another user)."""
+    from backoffice import metrics
+
+    try:
+        depth = metrics.queue_depth()
+    except Exception:  # no Redis yet: the backoffice phase will say so
+        return
+    if depth:
+        note = f"the Celery queue held {depth} tasks before the run: the backoffice handles them first"
+        run.notes.append(note)
+        logger.warning(note)
+
+
 def targets(run: Run) -> list[str]:
     """Which phases run: the backoffice (if it exists) then the ceiling."""
     check_no_other_consumer(run)
+    check_queue_empty(run)
     chosen: list[str] = []
     if run.options.backoffice:
         reason = backoffice_missing(run)

@@ -53,9 +53,10 @@ def start(role: str, argv: list[str], env: dict[str, str], log_path: Path, cwd: 
 
 
 def stop(child: Child) -> int | None:
-    """SIGTERM the child's process group, SIGKILL it after ``STOP_TIMEOUT``; returns the exit code."""
+    """SIGTERM the child (a Celery worker then finishes its current tasks), SIGKILL its process
+    group after ``STOP_TIMEOUT``; returns the exit code."""
     if child.alive():
-        _signal_group(child.pid, signal.SIGTERM)
+        child.popen.send_signal(signal.SIGTERM)
         try:
             child.popen.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
