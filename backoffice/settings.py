@@ -139,7 +139,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # redis-py's default 5 s socket timeout equals channels_redis's 5 s BZPOPMIN: an idle
+        # consumer's read timed out and the websocket died. Read longer than a BZPOPMIN lasts.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
     }
 }
 

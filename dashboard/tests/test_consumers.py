@@ -208,3 +208,21 @@ def test_session_socket_refuses_an_unknown_session_and_follows_a_known_one(opera
         await ws.disconnect()
 
     run(scenario)
+
+
+def test_idle_socket_survives_the_redis_read_timeout(operator: User) -> None:
+    """Regression: redis-py's 5 s socket timeout equalled channels_redis's 5 s BZPOPMIN, so a page
+    that got no event for 5 s lost its consumer ("Timeout reading from redis") and went stale."""
+    cp = f.charger("WS-IDLE", statuses=("Available",))
+    cookie = session_cookie(operator)
+
+    async def scenario() -> None:
+        ws = communicator(f"/ws/chargers/{cp.charge_point_id}/", [ORIGIN, cookie])
+        assert (await ws.connect())[0]
+        await ws.receive_json_from(timeout=5)
+        assert await ws.receive_nothing(timeout=11)  # two whole BZPOPMIN rounds with nothing
+        await sync_to_async(fleet_event)("ocpp", cp.charge_point_id, action="Heartbeat", outcome="ok")
+        assert (await ws.receive_json_from(timeout=1.0))["fragments"]
+        await ws.disconnect()
+
+    run(scenario)

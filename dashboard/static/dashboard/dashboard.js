@@ -89,7 +89,8 @@
   /* --- Forms ---------------------------------------------------------------------------------- */
   function ensureCsrf(form) {
     // Fragments pushed over the socket are rendered without a request, so without a token.
-    if ((form.method || "").toLowerCase() !== "post" || form.querySelector('[name="csrfmiddlewaretoken"]')) return;
+    if ((form.getAttribute("method") || "").toLowerCase() !== "post") return;
+    if (form.querySelector('[name="csrfmiddlewaretoken"]')) return;
     var input = document.createElement("input");
     input.type = "hidden"; input.name = "csrfmiddlewaretoken"; input.value = csrfToken;
     form.appendChild(input);
@@ -111,7 +112,8 @@
     var body = new FormData(form, submitter);
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
-    fetch(form.action, {
+    // getAttribute: a field named "action" (our command forms have one) shadows form.action.
+    fetch(form.getAttribute("action") || location.href, {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "X-Requested-With": "fetch", "X-CSRFToken": csrfToken, "Accept": "application/json" }
     }).then(function (response) {
