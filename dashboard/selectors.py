@@ -30,7 +30,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from chargers.models import ChargePoint, Command, Connector, RegistrationStatus
+from chargers.models import ChargePoint, Command, ConfigurationKey, Connector, RegistrationStatus
 from mqtt_bridge.models import MessageLog
 from transactions.models import MeterValue, Transaction
 
@@ -429,6 +429,14 @@ class ChargerDetail:
 
 
 def configuration_snapshot(charge_point: ChargePoint) -> ConfigurationSnapshot | None:
+    """The charger's configuration keys as last read (GetConfiguration) or changed (ChangeConfiguration).
+
+    Falls back to the newest answered GetConfiguration's response for keys never stored as rows.
+    """
+    rows = list(ConfigurationKey.objects.filter(charge_point=charge_point).order_by("key"))
+    if rows:
+        keys = [{"key": row.key, "value": row.value, "readonly": row.readonly} for row in rows]
+        return ConfigurationSnapshot(keys=keys, unknown=[], read_at=max(row.updated_at for row in rows))
     command = (
         Command.objects.filter(charge_point=charge_point, action="GetConfiguration", status=Command.Status.ACCEPTED)
         .exclude(response__isnull=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from chargers.models import ChargePoint, Command, RegistrationStatus
+from chargers.models import ChargePoint, Command, ConfigurationKey, Connector, RegistrationStatus
+from transactions.models import MeterValue, Transaction
 
 from . import factories as f
 
@@ -186,6 +188,18 @@ def test_charger_detail_shows_identity_connectors_session_messages_commands_conf
     assert '<label for="rs-tag">Id tag</label>' in html
 
 
+def test_configuration_comes_from_the_stored_keys_when_there_are_some(operator_client: Client) -> None:
+    cp = f.charger("CP-CONF")
+    f.answered_command(cp, "GetConfiguration", {}, {"configurationKey": [{"key": "Old", "value": "1"}]})
+    ConfigurationKey.objects.create(
+        charge_point=cp, key="MeterValueSampleInterval", value="30", updated_at=timezone.now()
+    )
+    html = operator_client.get("/chargers/CP-CONF/").content.decode()
+    section = re.search(r'id="charger-configuration".*?</section>', html, re.S).group(0)
+    assert "MeterValueSampleInterval" in section and "<code>30</code>" in section
+    assert "Old" not in section
+
+
 def test_charger_detail_query_count_does_not_grow_with_history(operator_client: Client) -> None:
     cp = f.charger("CP-Q", statuses=("Charging",))
     f.charging_session(cp, watts=1000, energy_wh=100)
@@ -349,3 +363,55 @@ def test_pending_query_count_does_not_grow(operator_client: Client) -> None:
     for _ in range(60):
         f.charger(registration=RegistrationStatus.PENDING)
     assert queries(operator_client, "/pending/") == small
+
+
+def test_fleet_of_a_thousand_chargers_stays_one_quick_page(operator_client: Client) -> None:
+    now = timezone.now()
+    chargers = ChargePoint.objects.bulk_create(
+        ChargePoint(charge_point_id=f"K-{i:04d}", registration_status="Accepted", online=i % 7 != 0, last_seen_at=now)
+        for i in range(1000)
+    )
+    statuses = ("Available", "Charging", "Faulted", "Unavailable")
+    Connector.objects.bulk_create(
+        Connector(charge_point=cp, connector_id=n, status=statuses[(i + n) % 4])
+        for i, cp in enumerate(chargers)
+        for n in (1, 2)
+    )
+    sessions = Transaction.objects.bulk_create(
+        Transaction(
+            charge_point=cp,
+            connector_id=1,
+            id_tag="T",
+            id_tag_status="Accepted",
+            meter_start=0,
+            started_at=now,
+            start_received_at=now,
+        )
+        for cp in chargers[::3]
+    )
+    MeterValue.objects.bulk_create(
+        MeterValue(
+            charge_point_id=tx.charge_point_id,
+            connector_id=1,
+            transaction=tx,
+            timestamp=now + timedelta(seconds=s),
+            received_at=now,
+            measurand="Power.Active.Import",
+            unit="W",
+            value="1",
+            numeric_value=1000.0 * s,
+        )
+        for tx in sessions
+        for s in range(5)
+    )
+
+    started = time.monotonic()
+    html = operator_client.get("/").content.decode()
+    elapsed = time.monotonic() - started
+
+    assert html.count('<tr id="cp-') == 50 and "Page 1 of 20" in html
+    assert re.search(r'data-count="online">857<', html)
+    first = re.search(r'data-charge-point="K-0000">.*?</tr>', html, re.S).group(0)
+    assert "4.0 kW" in first  # the newest of its five samples
+    assert elapsed < 2.0, f"the fleet page took {elapsed:.2f} s with 1,000 chargers"
+    assert queries(operator_client, "/?page=20") <= 7
