@@ -130,6 +130,9 @@ class CommandSerializer(serializers.ModelSerializer):
     charge_point_id = serializers.CharField(source="charge_point.charge_point_id", read_only=True)
     request = serializers.JSONField(read_only=True, help_text="The OCPP request payload sent")
     response = serializers.JSONField(read_only=True, allow_null=True, help_text="The charger's CallResult payload")
+    transaction = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="The session an accepted RemoteStartTransaction started, once it did"
+    )
 
     class Meta:
         model = Command
@@ -145,6 +148,7 @@ class CommandSerializer(serializers.ModelSerializer):
             "error_code",
             "error_description",
             "requested_by",
+            "transaction",
             "created_at",
             "sent_at",
             "completed_at",

@@ -106,6 +106,7 @@ _COMMAND_EXAMPLE = {
     "error_code": "",
     "error_description": "",
     "requested_by": "api:billing (token billing-prod)",
+    "transaction": None,
     "created_at": "2026-11-23T10:00:00Z",
     "sent_at": None,
     "completed_at": None,
@@ -135,6 +136,57 @@ _COMMAND_REFUSED = OpenApiResponse(
 )
 
 
+_CHARGER_EXAMPLE = {
+    "charge_point_id": "CP-0001",
+    "url": "https://csms.example.com/api/v1/chargers/CP-0001/",
+    "registration_status": "Accepted",
+    "online": True,
+    "ocpp_version": "1.6",
+    "vendor": "ACME",
+    "model": "AC22",
+    "serial_number": "A-1",
+    "firmware_version": "1.2.0",
+    "heartbeat_interval": 300,
+    "last_seen_at": "2026-11-23T10:15:00Z",
+    "last_heartbeat_at": "2026-11-23T10:14:00Z",
+    "last_boot_at": "2026-11-20T08:00:00Z",
+    "created_at": "2026-01-05T09:00:00Z",
+    "charge_box_serial_number": "",
+    "iccid": "",
+    "imsi": "",
+    "meter_type": "",
+    "meter_serial_number": "",
+    "dialect": "emqx",
+    "first_boot_at": "2026-01-05T09:00:00Z",
+    "last_connected_at": "2026-11-20T07:59:58Z",
+    "last_disconnected_at": None,
+    "last_disconnect_reason": "",
+    "updated_at": "2026-11-23T10:15:00Z",
+    "connectors": [
+        {
+            "connector_id": 1,
+            "status": "Charging",
+            "error_code": "NoError",
+            "info": "",
+            "vendor_id": "",
+            "vendor_error_code": "",
+            "charger_timestamp": "2026-11-23T10:00:01Z",
+            "status_updated_at": "2026-11-23T10:00:02Z",
+        }
+    ],
+    "current_sessions": [
+        {
+            "id": 8,
+            "url": "https://csms.example.com/api/v1/transactions/8/",
+            "connector_id": 1,
+            "id_tag": "04A2B3C4",
+            "started_at": "2026-11-23T10:00:00Z",
+            "meter_start": 1000,
+        }
+    ],
+}
+
+
 def shortcut_schema(
     summary: str, ocpp_action: str, request_serializer: type[serializers.Serializer], example: dict
 ) -> Any:
@@ -155,7 +207,9 @@ def shortcut_schema(
         description="Filter by status, online, vendor, model, registration status; `search` matches part of the id.",
     ),
     retrieve=extend_schema(
-        summary="A charge point, its connectors and current sessions", parameters=[CHARGE_POINT_ID_PARAM]
+        summary="A charge point, its connectors and current sessions",
+        parameters=[CHARGE_POINT_ID_PARAM],
+        examples=[OpenApiExample("Charging", value=_CHARGER_EXAMPLE, response_only=True)],
     ),
 )
 class ChargePointViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):

@@ -114,7 +114,36 @@ TRANSACTION_ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter
         description="Newest first. Filter by charger, connector, id tag, active, start/stop time range.",
     ),
     retrieve=extend_schema(
-        summary="A charging session, with its energy and duration", parameters=[TRANSACTION_ID_PARAM]
+        summary="A charging session, with its energy and duration",
+        parameters=[TRANSACTION_ID_PARAM],
+        examples=[
+            OpenApiExample(
+                "Charging",
+                response_only=True,
+                value={
+                    "id": 8,
+                    "url": "https://csms.example.com/api/v1/transactions/8/",
+                    "charge_point_id": "CP-0001",
+                    "connector_id": 1,
+                    "id_tag": "04A2B3C4",
+                    "id_tag_status": "Accepted",
+                    "reservation_id": None,
+                    "active": True,
+                    "meter_start": 1000,
+                    "meter_stop": None,
+                    "energy_wh": 4200,
+                    "energy_final": False,
+                    "started_at": "2026-11-23T10:00:00Z",
+                    "stopped_at": None,
+                    "duration_seconds": 1800,
+                    "start_received_at": "2026-11-23T10:00:01Z",
+                    "stop_received_at": None,
+                    "stop_reason": "",
+                    "stop_id_tag": "",
+                    "meter_values_url": "https://csms.example.com/api/v1/transactions/8/meter-values/",
+                },
+            )
+        ],
     ),
 )
 class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
