@@ -106,7 +106,7 @@ class FleetConsumer(LiveConsumer):
     """The fleet overview: counts and the current page of the charger table."""
 
     # Every charger's every message lands here: update at most a few times a second.
-    flush_delay = 0.3
+    flush_delay = 0.2
 
     def render(self) -> dict[str, str]:
         query = self.query()
