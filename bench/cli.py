@@ -320,11 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     run_id = uuid.uuid4().hex[:6]
-    urls = services.ensure(ROOT / ".data")
-    run = Run(options, run_id, urls)
+    broker = None
     if options.own_broker:
-        broker, run.urls["MQTT_URL"] = services.start_own_broker(RESULTS_DIR, run_id)
-        os.environ["MQTT_URL"] = run.urls["MQTT_URL"]
+        broker, os.environ["MQTT_URL"] = services.start_own_broker(RESULTS_DIR, run_id)
+    run = Run(options, run_id, services.ensure(ROOT / ".data"))
+    if broker is not None:
         run.children.append(broker)
     started_at = datetime.now(UTC)
     document: dict[str, Any] = {

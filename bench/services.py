@@ -30,7 +30,11 @@ def ensure(data_dir: Path) -> dict[str, str]:
     if missing and importlib.util.find_spec("backoffice.devstack") is not None:
         from backoffice.devstack import ensure_services
 
-        for name, url in ensure_services(data_dir).items():
+        try:
+            started = ensure_services(data_dir)
+        except Exception as exc:  # say why in one line, not a traceback
+            sys.exit(f"bench: could not start the embedded services ({', '.join(missing)} unset): {exc}")
+        for name, url in started.items():
             os.environ.setdefault(name, url)
     for name in NAMES:
         if not os.environ.get(name):
