@@ -115,6 +115,12 @@ def cpu_seconds(processes: Iterable[psutil.Process]) -> float:
     return total
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent not idle since boot (all cores)."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
 @dataclass
 class Sampler:
     """Samples the peak RSS of each role's process tree and the CPU time spent per role."""
@@ -123,6 +129,7 @@ class Sampler:
     peaks: dict[str, int] = field(default_factory=dict)
     _cpu_start: dict[str, float] = field(default_factory=dict)
     _wall_start: float = 0.0
+    _machine_start: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -141,7 +148,7 @@ class Sampler:
         self.peaks = {}
         self._cpu_start = {role: cpu_seconds(procs) for role, procs in self.roles().items()}
         self._wall_start = time.perf_counter()
-        psutil.cpu_percent(interval=None)
+        self._machine_start = machine_busy_seconds()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
         self._thread.start()
@@ -154,9 +161,11 @@ class Sampler:
         wall = max(time.perf_counter() - self._wall_start, 1e-9)
         cpu = {role: cpu_seconds(procs) - self._cpu_start.get(role, 0.0) for role, procs in self.roles().items()}
         per_role = {role: round(100 * max(sec, 0.0) / wall, 1) for role, sec in cpu.items()}
-        machine = psutil.cpu_percent(interval=None)
+        cpus = os.cpu_count() or 1
+        machine = round(100 * (machine_busy_seconds() - self._machine_start) / wall / cpus, 1)
         # Whatever else ran on the machine meanwhile (other users, other services).
-        per_role["other"] = round(max(machine * (os.cpu_count() or 1) - sum(per_role.values()), 0.0), 1)
+        # Processes that ended during the window (a PostgreSQL backend per connection) land here too.
+        per_role["other"] = round(max(machine * cpus - sum(per_role.values()), 0.0), 1)
         return {
             "peak_rss_mib": {role: round(peak / 2**20, 1) for role, peak in self.peaks.items()},
             "cpu_percent_of_one_core": per_role,
