@@ -195,9 +195,7 @@ def get_redis(url: str | None = None) -> redis.Redis:
         with _client_lock:
             client = _clients.get(url)
             if client is None:
-                client = redis.Redis.from_url(
-                    url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
-                )
+                client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
                 _clients[url] = client
     return client
 
