@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import loadgen, procs, report, rows, services
+from bench.mqtt import Topics, topics_from_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -61,6 +62,7 @@ class Run:
     options: Options
     run_id: str
     urls: dict[str, str]
+    topics: Topics = field(default_factory=topics_from_env)
     children: list[procs.Child] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -176,7 +178,8 @@ def wait_ready(run: Run, target: str, children: list[procs.Child]) -> None:
         if dead:
             raise RuntimeError(f"{target}: {', '.join(dead)} exited early (see bench/results/{run.run_id}-*.log)")
         attempt += 1
-        if loadgen.probe(run.urls["MQTT_URL"], f"bench-{run.run_id}-{target[:2]}probe{attempt}-", timeout=3.0):
+        prefix = f"bench-{run.run_id}-{target[:2]}probe{attempt}-"
+        if loadgen.probe(run.urls["MQTT_URL"], prefix, timeout=3.0, topics=run.topics):
             return
     raise TimeoutError(f"{target} did not answer a probe within {READY_TIMEOUT:.0f} s")
 
@@ -186,12 +189,12 @@ def wait_ready(run: Run, target: str, children: list[procs.Child]) -> None:
 
 def scenario_runner(run: Run, name: str, prefix: str) -> Callable[[], dict[str, Any]]:
     """The load generator call for one scenario."""
-    url, o = run.urls["MQTT_URL"], run.options
+    url, o, topics = run.urls["MQTT_URL"], run.options, run.topics
     if name == "closed":
-        return lambda: loadgen.run_closed(url, prefix, o.chargers, o.duration)
+        return lambda: loadgen.run_closed(url, prefix, o.chargers, o.duration, topics)
     if name == "open":
-        return lambda: loadgen.run_open(url, prefix, o.open_chargers, o.duration, o.rate)
-    return lambda: loadgen.run_storm(url, prefix, o.storm_chargers)
+        return lambda: loadgen.run_open(url, prefix, o.open_chargers, o.duration, o.rate, topics)
+    return lambda: loadgen.run_storm(url, prefix, o.storm_chargers, topics)
 
 
 def wait_queue_empty(timeout: float = SETTLE_TIMEOUT) -> int:
@@ -276,7 +279,7 @@ def machine() -> dict[str, Any]:
 
 def check_no_other_consumer(run: Run) -> None:
     """Note it when something already answers Calls (another bridge, a forgotten responder)."""
-    if loadgen.probe(run.urls["MQTT_URL"], f"bench-{run.run_id}-preprobe-", timeout=2.0):
+    if loadgen.probe(run.urls["MQTT_URL"], f"bench-{run.run_id}-preprobe-", timeout=2.0, topics=run.topics):
         note = "another process already answers on the call topic: replies are duplicated, figures are skewed"
         run.notes.append(note)
         logger.warning(note)
@@ -333,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine(),
         "services": {name: services.redact(url) for name, url in run.urls.items()},
+        "topics": vars(run.topics),
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
     }
     try:

@@ -383,9 +383,9 @@ def run_storm(url: str, prefix: str, chargers: int, topics: Topics = DEFAULT_TOP
     return {"scenario": "storm", "chargers": chargers, "all_answered_s": round(ended - started, 3), **result}
 
 
-def probe(url: str, prefix: str, timeout: float) -> bool:
+def probe(url: str, prefix: str, timeout: float, topics: Topics = DEFAULT_TOPICS) -> bool:
     """Whether one charger's BootNotification gets any reply within ``timeout`` seconds."""
-    gen = LoadGenerator(url, prefix, timeout=timeout)
+    gen = LoadGenerator(url, prefix, topics, timeout=timeout)
     gen.start(1)
     try:
         for charger in gen.chargers.values():

@@ -7,6 +7,7 @@ through the broker, see docs MEASURED.md).
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -43,6 +44,15 @@ class Topics:
 
 
 DEFAULT_TOPICS = Topics()
+
+
+def topics_from_env() -> Topics:
+    """The backoffice's topic templates (``CSMS_TOPIC_CALL``/``_REPLY``/``_DOWNSTREAM``)."""
+    return Topics(
+        call=os.environ.get("CSMS_TOPIC_CALL") or DEFAULT_TOPICS.call,
+        reply=os.environ.get("CSMS_TOPIC_REPLY") or DEFAULT_TOPICS.reply,
+        downstream=os.environ.get("CSMS_TOPIC_DOWNSTREAM") or DEFAULT_TOPICS.downstream,
+    )
 
 
 @dataclass(frozen=True)

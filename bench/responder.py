@@ -2,7 +2,8 @@
 
 A minimal paho subscriber on the charger call topic that parses each frame and answers every
 Call at once with a schema-plausible CallResult (``bench.replies.csms_result``), no database, no
-Celery. Run it as ``python -m bench.responder --url mqtt://... [--client-id ID]``; it prints the
+Celery. Topics follow ``CSMS_TOPIC_CALL``/``CSMS_TOPIC_DOWNSTREAM`` like the backoffice's.
+Run it as ``python -m bench.responder --url mqtt://... [--client-id ID]``; it prints the
 number of frames it answered when stopped (SIGTERM or SIGINT).
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from bench import mqtt as bench_mqtt
-from bench.mqtt import DEFAULT_TOPICS, Topics
+from bench.mqtt import DEFAULT_TOPICS, Topics, topics_from_env
 from bench.replies import csms_result
 
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883"))
     parser.add_argument("--client-id", default=f"bench-responder-{os.getpid()}")
     args = parser.parse_args(argv)
-    responder = Responder()
+    responder = Responder(topics_from_env())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
