@@ -9,9 +9,13 @@ Sending never raises: the dashboard must not be able to break OCPP message handl
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -21,6 +25,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 FLEET_GROUP = "fleet"
 _last_failure_log = 0.0
+_local = threading.local()
 
 
 def charger_group(charge_point_id: str) -> str:
@@ -32,22 +37,51 @@ def charger_group(charge_point_id: str) -> str:
 
 
 def fleet_event(kind: str, charge_point_id: str, **data: Any) -> None:
-    """Send an event to the dashboards once the current transaction commits (at once outside one)."""
+    """Send an event to the dashboards once the current transaction commits (at once outside one).
+
+    Inside ``batched()`` the event waits for the end of the block instead, so that a worker task
+    handling a hundred frames talks to the channel layer once, not two hundred times.
+    """
     event = {"type": "fleet.event", "kind": kind, "charge_point_id": charge_point_id, **data}
-    transaction.on_commit(lambda: _send(event, charge_point_id))
+    batch = getattr(_local, "batch", None)
+    if batch is not None:
+        transaction.on_commit(lambda: batch.append(event))
+    else:
+        transaction.on_commit(lambda: _send([event]))
 
 
-async def _send_both(layer: Any, event: dict[str, Any], charge_point_id: str) -> None:
-    await layer.group_send(FLEET_GROUP, event)
-    await layer.group_send(charger_group(charge_point_id), event)
+@contextmanager
+def batched() -> Iterator[None]:
+    """Collect the events committed inside the block and send them in one go when it ends.
+
+    Repeated events (same kind, charger and data) are sent once: a dashboard re-reads the charger
+    anyway. Nested blocks join the outermost one.
+    """
+    if getattr(_local, "batch", None) is not None:
+        yield
+        return
+    _local.batch = []
+    try:
+        yield
+    finally:
+        events, _local.batch = _local.batch, None
+        unique = list({json.dumps(event, sort_keys=True, default=str): event for event in events}.values())
+        if unique:
+            _send(unique)
 
 
-def _send(event: dict[str, Any], charge_point_id: str) -> None:
+async def _send_all(layer: Any, events: list[dict[str, Any]]) -> None:
+    for event in events:
+        await layer.group_send(FLEET_GROUP, event)
+        await layer.group_send(charger_group(event["charge_point_id"]), event)
+
+
+def _send(events: list[dict[str, Any]]) -> None:
     global _last_failure_log
     try:
         layer = get_channel_layer()
         if layer is not None:
-            async_to_sync(_send_both)(layer, event, charge_point_id)
+            async_to_sync(_send_all)(layer, events)
     except Exception:  # the dashboard must never break message handling
         if time.monotonic() - _last_failure_log > 60:
             _last_failure_log = time.monotonic()

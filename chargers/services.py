@@ -15,6 +15,8 @@ from django.db import transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.utils import timezone
 
+from backoffice.events import fleet_event
+
 from .models import (
     AuthorizationStatus,
     ChargePoint,
@@ -99,6 +101,7 @@ def charge_point_registration_set(*, charge_point: ChargePoint, status: str) -> 
         raise ValueError(f"unknown registration status {status!r}")
     charge_point.registration_status = status
     charge_point.save(update_fields=["registration_status", "updated_at"])
+    fleet_event("registration", charge_point.charge_point_id, registration_status=status)
     return charge_point
 
 

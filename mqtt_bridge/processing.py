@@ -66,15 +66,21 @@ def _call_handle(frame: Frame, now: datetime) -> Frame:
             reply = _stored_reply(frame, previous.reply)
         else:
             reply = _dispatch(charge_point, frame, now)
-            InboundCall.objects.update_or_create(
-                charge_point_id=frame.charge_point_id,
-                message_id=frame.message_id,
-                defaults={
-                    "action": frame.action,
-                    "payload_hash": payload_hash,
-                    "reply": _reply_to_store(reply),
-                    "received_at": now,
-                },
+            # One upsert: a reused message id replaces the old reply.
+            InboundCall.objects.bulk_create(
+                [
+                    InboundCall(
+                        charge_point_id=frame.charge_point_id,
+                        message_id=frame.message_id,
+                        action=frame.action,
+                        payload_hash=payload_hash,
+                        reply=_reply_to_store(reply),
+                        received_at=now,
+                    )
+                ],
+                update_conflicts=True,
+                unique_fields=["charge_point_id", "message_id"],
+                update_fields=["action", "payload_hash", "reply", "received_at"],
             )
         charge_point_seen(charge_point=charge_point, dialect=frame.dialect, now=now)
         outcome = "duplicate" if duplicate else ("ok" if reply.kind == Kind.RESULT else "error")

@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import shared_task
 
-from backoffice import metrics
+from backoffice import events, metrics
 
 from . import processing
 from .frames import Frame, Rejected, utcnow
@@ -30,7 +30,7 @@ def handle_frames(items: list[dict[str, Any]]) -> None:
     applied in its own transaction and its reply published after that commit. A retried batch is
     safe: frames already applied are recognised as duplicates and get their stored reply again.
     """
-    with metrics.batched():
+    with metrics.batched(), events.batched():
         replies: list[Frame] = []
         for item in items:
             try:

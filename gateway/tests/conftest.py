@@ -30,13 +30,31 @@ PRESENCE = [
 ]
 
 
+# The gateway's own tests play the backoffice themselves, on topics of their own: a real bridge and
+# worker started by another test of the session (the `stack` fixture) must not answer for them.
+TOPICS = {
+    "topic_call": f"gwtest-{RUN}/ocpp/cp/{{cid}}",
+    "topic_reply": f"gwtest-{RUN}/ocpp/cp/{{cid}}/Reply",
+    "topic_downstream": f"gwtest-{RUN}/ocpp/cs/{{cid}}",
+}
+
+
+def stack_topics() -> dict[str, str]:
+    """The topics of the real backoffice (settings in force), for end-to-end tests through it."""
+    return {
+        "topic_call": settings.CSMS_TOPIC_CALL,
+        "topic_reply": settings.CSMS_TOPIC_REPLY,
+        "topic_downstream": settings.CSMS_TOPIC_DOWNSTREAM,
+    }
+
+
 def call_topic(cid: str) -> str:
-    """Where the gateway publishes a charger's Calls (the settings in force, e.g. a per-run prefix)."""
-    return settings.CSMS_TOPIC_CALL.replace("{cid}", cid)
+    """Where the gateway under test publishes a charger's Calls."""
+    return TOPICS["topic_call"].replace("{cid}", cid)
 
 
 def reply_topic(cid: str) -> str:
-    return settings.CSMS_TOPIC_REPLY.replace("{cid}", cid)
+    return TOPICS["topic_reply"].replace("{cid}", cid)
 
 
 def new_cid(prefix: str = "gw") -> str:
@@ -57,10 +75,7 @@ class Backoffice:
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *args: subscribed.set()
         # QoS 2 subscriptions so the delivered QoS shows the QoS the gateway published at.
-        upstream = {
-            t.replace("{cid}", "+").replace("{action}", "+")
-            for t in (settings.CSMS_TOPIC_CALL, settings.CSMS_TOPIC_REPLY)
-        }
+        upstream = {t.replace("{cid}", "+") for t in (TOPICS["topic_call"], TOPICS["topic_reply"])}
         self.client.subscribe([(topic, 2) for topic in sorted(upstream)] + [(f"gwtest-{RUN}/#", 2)])
         assert subscribed.wait(5), "no SUBACK from the broker"
 
@@ -96,7 +111,7 @@ class Backoffice:
 
     def send(self, cid: str, message: dict[str, Any] | list[Any] | str) -> None:
         payload = message if isinstance(message, str) else json.dumps(message)
-        self.client.publish(settings.CSMS_TOPIC_DOWNSTREAM.replace("{cid}", cid), payload, qos=1).wait_for_publish(5)
+        self.client.publish(TOPICS["topic_downstream"].replace("{cid}", cid), payload, qos=1).wait_for_publish(5)
 
     def close(self) -> None:
         self.client.disconnect()
@@ -143,6 +158,7 @@ def start_gateway() -> Iterator[Callable[..., GatewayThread]]:
             "port": 0,
             "mqtt_client_id": f"gwtest-gw-{uuid.uuid4().hex[:8]}",
             "presence_templates": PRESENCE,
+            **TOPICS,
             "mqtt_clean_session": True,
             "auth_cache_seconds": 0,
             "stats_interval": 3600,

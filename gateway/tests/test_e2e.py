@@ -21,7 +21,7 @@ from chargers.models import Connector, IdTag
 from conftest import Stack
 from gateway import services
 from gateway.simulator import FleetStats, Options, run_charger
-from gateway.tests.conftest import new_cid
+from gateway.tests.conftest import new_cid, stack_topics
 from transactions.models import MeterValue, Transaction
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -46,7 +46,7 @@ def available_connectors(cid: str) -> int:
 
 
 def test_real_charger_through_our_gateway(stack: Stack, start_gateway: Any) -> None:
-    gw = start_gateway()
+    gw = start_gateway(**stack_topics())
     cid = new_cid("e2e")
     _, password = services.credential_set_password(charge_point_id=cid)
     IdTag.objects.create(id_tag="CARD-E2E")
@@ -102,7 +102,7 @@ def test_real_charger_through_our_gateway(stack: Stack, start_gateway: Any) -> N
 
 
 def test_simulated_charger_boots_and_reports_its_connectors(stack: Stack, start_gateway: Any) -> None:
-    gw = start_gateway(allow_anonymous=True)
+    gw = start_gateway(allow_anonymous=True, **stack_topics())
     cid = new_cid("e2e-sim")
 
     async def scenario() -> None:
