@@ -183,6 +183,19 @@ class Stack:
         self.bridge = None
         return code
 
+    def drain(self, timeout: float = 30) -> None:
+        """Wait until the worker's queue is empty and its last tasks had time to finish.
+
+        A test that ends while frames are still being handled races the test database's flush.
+        """
+        import redis
+
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        deadline = time.monotonic() + timeout
+        while client.llen(self.queue) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+
     def logs(self) -> str:
         return "\n".join(
             f"--- {path.name}\n{path.read_text(errors='replace')[-6000:]}" for path in sorted(self.tmp.glob("*.log"))
