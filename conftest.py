@@ -202,6 +202,8 @@ class Stack:
         )
 
     def stop(self) -> None:
+        import redis
+
         for process in (self.bridge, self.worker):
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -211,6 +213,8 @@ class Stack:
                     process.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     process.kill()
+        # Leave no queue of this run behind in a shared Redis.
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(self.queue)
 
 
 @pytest.fixture(scope="session")

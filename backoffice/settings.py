@@ -49,6 +49,19 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+def env_float(name: str, default: float, *, minimum: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
+    return value
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = os.environ.get(name, default).strip().lower()
     if value not in choices:
@@ -263,20 +276,7 @@ LOGGING = {
 
 # --- OCPP gateway (gateway app: run_ocpp_gateway, simulate_fleet) ----------------------------
 # Our own EMQX-compatible OCPP-J gateway. Its MQTT topics are the CSMS_TOPIC_* settings above, so
-# the backoffice cannot tell it from EMQX's OCPP gateway. See gateway/README.md.
-def _env_float(name: str, default: float, *, minimum: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
-    return value
-
-
+# the backoffice cannot tell it from EMQX's OCPP gateway. See the README.
 CSMS_GATEWAY_HOST = env_str("CSMS_GATEWAY_HOST", "127.0.0.1")
 CSMS_GATEWAY_PORT = env_int("CSMS_GATEWAY_PORT", 33033, minimum=0)
 CSMS_GATEWAY_PATH = env_str("CSMS_GATEWAY_PATH", "/ocpp")
@@ -289,7 +289,7 @@ CSMS_GATEWAY_ALLOW_ANONYMOUS = env_bool("CSMS_GATEWAY_ALLOW_ANONYMOUS", False)
 CSMS_GATEWAY_AUTH_URL = env_str("CSMS_GATEWAY_AUTH_URL", "")
 CSMS_GATEWAY_AUTH_CACHE_SECONDS = env_int("CSMS_GATEWAY_AUTH_CACHE_SECONDS", 300, minimum=0)
 CSMS_GATEWAY_DEFAULT_HEARTBEAT = env_int("CSMS_GATEWAY_DEFAULT_HEARTBEAT", 60, minimum=1)
-CSMS_GATEWAY_KEEPALIVE_BACKOFF = _env_float("CSMS_GATEWAY_KEEPALIVE_BACKOFF", 1.5, minimum=1.0)
+CSMS_GATEWAY_KEEPALIVE_BACKOFF = env_float("CSMS_GATEWAY_KEEPALIVE_BACKOFF", 1.5, minimum=1.0)
 CSMS_GATEWAY_UPSTREAM_QOS = int(env_choice("CSMS_GATEWAY_UPSTREAM_QOS", "2", ("1", "2")))
 CSMS_GATEWAY_MAX_FRAME_BYTES = env_int("CSMS_GATEWAY_MAX_FRAME_BYTES", CSMS_MAX_PAYLOAD_BYTES, minimum=256)
 CSMS_GATEWAY_MQTT_CLIENT_ID = env_str("CSMS_GATEWAY_MQTT_CLIENT_ID", "csms-gateway")
