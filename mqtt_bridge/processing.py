@@ -66,6 +66,12 @@ def _call_handle(frame: Frame, now: datetime) -> Frame:
             reply = _stored_reply(frame, previous.reply)
         else:
             reply = _dispatch(charge_point, frame, now)
+            if frame.action == "BootNotification":
+                # Many chargers restart their message id counter at boot: ids from before the
+                # reboot must not make its new messages look like redeliveries.
+                InboundCall.objects.filter(charge_point_id=frame.charge_point_id).exclude(
+                    message_id=frame.message_id
+                ).delete()
             # One upsert: a reused message id replaces the old reply.
             InboundCall.objects.bulk_create(
                 [

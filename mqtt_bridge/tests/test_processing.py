@@ -148,3 +148,11 @@ def test_message_log_retention(settings: Any) -> None:
     frame_handle(call("Heartbeat", {}, message_id="m2"))
     assert message_log_purge() == 2
     assert MessageLog.objects.count() == 2
+
+
+def test_after_a_boot_reused_message_ids_are_new_calls() -> None:
+    status = {"connectorId": 1, "status": "Available", "errorCode": "NoError"}
+    frame_handle(call("StatusNotification", status, message_id="2"))
+    frame_handle(call("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}, message_id="1"))
+    frame_handle(call("StatusNotification", status, message_id="2"))  # the counter restarted at 1
+    assert ConnectorStatusChange.objects.count() == 2
