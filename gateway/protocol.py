@@ -197,10 +197,15 @@ def cid_regex(template: str) -> re.Pattern[str]:
 
 def presence_topics(templates: list[str], *, node: str, cid: str, event: str) -> list[str]:
     """The presence topics to publish an event on: the backoffice's subscription templates
-    (``CSMS_TOPIC_PRESENCE``) for that event, with the ``+`` node wildcard filled in."""
+    (``CSMS_TOPIC_PRESENCE``) for that event, with the ``+`` node wildcard filled in.
+
+    Topics starting with ``$`` are the broker's own (MQTT-4.7.2-1): Mosquitto silently drops a
+    client's publish there and amqtt stops forwarding anything else from that client, so the
+    gateway skips them (EMQX's `$SYS` events come from EMQX itself).
+    """
     topics = []
     for template in templates:
-        if template.rstrip("/").rsplit("/", 1)[-1] != event:
+        if template.startswith("$") or template.rstrip("/").rsplit("/", 1)[-1] != event:
             continue
         levels = [node if level == "+" else level for level in template.split("/")]
         topics.append(topic_for("/".join(levels), cid=cid))

@@ -20,8 +20,8 @@ from django.conf import settings
 from gateway.server import Gateway, GatewayConfig
 
 RUN = uuid.uuid4().hex[:6]
-# Mosquitto silently drops what a client publishes under $SYS/, so the tests ask the gateway to also
-# announce presence on a topic a client can publish to (the $SYS topic itself is unit-tested).
+# The gateway never publishes under $SYS/ (the broker's own topics); these tests ask it to announce
+# presence on topics of their own.
 PRESENCE = [
     "$SYS/brokers/+/gateway/ocpp/clients/{cid}/connected",
     "$SYS/brokers/+/gateway/ocpp/clients/{cid}/disconnected",

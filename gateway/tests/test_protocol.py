@@ -30,12 +30,15 @@ def test_presence_topics_fill_the_node_into_the_backoffice_templates() -> None:
     templates = [
         "$SYS/brokers/+/gateway/ocpp/clients/{cid}/connected",
         "$SYS/brokers/+/gateway/ocpp/clients/{cid}/disconnected",
+        "ocpp/presence/+/{cid}/connected",
+        "ocpp/presence/+/{cid}/disconnected",
     ]
+    # `$` topics belong to the broker: a client never publishes there.
     assert protocol.presence_topics(templates, node="emqx@127.0.0.1", cid="CP1", event="connected") == [
-        "$SYS/brokers/emqx@127.0.0.1/gateway/ocpp/clients/CP1/connected"
+        "ocpp/presence/emqx@127.0.0.1/CP1/connected"
     ]
     assert protocol.presence_topics(templates, node="n", cid="CP1", event="disconnected") == [
-        "$SYS/brokers/n/gateway/ocpp/clients/CP1/disconnected"
+        "ocpp/presence/n/CP1/disconnected"
     ]
 
 
