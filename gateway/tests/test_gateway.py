@@ -280,6 +280,11 @@ def test_second_connection_replaces_the_first(start_gateway: Any, backoffice: Ba
                 await second.send(json.dumps([2, "s2", "Heartbeat", {}]))
                 body, _ = await asyncio.to_thread(backoffice.expect, call_topic(cid))
                 assert body["UniqueId"] == "s2"
+        # The gateway forgets the session once it has seen the close, a moment later on its own loop.
+        for _ in range(100):
+            if not gw.gateway.sessions:
+                break
+            await asyncio.sleep(0.05)
         assert len(gw.gateway.sessions) == 0
 
     asyncio.run(scenario())
