@@ -38,7 +38,7 @@ def handle_frames(items: list[dict[str, Any]]) -> None:
             except processing.RETRYABLE:
                 raise
             except Exception:
-                # A bug must not take the rest of the batch down with it; the frame is in the log.
+                # A bug must not take the rest of the batch down with it: logged with the item, counted.
                 logger.exception("could not handle %s", str(item)[:500])
                 metrics.count("csms_frames_rejected_total", reason="internal_error")
                 continue
