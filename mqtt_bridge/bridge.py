@@ -27,7 +27,7 @@ from backoffice import metrics
 
 from . import dialects
 from .frames import Rejected, utcnow
-from .mqtt import _set_nodelay, broker_address, client_create
+from .mqtt import broker_address, client_create, set_nodelay
 from .tasks import handle_frames
 from .topics import Route, Topics
 
@@ -58,7 +58,7 @@ class Bridge:
         if reason.is_failure:
             logger.error("broker refused the connection: %s", reason)
             return
-        _set_nodelay(client)
+        set_nodelay(client)
         self._connections += 1
         if self._connections > 1:
             metrics.count("csms_bridge_reconnects_total")

@@ -27,7 +27,7 @@ class PublishError(Exception):
     """A reply could not be handed to the broker in time (the task is retried)."""
 
 
-def _set_nodelay(client: paho.Client) -> None:
+def set_nodelay(client: paho.Client) -> None:
     # paho never sets TCP_NODELAY: with QoS 1, Nagle + delayed ACKs cost ~40 ms per hop (MEASURED.md).
     sock = client.socket()
     if isinstance(sock, socket.socket):  # ssl.SSLSocket included
@@ -78,7 +78,7 @@ class Publisher:
         if reason.is_failure:
             logger.error("publisher: broker refused the connection: %s", reason)
             return
-        _set_nodelay(client)
+        set_nodelay(client)
         self._connected.set()
 
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
