@@ -24,14 +24,13 @@ from apikeys.schema import ErrorSerializer
 from apikeys.viewsets import TextLookupMixin
 from chargers.commands import CommandError, command_cancel, command_enqueue
 from chargers.models import ChargePoint, Command, Connector, ConnectorStatusChange, IdTag, RegistrationStatus
-from chargers.services import charge_point_registration_set
+from chargers.services import IdTagError, charge_point_registration_set, id_tag_create, id_tag_delete, id_tag_update
 from gateway.models import ChargerCredential
 from gateway.services import credential_set_enabled, credential_set_password
 from transactions.models import Transaction
 
 from . import serializers as s
 from .filters import ChargePointFilter, CommandFilter, ConnectorStatusChangeFilter, CredentialFilter, IdTagFilter
-from .services import IdTagError, id_tag_create, id_tag_delete, id_tag_update
 
 # Charge point ids may hold '-', '.', ':' and more, never '/' (an MQTT topic level). Anything else
 # reaches the view, whose lookup answers 404 for what cannot exist.
