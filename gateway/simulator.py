@@ -258,35 +258,28 @@ class SimulatedChargePoint(ChargePoint):
                 energy = power * step / 3600.0
                 connector.energy_wh += energy
                 soc = min(1.0, soc + energy / battery_wh)
-                await self.call(
-                    call.MeterValues(
-                        connector_id=connector_id,
-                        transaction_id=connector.transaction_id,
-                        meter_value=[
-                            {
-                                "timestamp": now_iso(),
-                                "sampledValue": [
-                                    {
-                                        "value": f"{connector.energy_wh:.0f}",
-                                        "measurand": "Energy.Active.Import.Register",
-                                        "unit": "Wh",
-                                        "context": "Sample.Periodic",
-                                    },
-                                    {
-                                        "value": f"{power:.0f}",
-                                        "measurand": "Power.Active.Import",
-                                        "unit": "W",
-                                        "context": "Sample.Periodic",
-                                    },
-                                    {"value": f"{soc * 100:.0f}", "measurand": "SoC", "unit": "Percent"},
-                                ],
-                            }
-                        ],
-                    )
+                await self.send_meter_values(
+                    connector_id,
+                    "Sample.Periodic",
+                    {"value": f"{power:.0f}", "measurand": "Power.Active.Import", "unit": "W"},
+                    {"value": f"{soc * 100:.0f}", "measurand": "SoC", "unit": "Percent"},
                 )
             await self.stop_session(connector_id, "Local" if connector.transaction_id is not None else "Remote")
         finally:
             connector.task = None
+
+    async def send_meter_values(self, connector_id: int, context: str, *extra: dict[str, str]) -> None:
+        """One MeterValues: the energy register, plus ``extra`` sampled values, all in ``context``."""
+        connector = self.state.connectors[connector_id]
+        energy = {"value": f"{connector.energy_wh:.0f}", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+        sampled = [{**value, "context": context} for value in (energy, *extra)]
+        await self.call(
+            call.MeterValues(
+                connector_id=connector_id,
+                transaction_id=connector.transaction_id,
+                meter_value=[{"timestamp": now_iso(), "sampledValue": sampled}],
+            )
+        )
 
     async def stop_session(self, connector_id: int, reason: str) -> None:
         connector = self.state.connectors[connector_id]
@@ -440,26 +433,7 @@ class SimulatedChargePoint(ChargePoint):
                 await self.send_status(target, status)
         elif requested_message == "MeterValues":
             for target in [connector_id] if connector_id else list(CONNECTORS):
-                connector = self.state.connectors[target]
-                await self.call(
-                    call.MeterValues(
-                        connector_id=target,
-                        transaction_id=connector.transaction_id,
-                        meter_value=[
-                            {
-                                "timestamp": now_iso(),
-                                "sampledValue": [
-                                    {
-                                        "value": f"{connector.energy_wh:.0f}",
-                                        "measurand": "Energy.Active.Import.Register",
-                                        "unit": "Wh",
-                                        "context": "Trigger",
-                                    }
-                                ],
-                            }
-                        ],
-                    )
-                )
+                await self.send_meter_values(target, "Trigger")
         elif requested_message == "DiagnosticsStatusNotification":
             await self.call(call.DiagnosticsStatusNotification(status="Idle"))
         elif requested_message == "FirmwareStatusNotification":
