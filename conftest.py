@@ -41,7 +41,6 @@ class GatewayClient:
         from mqtt_bridge.mqtt import broker_address, client_create
 
         self.replies: dict[str, queue.Queue[dict[str, Any] | list[Any]]] = {}
-        self.raw: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.calls: dict[str, queue.Queue[dict[str, Any] | list[Any]]] = {}
         self.client = client_create(client_id=f"test-gw-{uuid.uuid4().hex[:10]}", clean_session=True, url=url)
         self.client.on_message = self._on_message
@@ -51,7 +50,6 @@ class GatewayClient:
         self._subscribed: set[str] = set()
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        self.raw.put((message.topic, message.payload))
         body = json.loads(message.payload)
         kind, message_id = (body[0], body[1]) if isinstance(body, list) else (body["MessageTypeId"], body["UniqueId"])
         if kind == 2:  # a Call we sent: a command

@@ -35,7 +35,7 @@ _POLICY_STATUS = {
 }
 
 
-def charge_point_lock(*, charge_point_id: str, dialect: str = "", now: datetime) -> ChargePoint:
+def charge_point_lock(*, charge_point_id: str, dialect: str = "") -> ChargePoint:
     """Get (creating it under the boot policy if unknown) and lock the charge point row.
 
     Must run inside ``transaction.atomic()``. The row lock serializes every message of one charger
@@ -205,7 +205,7 @@ def presence_record(
     `disconnected`): an event older than the latest one recorded does not flip ``online``.
     """
     with transaction.atomic():
-        charge_point = charge_point_lock(charge_point_id=charge_point_id, now=now)
+        charge_point = charge_point_lock(charge_point_id=charge_point_id)
         latest = max(filter(None, [charge_point.last_connected_at, charge_point.last_disconnected_at]), default=None)
         if connected:
             charge_point.last_connected_at = at

@@ -104,7 +104,7 @@ class Bridge:
                     reason="internal_error",
                     description="the bridge could not decode this message",
                     topic=message.topic,
-                    raw=message.payload[: self.max_bytes].decode("utf-8", errors="replace"),
+                    raw=self._text(message.payload),
                     received_at=utcnow(),
                 ).to_task()
             }
@@ -121,7 +121,7 @@ class Bridge:
                     reason="bad_topic",
                     description=f"topic {topic!r} matches no configured template",
                     topic=topic,
-                    raw=payload[: self.max_bytes].decode("utf-8", errors="replace"),
+                    raw=self._text(payload),
                     received_at=received_at,
                 ).to_task()
             }
@@ -133,6 +133,10 @@ class Bridge:
         if isinstance(decoded, Rejected):
             return {"rejected": decoded.to_task()}
         return {"frame": decoded.to_task()}
+
+    def _text(self, payload: bytes) -> str:
+        """What the message log keeps of an unreadable payload."""
+        return payload[: self.max_bytes].decode("utf-8", errors="replace")
 
     def _presence(self, topic: str, cid: str, connected: bool, payload: bytes, received_at: datetime) -> dict[str, Any]:
         try:
@@ -146,7 +150,7 @@ class Bridge:
                     reason="bad_presence",
                     description=f"presence event is not EMQX JSON: {exc}",
                     topic=topic,
-                    raw=payload[: self.max_bytes].decode("utf-8", errors="replace"),
+                    raw=self._text(payload),
                     charge_point_id=cid,
                     received_at=received_at,
                 ).to_task()

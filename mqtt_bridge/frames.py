@@ -25,7 +25,8 @@ class Frame:
     """An OCPP message, decoded from (or to be encoded into) one MQTT payload.
 
     ``action`` is set for Calls; for results and errors it is filled in from the command we sent
-    (the EMQX gateway does not carry it). ``raw`` is the payload exactly as received.
+    (the EMQX gateway does not carry it). The payload travels parsed; only an
+    unreadable message keeps its raw text (``Rejected.raw``).
     """
 
     charge_point_id: str
@@ -40,7 +41,6 @@ class Frame:
     dialect: str = "emqx"
     topic: str = ""
     received_at: datetime | None = None
-    raw: str = ""
 
     def to_task(self) -> dict[str, Any]:
         """A JSON-safe dict for a Celery message (see ``from_task``)."""

@@ -50,7 +50,7 @@ def _payload_hash(frame: Frame) -> str:
 def _call_handle(frame: Frame, now: datetime) -> Frame:
     payload_hash = _payload_hash(frame)
     with transaction.atomic():
-        charge_point = charge_point_lock(charge_point_id=frame.charge_point_id, dialect=frame.dialect, now=now)
+        charge_point = charge_point_lock(charge_point_id=frame.charge_point_id, dialect=frame.dialect)
         previous = InboundCall.objects.filter(
             charge_point_id=frame.charge_point_id, message_id=frame.message_id
         ).first()
