@@ -7,6 +7,7 @@ they were called from MQTT, the API, the admin or a test.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,10 +60,53 @@ def charge_point_lock(*, charge_point_id: str, dialect: str = "") -> ChargePoint
     return charge_point
 
 
+def charge_points_lock(*, dialects: dict[str, str]) -> dict[str, ChargePoint]:
+    """Lock the charge points of a batch (``{charge_point_id: dialect}``), creating unknown ones.
+
+    The batch form of ``charge_point_lock``: one statement locks them all, in primary key order,
+    so two workers locking overlapping batches wait for each other instead of deadlocking.
+    Returns ``{charge_point_id: ChargePoint}``. Must run inside ``transaction.atomic()``.
+    """
+    locked = ChargePoint.objects.select_for_update(no_key=True).order_by("pk")
+    found = {cp.charge_point_id: cp for cp in locked.filter(charge_point_id__in=list(dialects))}
+    missing = sorted(set(dialects) - set(found))
+    if missing:
+        # ON CONFLICT DO NOTHING absorbs the race of two workers creating the same new charger.
+        ChargePoint.objects.bulk_create(
+            [
+                ChargePoint(
+                    charge_point_id=charge_point_id,
+                    registration_status=_POLICY_STATUS[settings.CSMS_BOOT_POLICY],
+                    heartbeat_interval=settings.CSMS_HEARTBEAT_INTERVAL,
+                    dialect=dialects[charge_point_id] or settings.CSMS_DEFAULT_DIALECT,
+                )
+                for charge_point_id in missing
+            ],
+            ignore_conflicts=True,
+        )
+        found.update({cp.charge_point_id: cp for cp in locked.filter(charge_point_id__in=missing)})
+    return found
+
+
+def charge_points_seen(*, charge_points: Iterable[tuple[ChargePoint, str]], now: datetime) -> None:
+    """Record that messages came from these chargers just now: ``(charge point, dialect)`` pairs.
+
+    One UPDATE per dialect (a fleet behind one gateway: one UPDATE in all).
+    """
+    by_dialect: dict[str, list[ChargePoint]] = {}
+    for charge_point, dialect in charge_points:
+        by_dialect.setdefault(dialect, []).append(charge_point)
+    for dialect, group in by_dialect.items():
+        ChargePoint.objects.filter(pk__in=[cp.pk for cp in group]).update(
+            last_seen_at=now, online=True, dialect=dialect
+        )
+        for charge_point in group:
+            charge_point.last_seen_at, charge_point.online, charge_point.dialect = now, True, dialect
+
+
 def charge_point_seen(*, charge_point: ChargePoint, dialect: str, now: datetime) -> None:
     """Record that a message came from the charger just now (presence, and how to answer it)."""
-    ChargePoint.objects.filter(pk=charge_point.pk).update(last_seen_at=now, online=True, dialect=dialect)
-    charge_point.last_seen_at, charge_point.online, charge_point.dialect = now, True, dialect
+    charge_points_seen(charge_points=[(charge_point, dialect)], now=now)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,40 +149,57 @@ def charge_point_registration_set(*, charge_point: ChargePoint, status: str) -> 
     return charge_point
 
 
-def heartbeat_record(*, charge_point: ChargePoint, now: datetime) -> None:
-    """A Heartbeat: keep when it came (last_seen_at is kept for every message)."""
-    ChargePoint.objects.filter(pk=charge_point.pk).update(last_heartbeat_at=now)
+def heartbeats_record(*, charge_points: list[ChargePoint], now: datetime) -> None:
+    """Heartbeats: keep when they came, in one UPDATE (last_seen_at is kept for every message)."""
+    ChargePoint.objects.filter(pk__in=[cp.pk for cp in charge_points]).update(last_heartbeat_at=now)
 
 
-def status_notification_record(
-    *,
-    charge_point: ChargePoint,
-    connector_id: int,
-    status: str,
-    error_code: str,
-    info: str = "",
-    vendor_id: str = "",
-    vendor_error_code: str = "",
-    charger_timestamp: datetime | None,
-    now: datetime,
-) -> Connector:
-    """Update a connector's current status and append it to the connector's history."""
-    values = {
-        "status": status,
-        "error_code": error_code,
-        "info": info,
-        "vendor_id": vendor_id,
-        "vendor_error_code": vendor_error_code,
-    }
-    connector, _ = Connector.objects.update_or_create(
-        charge_point=charge_point,
-        connector_id=connector_id,
-        defaults={**values, "charger_timestamp": charger_timestamp, "status_updated_at": now},
+@dataclasses.dataclass(frozen=True)
+class StatusReport:
+    """One StatusNotification, parsed."""
+
+    charge_point: ChargePoint
+    connector_id: int
+    status: str
+    error_code: str
+    info: str = ""
+    vendor_id: str = ""
+    vendor_error_code: str = ""
+    charger_timestamp: datetime | None = None
+
+
+_STATUS_FIELDS = ("status", "error_code", "info", "vendor_id", "vendor_error_code", "charger_timestamp")
+
+
+def status_notifications_record(*, reports: list[StatusReport], now: datetime) -> list[Connector]:
+    """Update connectors' current status and append to their history: two statements for the lot.
+
+    At most one report per connector (a batch holds one message per charger at a time): one
+    INSERT ... ON CONFLICT DO UPDATE cannot touch the same row twice.
+    """
+    connectors = Connector.objects.bulk_create(
+        [
+            Connector(
+                charge_point=report.charge_point,
+                connector_id=report.connector_id,
+                status_updated_at=now,
+                **{field: getattr(report, field) for field in _STATUS_FIELDS},
+            )
+            for report in reports
+        ],
+        update_conflicts=True,
+        unique_fields=["charge_point", "connector_id"],
+        update_fields=[*_STATUS_FIELDS, "status_updated_at"],
     )
-    ConnectorStatusChange.objects.create(
-        connector=connector, charger_timestamp=charger_timestamp, received_at=now, **values
+    ConnectorStatusChange.objects.bulk_create(
+        [
+            ConnectorStatusChange(
+                connector=connector, received_at=now, **{field: getattr(report, field) for field in _STATUS_FIELDS}
+            )
+            for connector, report in zip(connectors, reports, strict=True)
+        ]
     )
-    return connector
+    return connectors
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,6 +6,7 @@ cannot check (a timestamp that is not a date) raises OcppError here, before anyt
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -75,12 +76,20 @@ def boot_notification(cp: ChargePoint, payload: dict[str, Any], now: datetime) -
 
 
 def heartbeat(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
-    chargers.heartbeat_record(charge_point=cp, now=now)
-    return {"currentTime": _iso(now)}
+    return _heartbeats([cp], now)[0]
+
+
+def _heartbeats(items: list[ChargePoint], now: datetime) -> list[dict[str, Any]]:
+    chargers.heartbeats_record(charge_points=items, now=now)
+    return [{"currentTime": _iso(now)} for _ in items]
 
 
 def status_notification(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
-    chargers.status_notification_record(
+    return _status_notifications([_status_report(cp, payload)], now)[0]
+
+
+def _status_report(cp: ChargePoint, payload: dict[str, Any]) -> chargers.StatusReport:
+    return chargers.StatusReport(
         charge_point=cp,
         connector_id=payload["connectorId"],
         status=payload["status"],
@@ -89,9 +98,12 @@ def status_notification(cp: ChargePoint, payload: dict[str, Any], now: datetime)
         vendor_id=payload.get("vendorId", ""),
         vendor_error_code=payload.get("vendorErrorCode", ""),
         charger_timestamp=_optional_timestamp(payload, "timestamp"),
-        now=now,
     )
-    return {}
+
+
+def _status_notifications(items: list[chargers.StatusReport], now: datetime) -> list[dict[str, Any]]:
+    chargers.status_notifications_record(reports=items, now=now)
+    return [{} for _ in items]
 
 
 def authorize(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -130,12 +142,21 @@ def stop_transaction(cp: ChargePoint, payload: dict[str, Any], now: datetime) ->
 
 
 def meter_values(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
-    samples = _samples(payload["meterValue"])
-    transaction = sessions.transaction_of_charger(charge_point=cp, transaction_id=payload.get("transactionId"))
-    sessions.meter_values_record(
-        charge_point=cp, connector_id=payload["connectorId"], transaction=transaction, samples=samples, now=now
+    return _meter_values([_meter_report(cp, payload)], now)[0]
+
+
+def _meter_report(cp: ChargePoint, payload: dict[str, Any]) -> sessions.MeterReport:
+    return sessions.MeterReport(
+        charge_point=cp,
+        connector_id=payload["connectorId"],
+        transaction_id=payload.get("transactionId"),
+        samples=tuple(_samples(payload["meterValue"])),
     )
-    return {}
+
+
+def _meter_values(items: list[sessions.MeterReport], now: datetime) -> list[dict[str, Any]]:
+    sessions.meter_reports_record(reports=items, now=now)
+    return [{} for _ in items]
 
 
 def data_transfer(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -160,6 +181,26 @@ def _event(kind: str, status_field: str, timestamp_field: str | None = None) -> 
         return {}
 
     return handle
+
+
+@dataclasses.dataclass(frozen=True)
+class BulkHandler:
+    """An action handled for many chargers at once (where the volume is).
+
+    ``parse`` checks one payload in Python (raising OcppError) and returns what ``apply`` takes;
+    ``apply`` writes a whole batch in a few statements and returns one reply payload per item.
+    The one-message handler of the action in HANDLERS is ``apply`` of a single item.
+    """
+
+    parse: Callable[[ChargePoint, dict[str, Any]], Any]
+    apply: Callable[[list[Any], datetime], list[dict[str, Any]]]
+
+
+BULK_HANDLERS: dict[str, BulkHandler] = {
+    "Heartbeat": BulkHandler(lambda cp, payload: cp, _heartbeats),
+    "StatusNotification": BulkHandler(_status_report, _status_notifications),
+    "MeterValues": BulkHandler(_meter_report, _meter_values),
+}
 
 
 HANDLERS: dict[str, Handler] = {

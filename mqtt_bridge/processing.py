@@ -20,11 +20,17 @@ from backoffice import metrics
 from backoffice.events import fleet_event
 from chargers.commands import command_result_apply
 from chargers.models import ChargePoint, Command
-from chargers.services import charge_point_lock, charge_point_seen, command_result_record, presence_record
+from chargers.services import (
+    charge_point_seen,
+    charge_points_lock,
+    charge_points_seen,
+    command_result_record,
+    presence_record,
+)
 
 from .frames import Frame, Kind, Rejected
 from .models import InboundCall, MessageLog
-from .ocpp16 import HANDLERS
+from .ocpp16 import BULK_HANDLERS, HANDLERS
 from .validation import CHARGER_ACTIONS_16, CSMS_ACTIONS_16, OcppError, validate
 
 logger = logging.getLogger(__name__)
@@ -35,11 +41,39 @@ RETRYABLE = (OperationalError, InterfaceError)
 
 def frame_handle(frame: Frame) -> Frame | None:
     """Apply an inbound frame and return the reply to publish (None for results and errors)."""
-    now = timezone.now()
     if frame.kind == Kind.CALL:
-        return _call_handle(frame, now)
-    _result_handle(frame, now)
+        return calls_handle([frame])[0]
+    _result_handle(frame, timezone.now())
     return None
+
+
+def calls_handle(frames: list[Frame]) -> list[Frame]:
+    """Apply a batch of Calls; return their replies, in the same order.
+
+    The batch is cut into waves holding at most one Call per charger (the first Call of each
+    charger, then the second, ...), so each charger's Calls apply in the order they came. One
+    wave is one database transaction with a fixed number of statements whatever its size: the
+    chargers locked in one SELECT, the stored replies read in one, the bulk actions (heartbeats,
+    status notifications, meter values) written a few statements per action, then one upsert for
+    the stored replies, one UPDATE for presence and one INSERT for the message log.
+    """
+    now = timezone.now()
+    replies: dict[int, Frame] = {}
+    for wave in _waves(frames):
+        replies.update(_wave_handle(wave, now))
+    return [replies[index] for index in range(len(frames))]
+
+
+def _waves(frames: list[Frame]) -> list[list[tuple[int, Frame]]]:
+    waves: list[list[tuple[int, Frame]]] = []
+    seen: dict[str, int] = {}
+    for index, frame in enumerate(frames):
+        position = seen.get(frame.charge_point_id, 0)
+        seen[frame.charge_point_id] = position + 1
+        if position == len(waves):
+            waves.append([])
+        waves[position].append((index, frame))
+    return waves
 
 
 def _payload_hash(frame: Frame) -> str:
@@ -47,62 +81,118 @@ def _payload_hash(frame: Frame) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _call_handle(frame: Frame, now: datetime) -> Frame:
-    payload_hash = _payload_hash(frame)
+def _wave_handle(wave: list[tuple[int, Frame]], now: datetime) -> dict[int, Frame]:
+    hashes = {index: _payload_hash(frame) for index, frame in wave}
+    window = now - timedelta(seconds=settings.CSMS_DUPLICATE_WINDOW)
     with transaction.atomic():
-        charge_point = charge_point_lock(charge_point_id=frame.charge_point_id, dialect=frame.dialect)
-        previous = InboundCall.objects.filter(
-            charge_point_id=frame.charge_point_id, message_id=frame.message_id
-        ).first()
-        window = timedelta(seconds=settings.CSMS_DUPLICATE_WINDOW)
-        duplicate = (
-            previous is not None
-            and previous.action == frame.action
-            and previous.payload_hash == payload_hash
-            and previous.received_at >= now - window
-        )
-        if duplicate:
-            # A QoS 1 redelivery: no second effect, and the very same answer as the first time.
-            reply = _stored_reply(frame, previous.reply)
-        else:
-            reply = _dispatch(charge_point, frame, now)
-            if frame.action == "BootNotification":
-                # Many chargers restart their message id counter at boot: ids from before the
-                # reboot must not make its new messages look like redeliveries.
-                InboundCall.objects.filter(charge_point_id=frame.charge_point_id).exclude(
-                    message_id=frame.message_id
-                ).delete()
-            # One upsert: a reused message id replaces the old reply.
-            InboundCall.objects.bulk_create(
-                [
-                    InboundCall(
-                        charge_point_id=frame.charge_point_id,
-                        message_id=frame.message_id,
-                        action=frame.action,
-                        payload_hash=payload_hash,
-                        reply=_reply_to_store(reply),
-                        received_at=now,
-                    )
-                ],
-                update_conflicts=True,
-                unique_fields=["charge_point_id", "message_id"],
-                update_fields=["action", "payload_hash", "reply", "received_at"],
-            )
-        charge_point_seen(charge_point=charge_point, dialect=frame.dialect, now=now)
-        outcome = "duplicate" if duplicate else ("ok" if reply.kind == Kind.RESULT else "error")
-        if not duplicate:
-            fleet_event("ocpp", frame.charge_point_id, action=frame.action, outcome=outcome)
-        MessageLog.objects.bulk_create(
+        chargers = charge_points_lock(dialects={frame.charge_point_id: frame.dialect for _, frame in wave})
+        previous = _previous_calls([frame for _, frame in wave])
+        replies: dict[int, Frame] = {}
+        fresh: list[tuple[int, Frame]] = []
+        for index, frame in wave:
+            stored = previous.get((frame.charge_point_id, frame.message_id))
+            if (
+                stored is not None
+                and stored.action == frame.action
+                and stored.payload_hash == hashes[index]
+                and stored.received_at >= window
+            ):
+                # A QoS 1 redelivery: no second effect, and the very same answer as the first time.
+                replies[index] = _stored_reply(frame, stored.reply)
+            else:
+                fresh.append((index, frame))
+        replies.update(_dispatch_all(chargers, fresh, now))
+        booted = [frame.charge_point_id for _, frame in fresh if frame.action == "BootNotification"]
+        if booted:
+            # Many chargers restart their message id counter at boot: ids from before the reboot
+            # must not make their new messages look like redeliveries.
+            InboundCall.objects.filter(charge_point_id__in=booted).delete()
+        # One upsert: a reused message id replaces the old reply.
+        InboundCall.objects.bulk_create(
             [
-                _log_in(frame, now, error_description="duplicate delivery" if duplicate else ""),
-                _log_out(reply, now),
-            ]
+                InboundCall(
+                    charge_point_id=frame.charge_point_id,
+                    message_id=frame.message_id,
+                    action=frame.action,
+                    payload_hash=hashes[index],
+                    reply=_reply_to_store(replies[index]),
+                    received_at=now,
+                )
+                for index, frame in fresh
+            ],
+            update_conflicts=True,
+            unique_fields=["charge_point_id", "message_id"],
+            update_fields=["action", "payload_hash", "reply", "received_at"],
         )
-    metrics.count("csms_frames_in_total", action=frame.action, outcome=outcome)
-    return reply
+        seen = [(chargers[frame.charge_point_id], frame.dialect) for _, frame in wave]
+        charge_points_seen(charge_points=seen, now=now)
+        fresh_indexes = {index for index, _ in fresh}
+        outcomes: dict[int, str] = {}
+        log: list[MessageLog] = []
+        for index, frame in wave:
+            reply = replies[index]
+            if index in fresh_indexes:
+                outcomes[index] = "ok" if reply.kind == Kind.RESULT else "error"
+                fleet_event("ocpp", frame.charge_point_id, action=frame.action, outcome=outcomes[index])
+                log.append(_log_in(frame, now))
+            else:
+                outcomes[index] = "duplicate"
+                log.append(_log_in(frame, now, error_description="duplicate delivery"))
+            log.append(_log_out(reply, now))
+        MessageLog.objects.bulk_create(log)
+    for index, frame in wave:
+        metrics.count("csms_frames_in_total", action=frame.action, outcome=outcomes[index])
+    return replies
+
+
+def _previous_calls(frames: list[Frame]) -> dict[tuple[str, str], InboundCall]:
+    """The stored replies of these (charger, message id) pairs, in one query."""
+    pairs = {(frame.charge_point_id, frame.message_id) for frame in frames}
+    candidates = InboundCall.objects.filter(
+        charge_point_id__in={cid for cid, _ in pairs}, message_id__in={mid for _, mid in pairs}
+    )
+    rows = {(row.charge_point_id, row.message_id): row for row in candidates}
+    return {pair: row for pair, row in rows.items() if pair in pairs}
+
+
+def _dispatch_all(chargers: dict[str, ChargePoint], fresh: list[tuple[int, Frame]], now: datetime) -> dict[int, Frame]:
+    """Apply Calls of distinct chargers: bulk actions together, the others one by one."""
+    replies: dict[int, Frame] = {}
+    bulk: dict[str, list[tuple[int, Frame, Any]]] = {}
+    for index, frame in fresh:
+        charge_point = chargers[frame.charge_point_id]
+        handler = BULK_HANDLERS.get(frame.action)
+        if handler is None:
+            replies[index] = _dispatch(charge_point, frame, now)
+            continue
+        try:
+            validate(Kind.CALL, frame.action, frame.payload, frame.ocpp_version)
+            item = handler.parse(charge_point, frame.payload)
+        except OcppError as exc:
+            replies[index] = frame.error(exc.code, exc.description, exc.details)
+            continue
+        bulk.setdefault(frame.action, []).append((index, frame, item))
+    for action, entries in bulk.items():
+        try:
+            # A savepoint: if the statement fails, nothing of it is left and each Call is retried alone.
+            with transaction.atomic():
+                payloads = BULK_HANDLERS[action].apply([item for _, _, item in entries], now)
+        except RETRYABLE:
+            raise
+        except Exception as exc:
+            # One bad value (an integer past our columns, ...) fails the statement for all: apply
+            # them one at a time, so that only that Call gets the error.
+            logger.info("bulk %s of %d Calls failed (%s); one by one", action, len(entries), exc)
+            for index, frame, _ in entries:
+                replies[index] = _dispatch(chargers[frame.charge_point_id], frame, now)
+        else:
+            for (index, frame, _), payload in zip(entries, payloads, strict=True):
+                replies[index] = frame.reply(payload)
+    return replies
 
 
 def _dispatch(charge_point: ChargePoint, frame: Frame, now: datetime) -> Frame:
+    """Apply one Call with its action's handler; every failure becomes the CallError to answer."""
     handler = HANDLERS.get(frame.action)
     if handler is None:
         if frame.action in CHARGER_ACTIONS_16 or frame.action in CSMS_ACTIONS_16:

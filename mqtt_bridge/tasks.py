@@ -26,24 +26,16 @@ logger = logging.getLogger(__name__)
 def handle_frames(items: list[dict[str, Any]]) -> None:
     """Handle a batch of inbound items from the bridge, in order, and publish the replies.
 
-    Items are ``{"frame": ...}``, ``{"rejected": ...}`` or ``{"presence": ...}``. Each frame is
-    applied in its own transaction and its reply published after that commit. A retried batch is
-    safe: frames already applied are recognised as duplicates and get their stored reply again.
+    Items are ``{"frame": ...}``, ``{"rejected": ...}`` or ``{"presence": ...}``. Runs of Calls
+    are applied together (``processing.calls_handle``: a few statements per run, each charger's
+    Calls in order); results, rejects and presence events one by one, where they came. Replies are
+    published after their commit. A retried batch is safe: Calls already applied are recognised
+    as duplicates and get their stored reply again.
     """
     with metrics.batched(), events.batched():
         replies: list[Frame] = []
-        for item in items:
-            try:
-                reply = _handle_item(item)
-            except processing.RETRYABLE:
-                raise
-            except Exception:
-                # A bug must not take the rest of the batch down with it: logged with the item, counted.
-                logger.exception("could not handle %s", str(item)[:500])
-                metrics.count("csms_frames_rejected_total", reason="internal_error")
-                continue
-            if reply is not None:
-                replies.append(reply)
+        for run in _runs(items):
+            replies += _handle_safely(run)
         publisher().publish(replies)
         # The replies first: a charger must have its BootNotification answered before our next Call.
         _commands_send([item["frame"]["charge_point_id"] for item in items if "frame" in item])
@@ -67,6 +59,47 @@ def _commands_send(charge_point_ids: list[str]) -> None:
             command_send_next(charge_point_pk)
         except PublishError:
             logger.warning("could not send a queued command to charger %s; the housekeeping retries", charge_point_pk)
+
+
+def _is_call(item: dict[str, Any]) -> bool:
+    return "frame" in item and item["frame"].get("kind") == 2
+
+
+def _runs(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Consecutive Calls form one run; every other item is a run of its own."""
+    runs: list[list[dict[str, Any]]] = []
+    for item in items:
+        if _is_call(item) and runs and _is_call(runs[-1][0]):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def _handle_safely(run: list[dict[str, Any]]) -> list[Frame]:
+    """Handle a run; a bug must not take the rest of the batch down with it.
+
+    A run of Calls that fails as a whole is handled again one Call at a time, so that only the
+    Call at fault is lost (logged with the item, counted). Infrastructure errors retry the task.
+    """
+    try:
+        return _handle_run(run)
+    except processing.RETRYABLE:
+        raise
+    except Exception:
+        if len(run) > 1:
+            logger.exception("a run of %d Calls failed; handling them one by one", len(run))
+            return [reply for item in run for reply in _handle_safely([item])]
+        logger.exception("could not handle %s", str(run[0])[:500])
+        metrics.count("csms_frames_rejected_total", reason="internal_error")
+        return []
+
+
+def _handle_run(run: list[dict[str, Any]]) -> list[Frame]:
+    if _is_call(run[0]):
+        return processing.calls_handle([Frame.from_task(item["frame"]) for item in run])
+    reply = _handle_item(run[0])
+    return [reply] if reply is not None else []
 
 
 def _handle_item(item: dict[str, Any]) -> Frame | None:

@@ -133,7 +133,49 @@ def meter_values_record(
     now: datetime,
 ) -> int:
     """Store sampled values in one INSERT; a sample already stored (a replay) is skipped."""
-    rows = [
+    rows = _meter_rows(charge_point, connector_id, transaction, samples, now)
+    if rows:
+        MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+@dataclasses.dataclass(frozen=True)
+class MeterReport:
+    """One MeterValues message, parsed: the session it names (if any) and its samples."""
+
+    charge_point: ChargePoint
+    connector_id: int
+    transaction_id: int | None
+    samples: tuple[MeterSample, ...]
+
+
+def meter_reports_record(*, reports: list[MeterReport], now: datetime) -> int:
+    """Store the sampled values of many MeterValues messages: one SELECT, one INSERT.
+
+    A transactionId that is not one of the reporting charger's sessions is dropped (the values
+    are kept, unlinked), as in ``transaction_of_charger``.
+    """
+    ids = {report.transaction_id for report in reports if _valid_transaction_id(report.transaction_id)}
+    sessions = {session.pk: session for session in Transaction.objects.filter(pk__in=ids)} if ids else {}
+    rows = []
+    for report in reports:
+        session = sessions.get(report.transaction_id)  # type: ignore[arg-type]
+        if session is not None and session.charge_point_id != report.charge_point.pk:
+            session = None
+        rows += _meter_rows(report.charge_point, report.connector_id, session, report.samples, now)
+    if rows:
+        MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _meter_rows(
+    charge_point: ChargePoint,
+    connector_id: int,
+    transaction: Transaction | None,
+    samples: Iterable[MeterSample],
+    now: datetime,
+) -> list[MeterValue]:
+    return [
         MeterValue(
             charge_point=charge_point,
             connector_id=connector_id,
@@ -146,14 +188,15 @@ def meter_values_record(
         for sample in samples
         for value in sample.values
     ]
-    if rows:
-        MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
+
+
+def _valid_transaction_id(transaction_id: int | None) -> bool:
+    return transaction_id is not None and 0 < transaction_id < 2**63
 
 
 def transaction_of_charger(*, charge_point: ChargePoint, transaction_id: int | None) -> Transaction | None:
     """The session a charger names by its transactionId, if it is one of this charger's."""
-    if transaction_id is None or not 0 < transaction_id < 2**63:
+    if not _valid_transaction_id(transaction_id):
         return None
     return Transaction.objects.filter(pk=transaction_id, charge_point=charge_point).first()
 
