@@ -1,29 +1,32 @@
 """Live events for the dashboard: what changed, sent to Channels groups after the change commits.
 
 Groups: ``fleet`` (every event, for the overview) and ``charger.<group-safe id>`` (one charger's
-page). Events are small dicts ``{"type": "fleet.event", "kind": ..., "charge_point_id": ..., ...}``;
+page). Events are small dicts ``{"type": "fleet.event", "kind": ..., "charge_point_id": ..., ...}``
+(the fleet group gets a batch's events as one ``{"type": "fleet.events", "events": [...]}``);
 a consumer re-reads what it shows from the database, so a lost event costs freshness, never truth.
 Sending never raises: the dashboard must not be able to break OCPP message handling.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 FLEET_GROUP = "fleet"
+SEND_TIMEOUT = 5.0
 _last_failure_log = 0.0
 _local = threading.local()
 
@@ -70,10 +73,50 @@ def batched() -> Iterator[None]:
             _send(unique)
 
 
+# Per-charger group sends in flight at once (each is two Redis round trips when nobody watches).
+_CONCURRENT_SENDS = 16
+
+
 async def _send_all(layer: Any, events: list[dict[str, Any]]) -> None:
-    for event in events:
-        await layer.group_send(FLEET_GROUP, event)
-        await layer.group_send(charger_group(event["charge_point_id"]), event)
+    """The fleet group gets the whole batch as one message; each charger's group its own events."""
+    fleet = events[0] if len(events) == 1 else {"type": "fleet.events", "events": events}
+    gate = asyncio.Semaphore(_CONCURRENT_SENDS)
+
+    async def send(group: str, message: dict[str, Any]) -> None:
+        async with gate:
+            await layer.group_send(group, message)
+
+    await asyncio.gather(
+        send(FLEET_GROUP, fleet), *(send(charger_group(event["charge_point_id"]), event) for event in events)
+    )
+
+
+class _LoopThread:
+    """One event loop per process, kept running in a daemon thread.
+
+    The channel layer keeps its Redis connections per event loop: ``async_to_sync`` made a new
+    loop (so new connections, a handshake each) for every batch; this loop keeps them.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="fleet-events", daemon=True).start()
+
+    def run(self, coroutine: Coroutine[Any, Any, None], timeout: float) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+
+_loop_thread: _LoopThread | None = None
+_loop_lock = threading.Lock()
+
+
+def _loop() -> _LoopThread:
+    global _loop_thread
+    with _loop_lock:
+        if _loop_thread is None or _loop_thread.pid != os.getpid():  # a forked worker needs its own
+            _loop_thread = _LoopThread()
+        return _loop_thread
 
 
 def _send(events: list[dict[str, Any]]) -> None:
@@ -81,7 +124,7 @@ def _send(events: list[dict[str, Any]]) -> None:
     try:
         layer = get_channel_layer()
         if layer is not None:
-            async_to_sync(_send_all)(layer, events)
+            _loop().run(_send_all(layer, events), timeout=SEND_TIMEOUT)
     except Exception:  # the dashboard must never break message handling
         if time.monotonic() - _last_failure_log > 60:
             _last_failure_log = time.monotonic()

@@ -74,6 +74,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
 
+    async def fleet_events(self, message: dict[str, Any]) -> None:
+        """A worker's batch of events, sent to the fleet group as one message."""
+        for event in message["events"]:
+            await self.fleet_event(event)
+
     async def _flush(self) -> None:
         # Events that arrive during a push set _stale again and get one more push.
         while self._stale:

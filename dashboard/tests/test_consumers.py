@@ -17,10 +17,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from backoffice import events
 from backoffice.asgi import application
 from backoffice.events import fleet_event
 from chargers.models import Command
-from chargers.services import status_notification_record
+from chargers.services import StatusReport, status_notifications_record
 
 from . import factories as f
 
@@ -102,15 +103,12 @@ def test_fleet_socket_pushes_the_page_then_each_change_within_a_second(operator:
         assert ">Available<" in first["fragments"]["fleet-table"]
 
         def fault() -> None:
-            status_notification_record(
-                charge_point=cp,
-                connector_id=1,
-                status="Faulted",
-                error_code="GroundFailure",
-                charger_timestamp=None,
-                now=timezone.now(),
-            )
-            fleet_event("ocpp", cp.charge_point_id, action="StatusNotification", outcome="ok")
+            report = StatusReport(charge_point=cp, connector_id=1, status="Faulted", error_code="GroundFailure")
+            status_notifications_record(reports=[report], now=timezone.now())
+            # As a worker sends them: a batch's events reach the fleet group as one message.
+            with events.batched():
+                fleet_event("ocpp", "WS-ELSEWHERE", action="Heartbeat", outcome="ok")
+                fleet_event("ocpp", cp.charge_point_id, action="StatusNotification", outcome="ok")
 
         started = time.monotonic()
         await sync_to_async(fault)()
