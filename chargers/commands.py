@@ -179,40 +179,63 @@ def _dispatch_soon(charge_point_pk: int) -> None:
 def command_next_send(*, charge_point_pk: int, now: datetime | None = None) -> Frame | None:
     """Mark the charger's next queued command sent and return its Call, if the charger is free.
 
-    Free means online, no command in flight, and the oldest queued command not expired. The
-    charger row lock makes two workers dispatching at once pick one command, not two.
+    Free means online, no command in flight, and the oldest queued command not expired.
+    """
+    frames = commands_next_send(charge_point_pks=[charge_point_pk], now=now)
+    return frames[0] if frames else None
+
+
+def commands_next_send(*, charge_point_pks: list[int], now: datetime | None = None) -> list[Frame]:
+    """``command_next_send`` for many chargers at once: four statements, whatever their number.
+
+    The charger row locks (taken in primary key order) make two workers dispatching at once pick
+    one command per charger, not two.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        charge_point = ChargePoint.objects.select_for_update(no_key=True).filter(pk=charge_point_pk).first()
-        if charge_point is None or not charge_point.online:
-            return None
-        if charge_point.commands.filter(status=Command.Status.SENT).exists():
-            return None
-        command = (
-            charge_point.commands.filter(status=Command.Status.QUEUED, expires_at__gt=now)
-            .order_by("created_at", "id")
-            .first()
+        chargers = {
+            cp.pk: cp
+            for cp in ChargePoint.objects.select_for_update(no_key=True)
+            .filter(pk__in=charge_point_pks, online=True)
+            .order_by("pk")
+        }
+        busy = set(
+            Command.objects.filter(charge_point_id__in=list(chargers), status=Command.Status.SENT).values_list(
+                "charge_point_id", flat=True
+            )
         )
-        if command is None:
-            return None
-        command.status = Command.Status.SENT
-        command.sent_at = now
-        command.save(update_fields=["status", "sent_at"])
-        fleet_event("command", charge_point.charge_point_id, command_id=command.pk, status=command.status)
-    return Frame(
-        charge_point_id=charge_point.charge_point_id,
-        kind=Kind.CALL,
-        message_id=command.message_id,
-        action=command.action,
-        payload=command.request,
-        dialect=charge_point.dialect,
-    )
+        free = [pk for pk in chargers if pk not in busy]
+        if not free:
+            return []
+        # The oldest live queued command of each free charger (DISTINCT ON).
+        commands = list(
+            Command.objects.filter(charge_point_id__in=free, status=Command.Status.QUEUED, expires_at__gt=now)
+            .order_by("charge_point_id", "created_at", "id")
+            .distinct("charge_point_id")
+        )
+        Command.objects.filter(pk__in=[command.pk for command in commands]).update(
+            status=Command.Status.SENT, sent_at=now
+        )
+        frames = []
+        for command in commands:
+            charge_point = chargers[command.charge_point_id]
+            fleet_event("command", charge_point.charge_point_id, command_id=command.pk, status=Command.Status.SENT)
+            frames.append(
+                Frame(
+                    charge_point_id=charge_point.charge_point_id,
+                    kind=Kind.CALL,
+                    message_id=command.message_id,
+                    action=command.action,
+                    payload=command.request,
+                    dialect=charge_point.dialect,
+                )
+            )
+    return frames
 
 
-def command_unsend(*, message_id: str) -> None:
-    """The broker did not take a Call we marked sent: queue it again."""
-    Command.objects.filter(message_id=message_id, status=Command.Status.SENT).update(
+def commands_unsend(*, message_ids: list[str]) -> None:
+    """The broker did not take Calls we marked sent: queue them again."""
+    Command.objects.filter(message_id__in=message_ids, status=Command.Status.SENT).update(
         status=Command.Status.QUEUED, sent_at=None
     )
 

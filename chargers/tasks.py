@@ -9,26 +9,37 @@ from django.utils import timezone
 
 from mqtt_bridge.mqtt import PublishError, publisher
 
-from .commands import chargers_with_queued_commands, command_next_send, command_unsend, commands_expire
+from .commands import chargers_with_queued_commands, commands_expire, commands_next_send, commands_unsend
 from .services import presence_watchdog_run
 
 logger = logging.getLogger(__name__)
 
+# Chargers whose next command goes out in one transaction and one publish.
+SEND_CHUNK = 200
+
 
 def command_send_next(charge_point_pk: int) -> bool:
     """Send the charger's next queued command if it is free; True when one was sent."""
-    frame = command_next_send(charge_point_pk=charge_point_pk)
-    if frame is None:
-        return False
-    try:
-        publisher().publish([frame])
-    except PublishError:
-        command_unsend(message_id=frame.message_id)
-        raise
-    from mqtt_bridge.processing import command_call_log
+    return commands_send_next([charge_point_pk]) == 1
 
-    command_call_log(frame)
-    return True
+
+def commands_send_next(charge_point_pks: list[int]) -> int:
+    """Send the next queued command of each of these chargers that is free; returns how many went out.
+
+    If the broker does not take them they are queued again (and PublishError raised).
+    """
+    frames = commands_next_send(charge_point_pks=charge_point_pks)
+    if not frames:
+        return 0
+    try:
+        publisher().publish(frames)
+    except PublishError:
+        commands_unsend(message_ids=[frame.message_id for frame in frames])
+        raise
+    from mqtt_bridge.processing import command_calls_log
+
+    command_calls_log(frames)
+    return len(frames)
 
 
 @shared_task(autoretry_for=(PublishError,), retry_backoff=True, retry_backoff_max=30, max_retries=20)
@@ -42,11 +53,13 @@ def commands_housekeeping() -> dict[str, int]:
     """Periodic: time out unanswered commands, expire old queued ones, send what waits for a free charger."""
     timed_out, expired = commands_expire(now=timezone.now())
     sent = 0
-    for charge_point_pk in chargers_with_queued_commands():
+    waiting = chargers_with_queued_commands()
+    for start in range(0, len(waiting), SEND_CHUNK):
         try:
-            sent += command_send_next(charge_point_pk)
+            sent += commands_send_next(waiting[start : start + SEND_CHUNK])
         except PublishError:
-            logger.warning("could not send a queued command to charger %s; next round", charge_point_pk)
+            logger.warning("could not send queued commands; next round")
+            break
     return {"timed_out": timed_out, "expired": expired, "sent": sent}
 
 

@@ -6,8 +6,11 @@ broker (manual PUBACK) only once the Celery task carrying it is in Redis: if the
 between, the broker delivers it again, and the idempotent handlers absorb the duplicate.
 
 Batching: a dispatcher thread sends whatever has arrived since its last send as one task (up to
-CSMS_BRIDGE_BATCH_SIZE). When idle every frame goes alone at once; under load batches grow by
-themselves, which is what keeps the per-task overhead of Celery off the hot path.
+CSMS_BRIDGE_BATCH_SIZE). When the workers keep up every frame goes alone at once. When they do
+not (tasks are waiting in the Celery queue), a batch waits up to CSMS_BRIDGE_LINGER_MS to fill:
+the frames would wait in the queue anyway, and a worker applies a batch of a hundred Calls in
+about the statements of one (``processing.calls_handle``). Without the wait the bridge, always
+faster than the workers, kept sending batches of one or two and the backlog never shrank.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ class Bridge:
         self.topics = topics or Topics.from_settings()
         self.batch_size = batch_size or settings.CSMS_BRIDGE_BATCH_SIZE
         self.max_bytes = settings.CSMS_MAX_PAYLOAD_BYTES
+        self.linger = settings.CSMS_BRIDGE_LINGER_MS / 1000
+        self._backlog = False
+        self._backlog_checked_at = 0.0
         self._queue: queue.Queue[tuple[int, int, dict[str, Any]]] = queue.Queue()
         self._stopping = threading.Event()
         self._connected = threading.Event()
@@ -172,12 +178,32 @@ class Bridge:
                 batch = [self._queue.get(timeout=0.2)]
             except queue.Empty:
                 continue
-            while len(batch) < self.batch_size:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            self._fill(batch, deadline=None)
+            if len(batch) < self.batch_size and self.linger > 0 and self._backlogged():
+                self._fill(batch, deadline=time.monotonic() + self.linger)
             self._send(batch)
+
+    def _fill(self, batch: list[tuple[int, int, dict[str, Any]]], *, deadline: float | None) -> None:
+        """Add what has arrived (``deadline`` None), or what arrives until ``deadline``, up to the batch size."""
+        while len(batch) < self.batch_size:
+            try:
+                if deadline is None:
+                    batch.append(self._queue.get_nowait())
+                else:
+                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                return
+
+    def _backlogged(self) -> bool:
+        """Whether tasks are waiting for a worker (looked up at most every 20 ms)."""
+        now = time.monotonic()
+        if now - self._backlog_checked_at > 0.02:
+            self._backlog_checked_at = now
+            try:
+                self._backlog = metrics.queue_depth() > 0
+            except Exception:  # Redis down: _send will say so, and retry
+                self._backlog = False
+        return self._backlog
 
     def _send(self, batch: list[tuple[int, int, dict[str, Any]]]) -> None:
         items = [item for _, _, item in batch]

@@ -323,9 +323,10 @@ def presence_handle(*, charge_point_id: str, connected: bool, at: datetime, reas
     metrics.count("csms_frames_in_total", action="presence", outcome="connected" if connected else "disconnected")
 
 
-def command_call_log(frame: Frame) -> None:
-    """Keep a Call we sent in the message log."""
-    _log_out(frame, timezone.now()).save()
+def command_calls_log(frames: list[Frame]) -> None:
+    """Keep Calls we sent in the message log."""
+    now = timezone.now()
+    MessageLog.objects.bulk_create([_log_out(frame, now) for frame in frames])
 
 
 def _log_fields_in(frame: Frame, now: datetime, *, action: str = "", error_description: str = "") -> dict[str, Any]:

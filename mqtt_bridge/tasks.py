@@ -50,15 +50,17 @@ def handle_frames(items: list[dict[str, Any]]) -> None:
 def _commands_send(charge_point_ids: list[str]) -> None:
     """Send the next queued command of the chargers that just spoke to us (so are online)."""
     from chargers.commands import chargers_with_queued_commands
-    from chargers.tasks import command_send_next
+    from chargers.tasks import commands_send_next
 
     if not charge_point_ids:
         return
-    for charge_point_pk in chargers_with_queued_commands(charge_point_ids=list(set(charge_point_ids))):
-        try:
-            command_send_next(charge_point_pk)
-        except PublishError:
-            logger.warning("could not send a queued command to charger %s; the housekeeping retries", charge_point_pk)
+    waiting = chargers_with_queued_commands(charge_point_ids=list(set(charge_point_ids)))
+    if not waiting:
+        return
+    try:
+        commands_send_next(waiting)
+    except PublishError:
+        logger.warning("could not send queued commands to %d chargers; the housekeeping retries", len(waiting))
 
 
 def _is_call(item: dict[str, Any]) -> bool:

@@ -15,6 +15,7 @@ from chargers.commands import (
     command_enqueue,
     command_next_send,
     commands_expire,
+    commands_next_send,
 )
 from chargers.models import ChargePoint, ChargingProfile, Command, ConfigurationKey, Reservation
 from mqtt_bridge.frames import Frame, Kind, utcnow
@@ -93,6 +94,27 @@ def test_one_command_in_flight_per_charger(charge_point: ChargePoint) -> None:
     answer(first, {"status": "Accepted"})
     assert first.status == "accepted" and first.requested_by == "alice"
     assert send(charge_point).pk == second.pk
+
+
+def test_many_chargers_get_their_next_command_in_one_go(charge_point: ChargePoint) -> None:
+    busy = ChargePoint.objects.create(charge_point_id="CP-BUSY", registration_status="Accepted", online=True)
+    offline = ChargePoint.objects.create(charge_point_id="CP-OFF", registration_status="Accepted", online=False)
+    free = ChargePoint.objects.create(charge_point_id="CP-FREE", registration_status="Accepted", online=True)
+    oldest = command_enqueue(charge_point=charge_point, action="ClearCache", payload={})
+    command_enqueue(charge_point=charge_point, action="Reset", payload={"type": "Soft"})
+    command_enqueue(charge_point=busy, action="ClearCache", payload={})
+    send(busy)
+    command_enqueue(charge_point=busy, action="Reset", payload={"type": "Soft"})
+    command_enqueue(charge_point=offline, action="ClearCache", payload={})
+    for_free = command_enqueue(charge_point=free, action="Reset", payload={"type": "Hard"})
+    pks = [charge_point.pk, busy.pk, offline.pk, free.pk]
+    frames = commands_next_send(charge_point_pks=pks)
+    assert sorted((f.charge_point_id, f.message_id) for f in frames) == [
+        ("CP-1", oldest.message_id),
+        ("CP-FREE", for_free.message_id),
+    ]
+    assert Command.objects.filter(status="sent").count() == 3
+    assert commands_next_send(charge_point_pks=pks) == []  # each has one in flight now, or is offline
 
 
 def test_an_offline_charger_keeps_its_commands_queued(charge_point: ChargePoint) -> None:
