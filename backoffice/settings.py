@@ -215,6 +215,8 @@ CSMS_MQTT_SHARED_GROUP = env_str("CSMS_MQTT_SHARED_GROUP", "")
 CSMS_MQTT_KEEPALIVE = env_int("CSMS_MQTT_KEEPALIVE", 30, minimum=5)
 CSMS_MQTT_CA_FILE = env_str("CSMS_MQTT_CA_FILE", "")
 CSMS_BRIDGE_BATCH_SIZE = env_int("CSMS_BRIDGE_BATCH_SIZE", 100, minimum=1)
+# How long a batch may wait to fill while tasks queue up for the workers (0: never wait).
+CSMS_BRIDGE_LINGER_MS = env_int("CSMS_BRIDGE_LINGER_MS", 50, minimum=0)
 
 # --- Static files, i18n ----------------------------------------------------------------------
 STATIC_URL = "static/"
