@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from backoffice.events import FLEET_GROUP, charger_group
+from backoffice.events import FLEET_GROUP
 from transactions.models import Transaction
 
 from . import fragments, selectors
@@ -124,7 +124,7 @@ class ChargerConsumer(LiveConsumer):
 
     async def groups_to_join(self) -> list[str] | None:
         self.charge_point_id = str(self.scope["url_route"]["kwargs"]["charge_point_id"])
-        return [charger_group(self.charge_point_id)]
+        return [FLEET_GROUP]
 
     def wants(self, event: dict[str, Any]) -> bool:
         return event.get("charge_point_id") == self.charge_point_id
@@ -163,7 +163,7 @@ class SessionConsumer(LiveConsumer):
         if cid is None:
             return None
         self.charge_point_id = cid
-        return [charger_group(cid)]
+        return [FLEET_GROUP]
 
     def _charge_point_id(self) -> str | None:
         return Transaction.objects.filter(pk=self.pk).values_list("charge_point__charge_point_id", flat=True).first()
