@@ -225,16 +225,35 @@ def id_tag_authorize(*, id_tag: str, charge_point: ChargePoint | None = None, no
     Unknown tags follow CSMS_UNKNOWN_ID_TAG_POLICY. A charger that is not Accepted may not start
     charging: its requests are still recorded, but every tag is Invalid there.
     """
-    if charge_point is not None and charge_point.registration_status != RegistrationStatus.ACCEPTED:
-        return IdTagInfo(AuthorizationStatus.INVALID)
-    tag = IdTag.objects.select_related("parent").filter(id_tag=id_tag).first()
-    if tag is None:
-        accept = settings.CSMS_UNKNOWN_ID_TAG_POLICY == "accept"
-        return IdTagInfo(AuthorizationStatus.ACCEPTED if accept else AuthorizationStatus.INVALID)
-    status = tag.status
-    if status == AuthorizationStatus.ACCEPTED and tag.expiry_date and tag.expiry_date <= now:
-        status = AuthorizationStatus.EXPIRED
-    return IdTagInfo(status, tag.expiry_date, tag.parent.id_tag if tag.parent else "")
+    return id_tags_authorize(requests=[(id_tag, charge_point)], now=now)[0]
+
+
+def id_tags_authorize(*, requests: list[tuple[str, ChargePoint | None]], now: datetime) -> list[IdTagInfo]:
+    """``id_tag_authorize`` for many ``(id tag, charge point)`` requests: one query for all the tags."""
+    wanted = {id_tag for id_tag, charge_point in requests if _may_charge(charge_point)}
+    tags = (
+        {tag.id_tag: tag for tag in IdTag.objects.select_related("parent").filter(id_tag__in=wanted)} if wanted else {}
+    )
+    unknown = IdTagInfo(
+        AuthorizationStatus.ACCEPTED if settings.CSMS_UNKNOWN_ID_TAG_POLICY == "accept" else AuthorizationStatus.INVALID
+    )
+    infos = []
+    for id_tag, charge_point in requests:
+        tag = tags.get(id_tag)
+        if not _may_charge(charge_point):
+            infos.append(IdTagInfo(AuthorizationStatus.INVALID))
+        elif tag is None:
+            infos.append(unknown)
+        else:
+            status = tag.status
+            if status == AuthorizationStatus.ACCEPTED and tag.expiry_date and tag.expiry_date <= now:
+                status = AuthorizationStatus.EXPIRED
+            infos.append(IdTagInfo(status, tag.expiry_date, tag.parent.id_tag if tag.parent else ""))
+    return infos
+
+
+def _may_charge(charge_point: ChargePoint | None) -> bool:
+    return charge_point is None or charge_point.registration_status == RegistrationStatus.ACCEPTED
 
 
 def charger_event_record(

@@ -107,8 +107,12 @@ def _status_notifications(items: list[chargers.StatusReport], now: datetime) -> 
 
 
 def authorize(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
-    info = chargers.id_tag_authorize(id_tag=payload["idTag"], charge_point=cp, now=now)
-    return {"idTagInfo": info.to_ocpp()}
+    return _authorizations([(payload["idTag"], cp)], now)[0]
+
+
+def _authorizations(items: list[tuple[str, ChargePoint | None]], now: datetime) -> list[dict[str, Any]]:
+    infos = chargers.id_tags_authorize(requests=items, now=now)
+    return [{"idTagInfo": info.to_ocpp()} for info in infos]
 
 
 def start_transaction(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -200,6 +204,7 @@ BULK_HANDLERS: dict[str, BulkHandler] = {
     "Heartbeat": BulkHandler(lambda cp, payload: cp, _heartbeats),
     "StatusNotification": BulkHandler(_status_report, _status_notifications),
     "MeterValues": BulkHandler(_meter_report, _meter_values),
+    "Authorize": BulkHandler(lambda cp, payload: (payload["idTag"], cp), _authorizations),
 }
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from chargers.models import ChargePoint, Connector, ConnectorStatusChange
+from chargers.models import ChargePoint, Connector, ConnectorStatusChange, IdTag
 from mqtt_bridge.frames import Frame, Kind, utcnow
 from mqtt_bridge.models import InboundCall, MessageLog
 from mqtt_bridge.processing import calls_handle
@@ -134,9 +136,35 @@ def test_a_bad_timestamp_in_a_bulk_action_is_answered_before_anything_is_written
     assert list(MeterValue.objects.values_list("value", flat=True)) == ["2"]
 
 
-@pytest.mark.parametrize("action", ["Heartbeat", "StatusNotification", "MeterValues"])
+def test_authorize_answers_each_charger_about_its_own_tag(settings: Any) -> None:
+    settings.CSMS_UNKNOWN_ID_TAG_POLICY = "reject"
+    parent = IdTag.objects.create(id_tag="FLEET", status="Accepted")
+    IdTag.objects.create(id_tag="GOOD", status="Accepted", parent=parent)
+    IdTag.objects.create(id_tag="OLD", status="Accepted", expiry_date=timezone.now() - timedelta(days=1))
+    IdTag.objects.create(id_tag="STOLEN", status="Blocked")
+    ChargePoint.objects.create(charge_point_id="CP-PENDING", registration_status="Pending")
+    requests = [("CP-A", "GOOD"), ("CP-B", "OLD"), ("CP-C", "STOLEN"), ("CP-D", "NOBODY"), ("CP-PENDING", "GOOD")]
+    for cid, _ in requests[:4]:
+        ChargePoint.objects.create(charge_point_id=cid, registration_status="Accepted")
+    replies = calls_handle([call(cid, "Authorize", {"idTag": tag}) for cid, tag in requests])
+    assert [r.payload["idTagInfo"]["status"] for r in replies] == [
+        "Accepted",
+        "Expired",
+        "Blocked",
+        "Invalid",
+        "Invalid",
+    ]
+    assert replies[0].payload["idTagInfo"]["parentIdTag"] == "FLEET"
+
+
+@pytest.mark.parametrize("action", ["Heartbeat", "StatusNotification", "MeterValues", "Authorize"])
 def test_statements_per_batch_do_not_grow_with_the_batch(action: str) -> None:
-    payloads = {"Heartbeat": {}, "StatusNotification": status(), "MeterValues": meter(1, None, "5")}
+    payloads = {
+        "Heartbeat": {},
+        "StatusNotification": status(),
+        "MeterValues": meter(1, None, "5"),
+        "Authorize": {"idTag": "T1"},
+    }
 
     def statements(count: int, round_: str) -> int:
         frames = [call(f"CP-{i}", action, payloads[action], round_) for i in range(count)]
