@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DataError, InterfaceError, OperationalError, transaction
+from django.db import DataError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from backoffice import metrics
 from backoffice.events import fleet_event
@@ -139,7 +140,7 @@ def _wave_handle(wave: list[tuple[int, Frame]], now: datetime) -> dict[int, Fram
                 outcomes[index] = "duplicate"
                 log.append(_log_in(frame, now, error_description="duplicate delivery"))
             log.append(_log_out(reply, now))
-        MessageLog.objects.bulk_create(log)
+        message_log_write(log)
     for index, frame in wave:
         metrics.count("csms_frames_in_total", action=frame.action, outcome=outcomes[index])
     return replies
@@ -326,7 +327,42 @@ def presence_handle(*, charge_point_id: str, connected: bool, at: datetime, reas
 def command_calls_log(frames: list[Frame]) -> None:
     """Keep Calls we sent in the message log."""
     now = timezone.now()
-    MessageLog.objects.bulk_create([_log_out(frame, now) for frame in frames])
+    message_log_write([_log_out(frame, now) for frame in frames])
+
+
+_LOG_COLUMNS = (
+    "charge_point_id",
+    "direction",
+    "kind",
+    "message_id",
+    "action",
+    "payload",
+    "raw",
+    "topic",
+    "error_code",
+    "error_description",
+    "created_at",
+)
+
+
+def message_log_write(rows: list[MessageLog]) -> None:
+    """Append rows to the message log with COPY (the log takes two rows per frame: the bulk of our writes).
+
+    COPY ran about 30x faster than row-by-row inserts here and several times faster than
+    ``bulk_create``, whose per-parameter quoting dominated a worker's profile.
+    """
+    if not rows:
+        return
+    table = MessageLog._meta.db_table
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(_LOG_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([_copy_value(row, column) for column in _LOG_COLUMNS])
+
+
+def _copy_value(row: MessageLog, column: str) -> Any:
+    value = getattr(row, column)
+    return Jsonb(value) if column == "payload" and value is not None else value
 
 
 def _log_fields_in(frame: Frame, now: datetime, *, action: str = "", error_description: str = "") -> dict[str, Any]:
