@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import IO, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / ".data"
@@ -282,6 +282,27 @@ def start_postgres(data_dir: Path) -> str:
         if not exists:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
     return database_url(info.socket_dir, info.port)
+
+
+def ensure_database(url: str) -> None:
+    """Create the database ``url`` names if its server lacks it (a fresh machine's PostgreSQL).
+
+    Best effort: without the right to create it (or the server), ``migrate`` then says what is wrong.
+    """
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = unquote(parts.path.lstrip("/"))
+    if not name or name == "postgres":
+        return
+    try:
+        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True, connect_timeout=5) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                log.info("created database %s", name)
+    except psycopg.Error as exc:
+        log.warning("could not check or create database %s: %s", name, exc)
 
 
 def _spawn_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -525,6 +546,7 @@ def run_stack(data_dir: Path) -> int:
         os.environ.update(urls)
         env = _child_env(urls)
         py = sys.executable
+        ensure_database(env["DATABASE_URL"])
         _run_step("migrate", [py, "manage.py", "migrate", "--noinput"], env)
         _run_step("static", [py, "manage.py", "collectstatic", "--noinput", "-v", "0"], env)
 

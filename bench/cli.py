@@ -131,6 +131,9 @@ def backoffice_missing(run: Run) -> str | None:
     """Why the backoffice cannot run here (no bridge command, failed migration), or None."""
     if manage(run, "help", "run_mqtt_bridge").returncode != 0:
         return "manage.py run_mqtt_bridge does not exist yet"
+    from backoffice.devstack import ensure_database
+
+    ensure_database(run.urls["DATABASE_URL"])
     migrated = manage(run, "migrate", "--noinput")
     if migrated.returncode != 0:
         return "migrate failed: " + (migrated.stderr.strip().splitlines() or ["?"])[-1]

@@ -94,3 +94,19 @@ def test_embedded_services_start_work_and_keep_their_data(tmp_path: Path, no_ser
         assert conn.execute("SELECT value FROM kept").fetchall() == [("first run",)]
     assert redis.Redis.from_url(again["REDIS_URL"]).get("kept") == b"first run"
     _prove_mqtt_keeps_messages_for_away_subscriber(again["MQTT_URL"])
+
+
+def test_a_missing_database_is_created_once() -> None:
+    # `make run` / `make bench` pointed at a fresh machine's PostgreSQL: migrate needs the database.
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    name = f"csms_probe_{uuid.uuid4().hex[:8]}"
+    server = f"postgres://{db['USER']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
+    if not db["HOST"] or db["HOST"].startswith("/"):
+        pytest.skip("the test database is reached through a unix socket")
+    devstack.ensure_database(f"{server}/{name}")
+    devstack.ensure_database(f"{server}/{name}")  # already there: nothing to do, no error
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        conn.execute(f'DROP DATABASE "{name}"')
