@@ -54,9 +54,10 @@ def calls_handle(frames: list[Frame]) -> list[Frame]:
     The batch is cut into waves holding at most one Call per charger (the first Call of each
     charger, then the second, ...), so each charger's Calls apply in the order they came. One
     wave is one database transaction with a fixed number of statements whatever its size: the
-    chargers locked in one SELECT, the stored replies read in one, the bulk actions (heartbeats,
-    status notifications, meter values) written a few statements per action, then one upsert for
-    the stored replies, one UPDATE for presence and one INSERT for the message log.
+    chargers locked in one SELECT, the stored replies read in one, the bulk actions (``BULK_HANDLERS``:
+    heartbeats, status notifications, meter values, authorizations) a few statements per action,
+    the others one by one in savepoints, then one upsert for the stored replies, one UPDATE for
+    presence and one COPY for the message log.
     """
     now = timezone.now()
     replies: dict[int, Frame] = {}
