@@ -1,8 +1,8 @@
 """Every write to charging sessions and meter values.
 
 Callers hold the charge point's row lock (``chargers.services.charge_point_lock`` or, for a batch,
-``charge_points_lock``) so that the
-natural-key lookups below cannot race with a second delivery of the same message.
+``charge_points_lock``) so that the natural-key lookups below cannot race with a second delivery
+of the same message.
 """
 
 from __future__ import annotations
