@@ -6,6 +6,7 @@ requests (``POST /gateway/auth``), so one place manages charger credentials for 
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 
@@ -16,9 +17,13 @@ from gateway.models import ChargerCredential
 
 _CID_RE = re.compile(r"[^/+#]{1,48}\Z")
 
-# Checked against when the charge point id is unknown, so that "unknown id" and "wrong password"
-# take the same time and an attacker cannot enumerate charger ids by timing.
-_DUMMY_HASH = make_password("dummy-password-for-constant-time-checks")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the charge point id is unknown, so that "unknown id" and "wrong password"
+    take the same time and an attacker cannot enumerate charger ids by timing. Made on first use: a
+    PBKDF2 hash costs ~0.7 s here, and every process importing this module (workers too) paid it."""
+    return make_password("dummy-password-for-constant-time-checks")
 
 
 def charge_point_id_is_valid(charge_point_id: str) -> bool:
@@ -63,6 +68,6 @@ def credential_check(charge_point_id: str, password: str) -> bool:
         ChargerCredential.objects.filter(charge_point_id=charge_point_id, enabled=True).only("password_hash").first()
     )
     if credential is None:
-        check_password(password, _DUMMY_HASH)
+        check_password(password, _dummy_hash())
         return False
     return check_password(password, credential.password_hash)
