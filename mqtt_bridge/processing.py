@@ -331,19 +331,8 @@ def command_calls_log(frames: list[Frame]) -> None:
     message_log_write([_log_out(frame, now) for frame in frames])
 
 
-_LOG_COLUMNS = (
-    "charge_point_id",
-    "direction",
-    "kind",
-    "message_id",
-    "action",
-    "payload",
-    "raw",
-    "topic",
-    "error_code",
-    "error_description",
-    "created_at",
-)
+# Every column but the id, straight from the model (COPY names them; a new field joins by itself).
+_LOG_FIELDS = tuple(field for field in MessageLog._meta.concrete_fields if not field.primary_key)
 
 
 def message_log_write(rows: list[MessageLog]) -> None:
@@ -356,14 +345,15 @@ def message_log_write(rows: list[MessageLog]) -> None:
         return
     table = MessageLog._meta.db_table
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(_LOG_COLUMNS)}) FROM STDIN") as copy:
+        columns = ", ".join(field.column for field in _LOG_FIELDS)
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([_copy_value(row, column) for column in _LOG_COLUMNS])
+                copy.write_row([_copy_value(row, field.attname) for field in _LOG_FIELDS])
 
 
-def _copy_value(row: MessageLog, column: str) -> Any:
-    value = getattr(row, column)
-    return Jsonb(value) if column == "payload" and value is not None else value
+def _copy_value(row: MessageLog, attname: str) -> Any:
+    value = getattr(row, attname)
+    return Jsonb(value) if attname == "payload" and value is not None else value
 
 
 def _log_fields_in(frame: Frame, now: datetime, *, action: str = "", error_description: str = "") -> dict[str, Any]:
