@@ -44,26 +44,13 @@ def charge_point_lock(*, charge_point_id: str, dialect: str = "") -> ChargePoint
     and a StatusNotification cannot interleave with the BootNotification before it. ``no_key``
     keeps the lock from blocking inserts that reference the charger (meter values, logs).
     """
-    locked = ChargePoint.objects.select_for_update(no_key=True)
-    charge_point = locked.filter(charge_point_id=charge_point_id).first()
-    if charge_point is None:
-        # get_or_create absorbs the race of two workers creating the same new charger.
-        ChargePoint.objects.get_or_create(
-            charge_point_id=charge_point_id,
-            defaults={
-                "registration_status": _POLICY_STATUS[settings.CSMS_BOOT_POLICY],
-                "heartbeat_interval": settings.CSMS_HEARTBEAT_INTERVAL,
-                "dialect": dialect or settings.CSMS_DEFAULT_DIALECT,
-            },
-        )
-        charge_point = locked.get(charge_point_id=charge_point_id)
-    return charge_point
+    return charge_points_lock(dialects={charge_point_id: dialect})[charge_point_id]
 
 
 def charge_points_lock(*, dialects: dict[str, str]) -> dict[str, ChargePoint]:
     """Lock the charge points of a batch (``{charge_point_id: dialect}``), creating unknown ones.
 
-    The batch form of ``charge_point_lock``: one statement locks them all, in primary key order,
+    The batch form of ``charge_point_lock`` (which calls it): one statement locks them all, in primary key order,
     so two workers locking overlapping batches wait for each other instead of deadlocking.
     Returns ``{charge_point_id: ChargePoint}``. Must run inside ``transaction.atomic()``.
     """
