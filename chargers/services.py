@@ -50,8 +50,9 @@ def charge_point_lock(*, charge_point_id: str, dialect: str = "") -> ChargePoint
 def charge_points_lock(*, dialects: dict[str, str]) -> dict[str, ChargePoint]:
     """Lock the charge points of a batch (``{charge_point_id: dialect}``), creating unknown ones.
 
-    The batch form of ``charge_point_lock`` (which calls it): one statement locks them all, in primary key order,
-    so two workers locking overlapping batches wait for each other instead of deadlocking.
+    The batch form of ``charge_point_lock`` (which is this with one charger): one statement locks
+    them all, in primary key order, so two workers locking overlapping batches wait for each other
+    instead of deadlocking.
     Returns ``{charge_point_id: ChargePoint}``. Must run inside ``transaction.atomic()``.
     """
     locked = ChargePoint.objects.select_for_update(no_key=True).order_by("pk")
