@@ -40,3 +40,56 @@ def test_results_are_validated_with_decimals() -> None:
         "chargingSchedule": {"chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 21.4}]},
     }
     validate(Kind.RESULT, "GetCompositeSchedule", schedule)
+
+
+# Valid 1.6 Calls, and what can be wrong with a field: the fast validator must agree with
+# jsonschema on every variant (a payload it accepts is never one jsonschema rejects).
+_VALID_CALLS = {
+    "BootNotification": {"chargePointVendor": "a", "chargePointModel": "b", "firmwareVersion": "1.0"},
+    "StatusNotification": {"connectorId": 1, "errorCode": "NoError", "status": "Available", "info": "x"},
+    "Authorize": {"idTag": "TAG1"},
+    "StartTransaction": {"connectorId": 1, "idTag": "TAG1", "meterStart": 0, "timestamp": "2026-11-24T00:00:00Z"},
+    "StopTransaction": {"transactionId": 7, "meterStop": 10, "timestamp": "2026-11-24T00:00:00Z", "reason": "Local"},
+    "MeterValues": {
+        "connectorId": 1,
+        "transactionId": 7,
+        "meterValue": [
+            {
+                "timestamp": "2026-11-24T00:00:00Z",
+                "sampledValue": [{"value": "1.5", "measurand": "Voltage", "phase": "L1", "unit": "V"}],
+            }
+        ],
+    },
+}
+_BAD_VALUES = [None, True, 1, 1.0, 1.5, -1, "", "x" * 60, "1", [], {}, "NotAnEnumValue"]
+
+
+def _variants(payload: dict) -> list[dict]:
+    variants = [payload, {**payload, "extra": 1}]
+    for key, value in payload.items():
+        variants.append({k: v for k, v in payload.items() if k != key})
+        variants += [{**payload, key: bad} for bad in _BAD_VALUES]
+        if isinstance(value, list):
+            item = value[0]
+            variants.append({**payload, key: [{**item, "extra": 1}]})
+            for inner in item:
+                variants += [{**payload, key: [{**item, inner: bad}]} for bad in _BAD_VALUES]
+    return variants
+
+
+@pytest.mark.parametrize("action", sorted(_VALID_CALLS))
+def test_the_fast_path_agrees_with_jsonschema(action: str) -> None:
+    from ocpp.messages import get_validator
+
+    reference = get_validator(int(Kind.CALL), action, "1.6")
+    variants = _variants(_VALID_CALLS[action])
+    accepted = 0
+    for payload in variants:
+        try:
+            validate(Kind.CALL, action, payload)
+        except OcppError:
+            assert not reference.is_valid(payload), payload
+        else:
+            assert reference.is_valid(payload), payload
+            accepted += 1
+    assert 1 <= accepted < len(variants)
