@@ -390,21 +390,31 @@ _EFFECTS = {
 }
 
 
-def remote_start_link(*, transaction: Any, now: datetime) -> None:
-    """Link a new session to the accepted RemoteStartTransaction that caused it (same tag, recent)."""
+def remote_starts_link(*, transactions: list[Any], now: datetime) -> None:
+    """Link new sessions to the accepted RemoteStartTransaction that caused each (same tag, recent).
+
+    One query for the candidate commands of all the sessions' chargers; a command links once.
+    """
     candidates = Command.objects.filter(
-        charge_point_id=transaction.charge_point_id,
+        charge_point_id__in={transaction.charge_point_id for transaction in transactions},
         action="RemoteStartTransaction",
         status=Command.Status.ACCEPTED,
         transaction__isnull=True,
         completed_at__gte=now - timedelta(minutes=10),
-        request__idTag=transaction.id_tag,
     ).order_by("-completed_at")
+    by_charger: dict[int, list[Command]] = {}
     for command in candidates:
-        if command.request.get("connectorId") in (None, transaction.connector_id):
-            command.transaction = transaction
-            command.save(update_fields=["transaction"])
-            return
+        by_charger.setdefault(command.charge_point_id, []).append(command)
+    for session in transactions:
+        for command in by_charger.get(session.charge_point_id, []):
+            if (
+                command.transaction_id is None
+                and command.request.get("idTag") == session.id_tag
+                and command.request.get("connectorId") in (None, session.connector_id)
+            ):
+                command.transaction = session
+                command.save(update_fields=["transaction"])
+                break
 
 
 def reservation_use(*, charge_point: ChargePoint, reservation_id: int | None) -> None:
@@ -417,18 +427,44 @@ def reservation_use(*, charge_point: ChargePoint, reservation_id: int | None) ->
 
 def boot_followups(*, charge_point: ChargePoint, now: datetime) -> None:
     """After a BootNotification: a pending Reset is done, and (if set) the configuration is read."""
-    if charge_point.reset_requested_at is not None:
-        ChargePoint.objects.filter(pk=charge_point.pk).update(reset_requested_at=None)
-    if (
-        settings.CSMS_FETCH_CONFIGURATION_ON_BOOT
-        and charge_point.registration_status == RegistrationStatus.ACCEPTED
-        and not charge_point.commands.filter(action="GetConfiguration", status=Command.Status.QUEUED).exists()
-    ):
-        Command.objects.create(
-            charge_point=charge_point,
-            action="GetConfiguration",
-            message_id=uuid.uuid4().hex,
-            request={},
-            requested_by="system: boot",
-            expires_at=now + timedelta(seconds=settings.CSMS_COMMAND_EXPIRY),
-        )
+    boots_followups(charge_points=[charge_point], now=now)
+
+
+def boots_followups(*, charge_points: list[ChargePoint], now: datetime) -> None:
+    """``boot_followups`` for many chargers: three statements at most, whatever their number.
+
+    The charge points must be locked (``charge_points_lock``): the lock keeps two boots of one
+    charger from both finding no queued GetConfiguration and queueing two.
+    """
+    reset = [charge_point for charge_point in charge_points if charge_point.reset_requested_at is not None]
+    if reset:
+        ChargePoint.objects.filter(pk__in=[charge_point.pk for charge_point in reset]).update(reset_requested_at=None)
+        for charge_point in reset:
+            charge_point.reset_requested_at = None
+    if not settings.CSMS_FETCH_CONFIGURATION_ON_BOOT:
+        return
+    accepted = [cp for cp in charge_points if cp.registration_status == RegistrationStatus.ACCEPTED]
+    if not accepted:
+        return
+    # A GetConfiguration still queued will read the configuration after this boot as well.
+    queued = set(
+        Command.objects.filter(
+            charge_point_id__in=[cp.pk for cp in accepted], action="GetConfiguration", status=Command.Status.QUEUED
+        ).values_list("charge_point_id", flat=True)
+    )
+    expires_at = now + timedelta(seconds=settings.CSMS_COMMAND_EXPIRY)
+    new = []
+    for charge_point in accepted:
+        if charge_point.pk not in queued:
+            queued.add(charge_point.pk)
+            new.append(
+                Command(
+                    charge_point=charge_point,
+                    action="GetConfiguration",
+                    message_id=uuid.uuid4().hex,
+                    request={},
+                    requested_by="system: boot",
+                    expires_at=expires_at,
+                )
+            )
+    Command.objects.bulk_create(new)

@@ -59,6 +59,10 @@ def _samples(items: list[dict[str, Any]]) -> list[sessions.MeterSample]:
 
 
 def boot_notification(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return _boot_notifications([_boot_report(cp, payload)], now)[0]
+
+
+def _boot_report(cp: ChargePoint, payload: dict[str, Any]) -> chargers.BootReport:
     identity = chargers.BootIdentity(
         vendor=payload["chargePointVendor"],
         model=payload["chargePointModel"],
@@ -70,9 +74,13 @@ def boot_notification(cp: ChargePoint, payload: dict[str, Any], now: datetime) -
         meter_type=payload.get("meterType", ""),
         meter_serial_number=payload.get("meterSerialNumber", ""),
     )
-    status, interval = chargers.boot_notification_record(charge_point=cp, identity=identity, now=now)
-    commands.boot_followups(charge_point=cp, now=now)
-    return {"status": status, "currentTime": _iso(now), "interval": interval}
+    return chargers.BootReport(charge_point=cp, identity=identity)
+
+
+def _boot_notifications(items: list[chargers.BootReport], now: datetime) -> list[dict[str, Any]]:
+    registrations = chargers.boot_notifications_record(reports=items, now=now)
+    commands.boots_followups(charge_points=[item.charge_point for item in items], now=now)
+    return [{"status": status, "currentTime": _iso(now), "interval": interval} for status, interval in registrations]
 
 
 def heartbeat(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -116,33 +124,45 @@ def _authorizations(items: list[tuple[str, ChargePoint | None]], now: datetime) 
 
 
 def start_transaction(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
-    started_at = _timestamp(payload, "timestamp")
-    transaction, info = sessions.transaction_start(
+    return _starts([_start_report(cp, payload)], now)[0]
+
+
+def _start_report(cp: ChargePoint, payload: dict[str, Any]) -> sessions.StartReport:
+    return sessions.StartReport(
         charge_point=cp,
         connector_id=payload["connectorId"],
         id_tag=payload["idTag"],
         meter_start=payload["meterStart"],
-        started_at=started_at,
+        started_at=_timestamp(payload, "timestamp"),
         reservation_id=payload.get("reservationId"),
-        now=now,
     )
-    return {"transactionId": transaction.pk, "idTagInfo": info.to_ocpp()}
+
+
+def _starts(items: list[sessions.StartReport], now: datetime) -> list[dict[str, Any]]:
+    started = sessions.transactions_start(reports=items, now=now)
+    return [{"transactionId": transaction.pk, "idTagInfo": info.to_ocpp()} for transaction, info in started]
 
 
 def stop_transaction(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
-    stopped_at = _timestamp(payload, "timestamp")
-    info = sessions.transaction_stop(
+    return _stops([_stop_report(cp, payload)], now)[0]
+
+
+def _stop_report(cp: ChargePoint, payload: dict[str, Any]) -> sessions.StopReport:
+    return sessions.StopReport(
         charge_point=cp,
         transaction_id=payload["transactionId"],
         meter_stop=payload["meterStop"],
-        stopped_at=stopped_at,
+        stopped_at=_timestamp(payload, "timestamp"),
         reason=payload.get("reason", ""),
         id_tag=payload.get("idTag", ""),
-        transaction_data=_samples(payload.get("transactionData", [])),
+        transaction_data=tuple(_samples(payload.get("transactionData", []))),
         raw=payload,
-        now=now,
     )
-    return {"idTagInfo": info.to_ocpp()} if info else {}
+
+
+def _stops(items: list[sessions.StopReport], now: datetime) -> list[dict[str, Any]]:
+    infos = sessions.transactions_stop(reports=items, now=now)
+    return [{"idTagInfo": info.to_ocpp()} if info else {} for info in infos]
 
 
 def meter_values(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -201,10 +221,13 @@ class BulkHandler:
 
 
 BULK_HANDLERS: dict[str, BulkHandler] = {
+    "BootNotification": BulkHandler(_boot_report, _boot_notifications),
     "Heartbeat": BulkHandler(lambda cp, payload: cp, _heartbeats),
     "StatusNotification": BulkHandler(_status_report, _status_notifications),
     "MeterValues": BulkHandler(_meter_report, _meter_values),
     "Authorize": BulkHandler(lambda cp, payload: (payload["idTag"], cp), _authorizations),
+    "StartTransaction": BulkHandler(_start_report, _starts),
+    "StopTransaction": BulkHandler(_stop_report, _stops),
 }
 
 

@@ -8,12 +8,17 @@ of the same message.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from chargers.commands import remote_start_link, reservation_use
+from django.db import connection
+
+from backoffice import bulk
+from chargers.commands import remote_starts_link, reservation_use
 from chargers.models import ChargePoint, ChargerEvent
-from chargers.services import IdTagInfo, charger_event_record, id_tag_authorize
+from chargers.services import IdTagInfo, charger_event_record, id_tags_authorize
 
 from .models import MeterValue, Transaction
 
@@ -39,6 +44,18 @@ class MeterSample:
     values: tuple[SampledValue, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class StartReport:
+    """One StartTransaction, parsed."""
+
+    charge_point: ChargePoint
+    connector_id: int
+    id_tag: str
+    meter_start: int
+    started_at: datetime
+    reservation_id: int | None = None
+
+
 def transaction_start(
     *,
     charge_point: ChargePoint,
@@ -55,26 +72,120 @@ def transaction_start(
     answer tells it whether to go on. A replay of the same start (the charger's offline queue
     resent it under a new message id) finds the same row, and so gets the same transactionId.
     """
-    info = id_tag_authorize(id_tag=id_tag, charge_point=charge_point, now=now)
-    transaction, created = Transaction.objects.get_or_create(
-        charge_point=charge_point,
-        connector_id=connector_id,
-        id_tag=id_tag,
-        started_at=started_at,
-        meter_start=meter_start,
-        defaults={"id_tag_status": info.status, "reservation_id": reservation_id, "start_received_at": now},
+    report = StartReport(charge_point, connector_id, id_tag, meter_start, started_at, reservation_id)
+    return transactions_start(reports=[report], now=now)[0]
+
+
+# The natural key of a session (uniq_transaction_natural_key), as attribute names.
+_SESSION_KEY = ("charge_point_id", "connector_id", "id_tag", "started_at", "meter_start")
+_SESSION_FIELDS = [field.attname for field in Transaction._meta.concrete_fields]
+
+
+def transactions_start(*, reports: list[StartReport], now: datetime) -> list[tuple[Transaction, IdTagInfo]]:
+    """``transaction_start`` for many StartTransactions (one per charger: a wave) in a few statements.
+
+    The id tags are looked up in one query, the sessions inserted (or, for replays, found) in
+    one, remote starts linked with one more, and sessions that lost their stop closed in one UPDATE.
+    """
+    infos = id_tags_authorize(requests=[(report.id_tag, report.charge_point) for report in reports], now=now)
+    sessions, created = _sessions_insert(reports, infos, now)
+    new = [session for session in sessions if session.pk in created]
+    if new:
+        remote_starts_link(transactions=new, now=now)
+        for report, session in zip(reports, sessions, strict=True):
+            if session.pk in created:
+                reservation_use(charge_point=report.charge_point, reservation_id=report.reservation_id)
+        _lost_stops_close(new, now)
+    return list(zip(sessions, infos, strict=True))
+
+
+def _sessions_insert(
+    reports: list[StartReport], infos: list[IdTagInfo], now: datetime
+) -> tuple[list[Transaction], set[int]]:
+    """Insert the sessions; a replayed start finds its row. Returns them in order, and the new pks.
+
+    One statement: the INSERT skips rows whose natural key exists, and the SELECT after it
+    (which sees the table as it was before the INSERT) finds those. The callers hold the
+    chargers' row locks, so no other worker inserts these chargers' sessions meanwhile.
+    """
+    values, params = bulk.values_list(
+        [
+            (r.charge_point.pk, r.connector_id, r.id_tag, info.status, r.reservation_id, r.meter_start, r.started_at)
+            for r, info in zip(reports, infos, strict=True)
+        ],
+        ["bigint", "bigint", "varchar", "varchar", "integer", "bigint", "timestamptz"],
     )
-    if created:
-        remote_start_link(transaction=transaction, now=now)
-        reservation_use(charge_point=charge_point, reservation_id=reservation_id)
-        # A connector charges one session at a time: a session still open there lost its
-        # StopTransaction (a charger's memory wiped, a replaced board). Close it at this start.
-        Transaction.objects.filter(
-            charge_point=charge_point, connector_id=connector_id, stopped_at__isnull=True
-        ).exclude(pk=transaction.pk).filter(started_at__lte=started_at).update(
-            stopped_at=started_at, stop_received_at=now, stop_reason="Other"
+    table = Transaction._meta.db_table
+    columns = ", ".join(bulk.columns_of(Transaction, _SESSION_FIELDS))
+    key = ", ".join(bulk.columns_of(Transaction, _SESSION_KEY))
+    sql = f"""
+        WITH input (charge_point_id, connector_id, id_tag, id_tag_status, reservation_id, meter_start, started_at)
+            AS ({values}),
+        inserted AS (
+            INSERT INTO {table} (charge_point_id, connector_id, id_tag, id_tag_status, reservation_id, meter_start,
+                                 started_at, start_received_at, stop_reason, stop_id_tag)
+            SELECT charge_point_id, connector_id, id_tag, id_tag_status, reservation_id, meter_start,
+                   started_at, %s, '', ''
+            FROM input
+            ON CONFLICT ON CONSTRAINT uniq_transaction_natural_key DO NOTHING
+            RETURNING {columns}
         )
-    return transaction, info
+        SELECT true, {columns} FROM inserted
+        UNION ALL
+        SELECT false, {", ".join(f"t.{column}" for column in columns.split(", "))}
+        FROM {table} t JOIN input USING ({key})
+    """
+    found: dict[tuple[Any, ...], Transaction] = {}
+    created: set[int] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, now])
+        for is_new, *values in cursor.fetchall():
+            session = Transaction.from_db(connection.alias, _SESSION_FIELDS, values)
+            found[tuple(getattr(session, name) for name in _SESSION_KEY)] = session
+            if is_new:
+                created.add(session.pk)
+    sessions = []
+    for report in reports:
+        session = found[
+            (report.charge_point.pk, report.connector_id, report.id_tag, report.started_at, report.meter_start)
+        ]
+        session.charge_point = report.charge_point
+        sessions.append(session)
+    return sessions, created
+
+
+def _lost_stops_close(sessions: list[Transaction], now: datetime) -> None:
+    """A connector charges one session at a time: one still open there before a new start lost
+    its StopTransaction (a charger's memory wiped, a replaced board). Close it at that start."""
+    values, params = bulk.values_list(
+        [(s.pk, s.charge_point_id, s.connector_id, s.started_at) for s in sessions],
+        ["bigint", "bigint", "bigint", "timestamptz"],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {Transaction._meta.db_table} t
+            SET stopped_at = new.started_at, stop_received_at = %s, stop_reason = 'Other'
+            FROM ({values}) AS new (id, charge_point_id, connector_id, started_at)
+            WHERE t.charge_point_id = new.charge_point_id AND t.connector_id = new.connector_id
+              AND t.stopped_at IS NULL AND t.id <> new.id AND t.started_at <= new.started_at
+            """,
+            [now, *params],
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class StopReport:
+    """One StopTransaction, parsed."""
+
+    charge_point: ChargePoint
+    transaction_id: int
+    meter_stop: int
+    stopped_at: datetime
+    reason: str = ""
+    id_tag: str = ""
+    transaction_data: tuple[MeterSample, ...] = ()
+    raw: dict[str, Any] | None = None
 
 
 def transaction_stop(
@@ -95,34 +206,71 @@ def transaction_stop(
     chargers resend it forever) and kept as a ChargerEvent. A second stop of the same session
     changes nothing.
     """
-    transaction = transaction_of_charger(charge_point=charge_point, transaction_id=transaction_id)
-    if transaction is None:
-        charger_event_record(
-            charge_point=charge_point,
-            kind=ChargerEvent.Kind.UNKNOWN_TRANSACTION_STOP,
-            status=str(transaction_id),
-            detail=raw or {},
-            charger_timestamp=stopped_at,
-            now=now,
-        )
-    elif transaction.stopped_at is None or (transaction.stop_reason == "Other" and transaction.meter_stop is None):
-        # Still open, or closed by a later start on its connector before its own stop arrived.
-        transaction.meter_stop = meter_stop
-        transaction.stopped_at = stopped_at
-        transaction.stop_received_at = now
-        transaction.stop_reason = reason or "Local"
-        transaction.stop_id_tag = id_tag
-        transaction.save()
-    meter_values_record(
-        charge_point=charge_point,
-        connector_id=transaction.connector_id if transaction else 0,
-        transaction=transaction,
-        samples=transaction_data,
-        now=now,
+    report = StopReport(
+        charge_point, transaction_id, meter_stop, stopped_at, reason, id_tag, tuple(transaction_data), raw
     )
-    if not id_tag:
-        return None
-    return id_tag_authorize(id_tag=id_tag, charge_point=charge_point, now=now)
+    return transactions_stop(reports=[report], now=now)[0]
+
+
+def transactions_stop(*, reports: list[StopReport], now: datetime) -> list[IdTagInfo | None]:
+    """``transaction_stop`` for many StopTransactions (one per charger: a wave) in a few statements.
+
+    The sessions are read in one query and closed in one UPDATE, the meter values of all the
+    stops inserted together, and the id tags looked up in one query.
+    """
+    ids = {report.transaction_id for report in reports if _valid_transaction_id(report.transaction_id)}
+    found = {session.pk: session for session in Transaction.objects.filter(pk__in=ids)} if ids else {}
+    sessions: list[Transaction | None] = []
+    for report in reports:
+        session = found.get(report.transaction_id)
+        sessions.append(session if session is not None and session.charge_point_id == report.charge_point.pk else None)
+    closing = []
+    for report, session in zip(reports, sessions, strict=True):
+        if session is None:
+            charger_event_record(
+                charge_point=report.charge_point,
+                kind=ChargerEvent.Kind.UNKNOWN_TRANSACTION_STOP,
+                status=str(report.transaction_id),
+                detail=report.raw or {},
+                charger_timestamp=report.stopped_at,
+                now=now,
+            )
+        elif session.stopped_at is None or (session.stop_reason == "Other" and session.meter_stop is None):
+            # Still open, or closed by a later start on its connector before its own stop arrived.
+            session.meter_stop, session.stopped_at, session.stop_received_at = report.meter_stop, report.stopped_at, now
+            session.stop_reason, session.stop_id_tag = report.reason or "Local", report.id_tag
+            closing.append(session)
+    if closing:
+        _sessions_close(closing)
+    rows = [
+        row
+        for report, session in zip(reports, sessions, strict=True)
+        for row in _meter_rows(
+            report.charge_point, session.connector_id if session else 0, session, report.transaction_data, now
+        )
+    ]
+    _meter_values_insert(rows)
+    tagged = [report for report in reports if report.id_tag]
+    infos = iter(id_tags_authorize(requests=[(r.id_tag, r.charge_point) for r in tagged], now=now) if tagged else [])
+    return [next(infos) if report.id_tag else None for report in reports]
+
+
+def _sessions_close(sessions: list[Transaction]) -> None:
+    values, params = bulk.values_list(
+        [(s.pk, s.meter_stop, s.stopped_at, s.stop_received_at, s.stop_reason, s.stop_id_tag) for s in sessions],
+        ["bigint", "bigint", "timestamptz", "timestamptz", "varchar", "varchar"],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {Transaction._meta.db_table} t
+            SET meter_stop = stop.meter_stop, stopped_at = stop.stopped_at, stop_received_at = stop.received_at,
+                stop_reason = stop.reason, stop_id_tag = stop.id_tag
+            FROM ({values}) AS stop (id, meter_stop, stopped_at, received_at, reason, id_tag)
+            WHERE t.id = stop.id
+            """,
+            params,
+        )
 
 
 def meter_values_record(
@@ -135,8 +283,7 @@ def meter_values_record(
 ) -> int:
     """Store sampled values in one INSERT; a sample already stored (a replay) is skipped."""
     rows = _meter_rows(charge_point, connector_id, transaction, samples, now)
-    if rows:
-        MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
+    _meter_values_insert(rows)
     return len(rows)
 
 
@@ -164,9 +311,20 @@ def meter_reports_record(*, reports: list[MeterReport], now: datetime) -> int:
         if session is not None and session.charge_point_id != report.charge_point.pk:
             session = None
         rows += _meter_rows(report.charge_point, report.connector_id, session, report.samples, now)
-    if rows:
-        MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
+    _meter_values_insert(rows)
     return len(rows)
+
+
+# A meter value row, in this order (``_meter_rows``).
+_METER_FIELDS = ("charge_point_id", "connector_id", "transaction_id", "timestamp", "received_at", "numeric_value")
+_METER_FIELDS += tuple(field.name for field in dataclasses.fields(SampledValue))
+_sampled_value_fields = operator.attrgetter(*(field.name for field in dataclasses.fields(SampledValue)))
+
+
+def _meter_values_insert(rows: list[tuple[Any, ...]]) -> None:
+    """One INSERT (through COPY) for all the rows; a sampled value already stored is skipped."""
+    if rows:
+        bulk.copy_insert(model=MeterValue, fields=_METER_FIELDS, rows=rows, on_conflict="ON CONFLICT DO NOTHING")
 
 
 def _meter_rows(
@@ -175,16 +333,17 @@ def _meter_rows(
     transaction: Transaction | None,
     samples: Iterable[MeterSample],
     now: datetime,
-) -> list[MeterValue]:
+) -> list[tuple[Any, ...]]:
+    session_pk = transaction.pk if transaction else None
     return [
-        MeterValue(
-            charge_point=charge_point,
-            connector_id=connector_id,
-            transaction=transaction,
-            timestamp=sample.timestamp,
-            received_at=now,
-            numeric_value=_number(value.value),
-            **dataclasses.asdict(value),
+        (
+            charge_point.pk,
+            connector_id,
+            session_pk,
+            sample.timestamp,
+            now,
+            _number(value.value),
+            *_sampled_value_fields(value),
         )
         for sample in samples
         for value in sample.values

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chargers.models import ChargePoint, Connector, ConnectorStatusChange, IdTag
+from chargers.models import ChargePoint, ChargerEvent, Command, Connector, ConnectorStatusChange, IdTag
 from mqtt_bridge.frames import Frame, Kind, utcnow
 from mqtt_bridge.models import InboundCall, MessageLog
 from mqtt_bridge.processing import calls_handle
@@ -184,3 +184,104 @@ def test_statements_per_batch_do_not_grow_with_the_batch(action: str) -> None:
     assert few == many
     # Lock, stored replies, the action's 1-2 statements in a savepoint, replies, presence, log.
     assert many <= 11
+
+
+def start(at: str = "2026-11-23T10:00:00Z", tag: str = "T1", connector: int = 1, meter_start: int = 100) -> dict:
+    return {"connectorId": connector, "idTag": tag, "meterStart": meter_start, "timestamp": at}
+
+
+def stop(transaction_id: int, at: str = "2026-11-23T11:00:00Z", **extra: Any) -> dict:
+    return {"transactionId": transaction_id, "meterStop": 900, "timestamp": at, **extra}
+
+
+def test_starts_of_many_chargers_in_one_batch(settings: Any) -> None:
+    settings.CSMS_BOOT_POLICY = "accept"
+    calls_handle([call(cid, "Heartbeat", {}, "boot") for cid in ("CP-A", "CP-B", "CP-C", "CP-D")])
+    cp_b, cp_c, cp_d = (ChargePoint.objects.get(charge_point_id=cid) for cid in ("CP-B", "CP-C", "CP-D"))
+    (replayed,) = calls_handle([call("CP-B", "StartTransaction", start(), "first")])
+    (lost,) = calls_handle([call("CP-C", "StartTransaction", start(), "first")])
+    remote = Command.objects.create(
+        charge_point=cp_d,
+        action="RemoteStartTransaction",
+        message_id="remote-1",
+        request={"idTag": "APP", "connectorId": 2},
+        status=Command.Status.ACCEPTED,
+        completed_at=timezone.now(),
+    )
+    IdTag.objects.create(id_tag="BLOCKED", status="Blocked")
+
+    replies = calls_handle(
+        [
+            call("CP-A", "StartTransaction", start(tag="BLOCKED")),
+            call("CP-B", "StartTransaction", start(), "replay"),  # the offline queue resends it
+            call("CP-C", "StartTransaction", start(at="2026-11-23T12:00:00Z", meter_start=5000)),
+            call("CP-D", "StartTransaction", start(tag="APP", connector=2)),
+        ]
+    )
+    assert all(reply.kind == Kind.RESULT for reply in replies)
+    ids = [reply.payload["transactionId"] for reply in replies]
+    assert len(set(ids)) == 4
+    assert ids[1] == replayed.payload["transactionId"]
+    assert replies[0].payload["idTagInfo"] == {"status": "Blocked"}
+    assert Transaction.objects.get(pk=ids[0]).id_tag_status == "Blocked"  # recorded all the same
+    assert Transaction.objects.filter(charge_point=cp_b).count() == 1
+    closed = Transaction.objects.get(pk=lost.payload["transactionId"])
+    assert (closed.stop_reason, closed.stopped_at.isoformat()) == ("Other", "2026-11-23T12:00:00+00:00")
+    assert Transaction.objects.get(pk=ids[2]).stopped_at is None
+    assert Transaction.objects.filter(charge_point=cp_c).count() == 2
+    remote.refresh_from_db()
+    assert remote.transaction_id == ids[3]
+
+
+def test_stops_of_many_chargers_in_one_batch(settings: Any) -> None:
+    settings.CSMS_BOOT_POLICY = "accept"
+    cids = ("CP-A", "CP-B", "CP-C", "CP-D")
+    IdTag.objects.create(id_tag="T1", status="Accepted")
+    started = calls_handle([call(cid, "StartTransaction", start()) for cid in cids])
+    id_a, id_b, id_c, id_d = (reply.payload["transactionId"] for reply in started)
+    (first_stop,) = calls_handle([call("CP-C", "StopTransaction", stop(id_c, reason="EVDisconnected"), "early")])
+    samples = [{"timestamp": "2026-11-23T10:30:00Z", "sampledValue": [{"value": "450", "measurand": "SoC"}]}]
+
+    replies = calls_handle(
+        [
+            call("CP-A", "StopTransaction", stop(id_a, idTag="T1", transactionData=samples), "stop"),
+            call("CP-B", "StopTransaction", stop(id_d), "stop"),  # CP-D's session: not CP-B's to stop
+            call("CP-C", "StopTransaction", stop(id_c, reason="Remote"), "again"),  # a second stop
+            call("CP-D", "StopTransaction", stop(999_999), "stop"),  # no such session
+        ]
+    )
+    assert [reply.kind for reply in replies] == [Kind.RESULT] * 4
+    assert replies[0].payload == {"idTagInfo": {"status": "Accepted"}}
+    assert replies[1].payload == replies[2].payload == replies[3].payload == {}
+    a, b, c, d = (Transaction.objects.get(pk=pk) for pk in (id_a, id_b, id_c, id_d))
+    assert (a.meter_stop, a.stop_reason, a.stop_id_tag, a.energy_wh) == (900, "Local", "T1", 800)
+    assert b.stopped_at is None and d.stopped_at is None
+    assert c.stop_reason == "EVDisconnected" and first_stop.kind == Kind.RESULT
+    value = MeterValue.objects.get(transaction=a)
+    assert (value.measurand, value.numeric_value, value.connector_id) == ("SoC", 450.0, 1)
+    unknown = ChargerEvent.objects.filter(kind="unknown_transaction_stop").order_by("charge_point__charge_point_id")
+    assert [(e.charge_point.charge_point_id, e.status) for e in unknown] == [("CP-B", str(id_d)), ("CP-D", "999999")]
+
+
+def test_statements_for_starts_and_stops_do_not_grow_with_the_batch(settings: Any) -> None:
+    settings.CSMS_BOOT_POLICY = "accept"
+    samples = [{"timestamp": "2026-11-23T10:30:00Z", "sampledValue": [{"value": "1"}, {"value": "2", "phase": "L1"}]}]
+
+    def statements(count: int, prefix: str) -> tuple[int, int]:
+        cids = [f"{prefix}-{i}" for i in range(count)]
+        calls_handle([call(cid, "Heartbeat", {}) for cid in cids])  # the chargers exist from here on
+        with CaptureQueriesContext(connection) as starts:
+            replies = calls_handle([call(cid, "StartTransaction", start(), "start") for cid in cids])
+        ids = [reply.payload["transactionId"] for reply in replies]
+        stops = [
+            call(cid, "StopTransaction", stop(tid, idTag="T1", transactionData=samples), "stop")
+            for cid, tid in zip(cids, ids, strict=True)
+        ]
+        with CaptureQueriesContext(connection) as stopped:
+            replies = calls_handle(stops)
+        assert all(reply.kind == Kind.RESULT for reply in replies)
+        assert Transaction.objects.filter(charge_point__charge_point_id__in=cids, meter_stop=900).count() == count
+        assert MeterValue.objects.filter(charge_point__charge_point_id__in=cids).count() == 2 * count
+        return len(starts), len(stopped)
+
+    assert statements(3, "a") == statements(60, "b")

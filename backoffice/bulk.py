@@ -1,0 +1,53 @@
+"""Set-based SQL for the hot path: many rows in a fixed number of statements, without the ORM.
+
+The worker applies a whole wave of Calls at once; building model instances and letting the ORM
+compile and quote an INSERT of hundreds of parameters cost more than PostgreSQL's work on it
+(a worker's profile: ``bulk_create`` of 500 meter values 25 ms, COPY through a staging table 12 ms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, models
+from psycopg.types.json import Jsonb
+
+
+def columns_of(model: type[models.Model], fields: Sequence[str]) -> list[str]:
+    """The database columns of ``fields`` (attribute names: ``charge_point_id``, not ``charge_point``)."""
+    by_attname = {field.attname: field.column for field in model._meta.concrete_fields}
+    return [by_attname[name] for name in fields]
+
+
+def copy_insert(
+    *, model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], on_conflict: str = ""
+) -> None:
+    """INSERT ``rows`` (values in the order of ``fields``) with COPY, keeping ``ON CONFLICT``.
+
+    COPY cannot skip or update a row that breaks a unique constraint, so the rows are copied into
+    a temporary table made for this call and moved with one ``INSERT ... SELECT ... on_conflict``.
+    Dicts and lists go into jsonb columns. Must run inside a transaction (the staging table is
+    dropped at its end at the latest); a failure leaves nothing behind.
+    """
+    table = model._meta.db_table
+    staging = f"_staging_{table}"
+    columns = ", ".join(columns_of(model, fields))
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
+        with cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([Jsonb(value) if isinstance(value, dict | list) else value for value in row])
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} {on_conflict}")
+        cursor.execute(f"DROP TABLE {staging}")
+
+
+def values_list(rows: Sequence[Sequence[Any]], types: Sequence[str]) -> tuple[str, list[Any]]:
+    """A ``VALUES`` list for ``rows`` with every placeholder cast to its column's type.
+
+    The casts matter: PostgreSQL infers a VALUES column's type from its first row, and a NULL or
+    a quoted literal there would make it ``text``.
+    """
+    row_sql = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
+    params = [value for row in rows for value in row]
+    return "VALUES " + ", ".join([row_sql] * len(rows)), params
