@@ -11,8 +11,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from .frames import MAX_MESSAGE_ID_LENGTH, Frame, Kind, Rejected
+from .frames import MAX_MESSAGE_ID_LENGTH, OCPP_VERSION, Frame, Kind, Rejected
 from .topics import TopicMatch
+from .validation import error_code
 
 EMQX = "emqx"
 OCPPJ = "ocppj"
@@ -74,6 +75,11 @@ def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: dateti
             data = json.loads(payload)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise _Unreadable("not_json", f"payload is not JSON: {exc}") from None
+        # PostgreSQL stores NUL neither in text nor in jsonb: a frame holding one would fail the write
+        # of its whole wave. JSON writes NUL only as the escape \u0000 (a raw 0x00 byte is not JSON,
+        # unless the whole payload is UTF-16 or UTF-32), so only the rare payloads holding either are walked.
+        if (b"\\u0000" in payload or b"\x00" in payload) and _contains_nul(data):
+            raise _nul_found(data)
         if isinstance(data, dict):
             fields = _from_envelope(data, match.action)
             dialect = EMQX
@@ -98,6 +104,40 @@ def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: dateti
             reply=reply,
         )
     return Frame(charge_point_id=cid, topic=topic, dialect=dialect, received_at=received_at, **fields)
+
+
+def _contains_nul(data: Any) -> bool:
+    pending = [data]  # a loop, not recursion: the nesting is the charger's choice
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            pending += value.keys()
+            pending += value.values()
+        elif isinstance(value, list):
+            pending += value
+    return False
+
+
+def _nul_found(data: Any) -> _Unreadable:
+    """The rejection of a message holding NUL; a Call with a readable id is answered with a format violation."""
+    description = "payload contains the NUL character (\\u0000), which this CSMS cannot store"
+    if isinstance(data, dict):
+        type_id, message_id = data.get("MessageTypeId"), data.get("UniqueId")
+    elif isinstance(data, list) and len(data) >= 2:
+        type_id, message_id = data[0], data[1]
+    else:
+        return _Unreadable("nul_character", description)
+    try:
+        kind, message_id = _kind(type_id), _message_id(message_id)
+    except _Unreadable:
+        return _Unreadable("nul_character", description)
+    if "\x00" in message_id:
+        return _Unreadable("nul_character", description)
+    code = error_code("format", OCPP_VERSION) if kind == Kind.CALL else ""
+    return _Unreadable("nul_character", description, message_id, code)
 
 
 def _guess(payload: bytes) -> str:

@@ -19,6 +19,9 @@ class Kind(enum.IntEnum):
 # OCPP-J: message ids are strings of at most 36 characters.
 MAX_MESSAGE_ID_LENGTH = 36
 
+# The version of every decoded frame: neither the topics nor the dialects carry one yet.
+OCPP_VERSION = "1.6"
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Frame:
@@ -37,7 +40,7 @@ class Frame:
     error_code: str = ""
     error_description: str = ""
     error_details: Any = None
-    ocpp_version: str = "1.6"
+    ocpp_version: str = OCPP_VERSION
     dialect: str = "emqx"
     topic: str = ""
     received_at: datetime | None = None
@@ -89,6 +92,7 @@ class Rejected:
     """An MQTT message that could not be turned into a Frame, kept for the message log and metrics.
 
     ``reply`` is set when enough of it was readable to answer the charger with a CallError.
+    ``raw`` and ``description`` are always storable (``storable_text``), whoever builds the Rejected.
     """
 
     reason: str
@@ -99,6 +103,10 @@ class Rejected:
     message_id: str = ""
     received_at: datetime | None = None
     reply: Frame | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "raw", storable_text(self.raw))
+        object.__setattr__(self, "description", storable_text(self.description))
 
     def to_task(self) -> dict[str, Any]:
         return {
@@ -118,6 +126,16 @@ class Rejected:
         values["received_at"] = datetime.fromisoformat(data["received_at"]) if data.get("received_at") else None
         values["reply"] = Frame.from_task(data["reply"]) if data.get("reply") else None
         return cls(**values)
+
+
+def storable_text(text: str) -> str:
+    """``text`` with every NUL character written as the JSON escape ``\\u0000``.
+
+    PostgreSQL stores NUL neither in ``text`` nor in ``jsonb``, and a charger's garbage may hold
+    one. The escape keeps the message log readable (U+FFFD already stands for the bytes that were
+    not UTF-8) and is what the charger would have written had the NUL been inside a JSON string.
+    """
+    return text.replace("\x00", "\\u0000")
 
 
 def utcnow() -> datetime:

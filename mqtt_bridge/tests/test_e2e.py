@@ -257,6 +257,8 @@ def test_garbage_is_logged_counted_and_kept_and_nothing_breaks(stack: Stack, gat
             None,
         ),
         (cid, b"[]", None),
+        (cid, b"nul\x00bytes\x00", None),
+        (cid, json.dumps([3, "nr", {"status": "\x00"}]), f"{TOPIC_PREFIX}ocpp/cp/{cid}/Reply"),
         (cid, json.dumps({"MessageTypeId": 2, "UniqueId": "t"}), f"{TOPIC_PREFIX}ocpp/elsewhere/{cid}/x"),
     ]
     for target, payload, topic in bad:
@@ -264,13 +266,18 @@ def test_garbage_is_logged_counted_and_kept_and_nothing_breaks(stack: Stack, gat
     # A Call whose id is readable but whose shape is broken is answered.
     gateway.publish(cid, {"MessageTypeId": 2, "UniqueId": "np", "Action": "Heartbeat", "Payload": "nope"})
     assert gateway.reply("np")["ErrorCode"] == "FormationViolation"
+    # PostgreSQL cannot store NUL: such a Call used to fail its wave's write and was lost unanswered.
+    gateway.publish(cid, {"MessageTypeId": 2, "UniqueId": "nul", "Action": "Heartbeat", "Payload": {"x": "a\x00b"}})
+    nul_reply = gateway.reply("nul")
+    assert nul_reply["ErrorCode"] == "FormationViolation" and "NUL" in nul_reply["ErrorDescription"]
 
-    wait_for(lambda: MessageLog.objects.filter(kind="invalid").count() >= 5)
-    reasons = set(MessageLog.objects.filter(kind="invalid", charge_point_id=cid).values_list("error_code", flat=True))
-    assert {"not_json", "bad_message_type", "bad_message_id", "oversized", "bad_structure"} <= reasons
+    expected = {"not_json", "bad_message_type", "bad_message_id", "oversized", "bad_structure", "nul_character"}
+    invalid = MessageLog.objects.filter(kind="invalid", charge_point_id=cid)
+    wait_for(lambda: expected <= set(invalid.values_list("error_code", flat=True)))
+    wait_for(lambda: invalid.filter(raw="nul\\u0000bytes\\u0000").exists() and invalid.filter(message_id="nr").exists())
     assert b"csms_frames_rejected_total" in metrics.render()
     # No reply to what cannot be answered, the processes are alive, and the charger is untouched.
-    assert gateway.no_reply("s") and gateway.no_reply("x" * 37) and gateway.no_reply("big")
+    assert gateway.no_reply("s") and gateway.no_reply("x" * 37) and gateway.no_reply("big") and gateway.no_reply("nr")
     assert stack.bridge is not None and stack.bridge.poll() is None
     assert stack.worker is not None and stack.worker.poll() is None
     after = ChargePoint.objects.get(charge_point_id=cid)
