@@ -38,8 +38,10 @@ def copy_insert(
         with cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([Jsonb(value) if isinstance(value, dict | list) else value for value in row])
-        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} {on_conflict}")
-        cursor.execute(f"DROP TABLE {staging}")
+        # Two statements, one round trip (Django's psycopg cursors bind parameters client-side).
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} {on_conflict}; DROP TABLE {staging}"
+        )
 
 
 def values_list(rows: Sequence[Sequence[Any]], types: Sequence[str]) -> tuple[str, list[Any]]:

@@ -174,23 +174,43 @@ def _dispatch_all(chargers: dict[str, ChargePoint], fresh: list[tuple[int, Frame
             replies[index] = frame.error(exc.code, exc.description, exc.details)
             continue
         bulk.setdefault(frame.action, []).append((index, frame, item))
+    if not bulk:
+        return replies
+    try:
+        # One savepoint for all the bulk actions: if a statement fails, nothing of them is left.
+        with transaction.atomic():
+            applied = {
+                action: BULK_HANDLERS[action].apply([item for _, _, item in entries], now)
+                for action, entries in bulk.items()
+            }
+    except RETRYABLE:
+        raise
+    except Exception as exc:
+        logger.info("bulk actions of %d Calls failed (%s); action by action", len(fresh), exc)
+        applied = {action: _bulk_apply_alone(action, entries, now) for action, entries in bulk.items()}
     for action, entries in bulk.items():
-        try:
-            # A savepoint: if the statement fails, nothing of it is left and each Call is retried alone.
-            with transaction.atomic():
-                payloads = BULK_HANDLERS[action].apply([item for _, _, item in entries], now)
-        except RETRYABLE:
-            raise
-        except Exception as exc:
+        payloads = applied[action]
+        if payloads is None:
             # One bad value (an integer past our columns, ...) fails the statement for all: apply
             # them one at a time, so that only that Call gets the error.
-            logger.info("bulk %s of %d Calls failed (%s); one by one", action, len(entries), exc)
             for index, frame, _ in entries:
                 replies[index] = _dispatch(chargers[frame.charge_point_id], frame, now)
         else:
             for (index, frame, _), payload in zip(entries, payloads, strict=True):
                 replies[index] = frame.reply(payload)
     return replies
+
+
+def _bulk_apply_alone(action: str, entries: list[tuple[int, Frame, Any]], now: datetime) -> list[dict[str, Any]] | None:
+    """One action's items in their own savepoint; None when its statements fail."""
+    try:
+        with transaction.atomic():
+            return BULK_HANDLERS[action].apply([item for _, _, item in entries], now)
+    except RETRYABLE:
+        raise
+    except Exception as exc:
+        logger.info("bulk %s of %d Calls failed (%s); one by one", action, len(entries), exc)
+        return None
 
 
 def _dispatch(charge_point: ChargePoint, frame: Frame, now: datetime) -> Frame:
