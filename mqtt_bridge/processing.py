@@ -17,7 +17,7 @@ from django.db import DataError, InterfaceError, OperationalError, connection, t
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from backoffice import metrics
+from backoffice import bulk, metrics
 from backoffice.events import fleet_event
 from chargers.commands import command_result_apply
 from chargers.models import ChargePoint, Command
@@ -110,21 +110,21 @@ def _wave_handle(wave: list[tuple[int, Frame]], now: datetime) -> dict[int, Fram
             # must not make their new messages look like redeliveries.
             InboundCall.objects.filter(charge_point_id__in=booted).delete()
         # One upsert: a reused message id replaces the old reply.
-        InboundCall.objects.bulk_create(
-            [
-                InboundCall(
-                    charge_point_id=frame.charge_point_id,
-                    message_id=frame.message_id,
-                    action=frame.action,
-                    payload_hash=hashes[index],
-                    reply=_reply_to_store(replies[index]),
-                    received_at=now,
+        bulk.copy_insert(
+            model=InboundCall,
+            fields=_INBOUND_FIELDS,
+            rows=[
+                (
+                    frame.charge_point_id,
+                    frame.message_id,
+                    frame.action,
+                    hashes[index],
+                    _reply_to_store(replies[index]),
+                    now,
                 )
                 for index, frame in fresh
             ],
-            update_conflicts=True,
-            unique_fields=["charge_point_id", "message_id"],
-            update_fields=["action", "payload_hash", "reply", "received_at"],
+            on_conflict=_INBOUND_UPSERT,
         )
         seen = [(chargers[frame.charge_point_id], frame.dialect) for _, frame in wave]
         charge_points_seen(charge_points=seen, now=now)
@@ -147,6 +147,12 @@ def _wave_handle(wave: list[tuple[int, Frame]], now: datetime) -> dict[int, Fram
     return replies
 
 
+_INBOUND_FIELDS = ("charge_point_id", "message_id", "action", "payload_hash", "reply", "received_at")
+_INBOUND_UPSERT = "ON CONFLICT (charge_point_id, message_id) DO UPDATE SET " + ", ".join(
+    f"{field} = EXCLUDED.{field}" for field in _INBOUND_FIELDS[2:]
+)
+
+
 def _previous_calls(frames: list[Frame]) -> dict[tuple[str, str], InboundCall]:
     """The stored replies of these (charger, message id) pairs, in one query."""
     pairs = {(frame.charge_point_id, frame.message_id) for frame in frames}
@@ -160,7 +166,7 @@ def _previous_calls(frames: list[Frame]) -> dict[tuple[str, str], InboundCall]:
 def _dispatch_all(chargers: dict[str, ChargePoint], fresh: list[tuple[int, Frame]], now: datetime) -> dict[int, Frame]:
     """Apply Calls of distinct chargers: bulk actions together, the others one by one."""
     replies: dict[int, Frame] = {}
-    bulk: dict[str, list[tuple[int, Frame, Any]]] = {}
+    grouped: dict[str, list[tuple[int, Frame, Any]]] = {}
     for index, frame in fresh:
         charge_point = chargers[frame.charge_point_id]
         handler = BULK_HANDLERS.get(frame.action)
@@ -173,22 +179,22 @@ def _dispatch_all(chargers: dict[str, ChargePoint], fresh: list[tuple[int, Frame
         except OcppError as exc:
             replies[index] = frame.error(exc.code, exc.description, exc.details)
             continue
-        bulk.setdefault(frame.action, []).append((index, frame, item))
-    if not bulk:
+        grouped.setdefault(frame.action, []).append((index, frame, item))
+    if not grouped:
         return replies
     try:
         # One savepoint for all the bulk actions: if a statement fails, nothing of them is left.
         with transaction.atomic():
             applied = {
                 action: BULK_HANDLERS[action].apply([item for _, _, item in entries], now)
-                for action, entries in bulk.items()
+                for action, entries in grouped.items()
             }
     except RETRYABLE:
         raise
     except Exception as exc:
         logger.info("bulk actions of %d Calls failed (%s); action by action", len(fresh), exc)
-        applied = {action: _bulk_apply_alone(action, entries, now) for action, entries in bulk.items()}
-    for action, entries in bulk.items():
+        applied = {action: _bulk_apply_alone(action, entries, now) for action, entries in grouped.items()}
+    for action, entries in grouped.items():
         payloads = applied[action]
         if payloads is None:
             # One bad value (an integer past our columns, ...) fails the statement for all: apply
