@@ -436,11 +436,13 @@ def boots_followups(*, charge_points: list[ChargePoint], now: datetime) -> None:
     The charge points must be locked (``charge_points_lock``): the lock keeps two boots of one
     charger from both finding no queued GetConfiguration and queueing two.
     """
-    reset = [charge_point for charge_point in charge_points if charge_point.reset_requested_at is not None]
-    if reset:
-        ChargePoint.objects.filter(pk__in=[charge_point.pk for charge_point in reset]).update(reset_requested_at=None)
-        for charge_point in reset:
-            charge_point.reset_requested_at = None
+    # Which resets to clear is read from the rows, not the objects: when a wave's bulk statements
+    # fail, they are rolled back and applied again with the objects this call already changed.
+    ChargePoint.objects.filter(pk__in=[cp.pk for cp in charge_points], reset_requested_at__isnull=False).update(
+        reset_requested_at=None
+    )
+    for charge_point in charge_points:
+        charge_point.reset_requested_at = None
     if not settings.CSMS_FETCH_CONFIGURATION_ON_BOOT:
         return
     accepted = [cp for cp in charge_points if cp.registration_status == RegistrationStatus.ACCEPTED]

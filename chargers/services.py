@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.utils import timezone
 
@@ -110,21 +110,70 @@ class BootIdentity:
     meter_serial_number: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class BootReport:
+    """One BootNotification, parsed: the (locked) charge point and the identity it reports."""
+
+    charge_point: ChargePoint
+    identity: BootIdentity
+
+
 def boot_notification_record(*, charge_point: ChargePoint, identity: BootIdentity, now: datetime) -> tuple[str, int]:
     """Store the identity a charger reports at boot; return (registration status, interval).
 
     Accepted chargers get the heartbeat interval; pending and rejected ones the retry interval
     after which they boot again (an operator may have accepted them by then).
     """
-    for field, value in dataclasses.asdict(identity).items():
-        setattr(charge_point, field, value)
-    charge_point.first_boot_at = charge_point.first_boot_at or now
-    charge_point.last_boot_at = now
-    accepted = charge_point.registration_status == RegistrationStatus.ACCEPTED
-    interval = settings.CSMS_HEARTBEAT_INTERVAL if accepted else settings.CSMS_BOOT_RETRY_INTERVAL
-    charge_point.heartbeat_interval = interval
-    charge_point.save()
-    return charge_point.registration_status, interval
+    return boot_notifications_record(reports=[BootReport(charge_point, identity)], now=now)[0]
+
+
+_IDENTITY_FIELDS = tuple(field.name for field in dataclasses.fields(BootIdentity))
+
+
+def boot_notifications_record(*, reports: list[BootReport], now: datetime) -> list[tuple[str, int]]:
+    """``boot_notification_record`` for many chargers (one report each): one UPDATE for them all.
+
+    The charge points must be locked (``charge_points_lock``): their registration status is read
+    from the objects, which are left as the rows now are.
+    """
+    rows: list[tuple[Any, ...]] = []
+    answers: list[tuple[str, int]] = []
+    for report in reports:
+        charge_point = report.charge_point
+        accepted = charge_point.registration_status == RegistrationStatus.ACCEPTED
+        interval = settings.CSMS_HEARTBEAT_INTERVAL if accepted else settings.CSMS_BOOT_RETRY_INTERVAL
+        for field in _IDENTITY_FIELDS:
+            setattr(charge_point, field, getattr(report.identity, field))
+        charge_point.heartbeat_interval = interval
+        charge_point.first_boot_at = charge_point.first_boot_at or now
+        charge_point.last_boot_at = charge_point.updated_at = now
+        rows.append((charge_point.pk, *(getattr(report.identity, field) for field in _IDENTITY_FIELDS), interval))
+        answers.append((charge_point.registration_status, interval))
+    if rows:
+        with connection.cursor() as cursor:
+            # One array per column (unnest): the statement's size and parameter count do not grow
+            # with the batch, unlike VALUES lists or bulk_update's CASE WHEN per row and column.
+            cursor.execute(_BOOT_UPDATE, [now, now, now, *(list(column) for column in zip(*rows, strict=True))])
+    return answers
+
+
+def _boot_update_sql() -> str:
+    meta, quote = ChargePoint._meta, connection.ops.quote_name
+    pk = quote(meta.pk.column)
+    written = [quote(meta.get_field(field).column) for field in (*_IDENTITY_FIELDS, "heartbeat_interval")]
+    first, last, updated = (
+        quote(meta.get_field(field).column) for field in ("first_boot_at", "last_boot_at", "updated_at")
+    )
+    arrays = ["%s::bigint[]", *["%s::text[]"] * len(_IDENTITY_FIELDS), "%s::integer[]"]
+    return (
+        f"UPDATE {quote(meta.db_table)} AS cp SET {', '.join(f'{column} = v.{column}' for column in written)}, "
+        # updated_at is auto_now: save() set it, an UPDATE has to.
+        f"{first} = COALESCE(cp.{first}, %s), {last} = %s, {updated} = %s "
+        f"FROM unnest({', '.join(arrays)}) AS v({', '.join([pk, *written])}) WHERE cp.{pk} = v.{pk}"
+    )
+
+
+_BOOT_UPDATE = _boot_update_sql()
 
 
 def charge_point_registration_set(*, charge_point: ChargePoint, status: str) -> ChargePoint:
