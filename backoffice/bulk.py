@@ -15,9 +15,9 @@ from psycopg.types.json import Jsonb
 
 
 def columns_of(model: type[models.Model], fields: Sequence[str]) -> list[str]:
-    """The database columns of ``fields`` (attribute names: ``charge_point_id``, not ``charge_point``)."""
+    """The database columns of ``fields`` (attribute names: ``charge_point_id``, not ``charge_point``), quoted."""
     by_attname = {field.attname: field.column for field in model._meta.concrete_fields}
-    return [by_attname[name] for name in fields]
+    return [connection.ops.quote_name(by_attname[name]) for name in fields]
 
 
 def copy_insert(

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from backoffice import bulk
 from backoffice.events import fleet_event
 from mqtt_bridge.frames import Frame, Kind
 from mqtt_bridge.validation import OcppError, validate
@@ -280,24 +281,36 @@ def chargers_with_queued_commands(*, charge_point_ids: list[str] | None = None) 
 # --- what an accepted result changes ------------------------------------------------------------
 
 
-def command_result_apply(*, command: Command, now: datetime) -> None:
-    """Apply the state change an answered command implies (called in the result's transaction)."""
-    effect = _EFFECTS.get(command.action)
-    if effect is not None and command.status in (Command.Status.ACCEPTED, Command.Status.REJECTED):
-        effect(command, command.response or {}, now)
+def commands_results_apply(*, commands: list[Command], now: datetime) -> None:
+    """Apply the state changes answered commands imply (called in the results' transaction).
+
+    The configuration keys of every GetConfiguration among them go in one upsert (a charger
+    reports dozens, and a reconnection storm brings one GetConfiguration per charger); the
+    other actions' effects one command at a time.
+    """
+    keys: dict[tuple[int, str], tuple[str | None, bool]] = {}
+    for command in commands:
+        if command.status not in (Command.Status.ACCEPTED, Command.Status.REJECTED):
+            continue
+        response = command.response or {}
+        if command.action == "GetConfiguration":
+            for item in response.get("configurationKey", []):
+                # The last report of a key wins (an upsert cannot touch one row twice).
+                keys[(command.charge_point_id, item["key"])] = (item.get("value"), item.get("readonly", False))
+        elif (effect := _EFFECTS.get(command.action)) is not None:
+            effect(command, response, now)
+    if keys:
+        bulk.copy_insert(
+            model=ConfigurationKey,
+            fields=("charge_point_id", "key", "value", "readonly", "updated_at"),
+            rows=[(cp, key, value, readonly, now) for (cp, key), (value, readonly) in keys.items()],
+            on_conflict="ON CONFLICT (charge_point_id, key) DO UPDATE"
+            " SET value = EXCLUDED.value, readonly = EXCLUDED.readonly, updated_at = EXCLUDED.updated_at",
+        )
 
 
 def _accepted(command: Command) -> bool:
     return command.status == Command.Status.ACCEPTED
-
-
-def _get_configuration(command: Command, response: dict[str, Any], now: datetime) -> None:
-    for item in response.get("configurationKey", []):
-        ConfigurationKey.objects.update_or_create(
-            charge_point=command.charge_point,
-            key=item["key"],
-            defaults={"value": item.get("value"), "readonly": item.get("readonly", False), "updated_at": now},
-        )
 
 
 def _change_configuration(command: Command, response: dict[str, Any], now: datetime) -> None:
@@ -377,8 +390,8 @@ def _reset(command: Command, response: dict[str, Any], now: datetime) -> None:
         ChargePoint.objects.filter(pk=command.charge_point_id).update(reset_requested_at=now)
 
 
+# GetConfiguration's effect (its keys) is applied for many commands at once: commands_results_apply.
 _EFFECTS = {
-    "GetConfiguration": _get_configuration,
     "ChangeConfiguration": _change_configuration,
     "ReserveNow": _reserve_now,
     "CancelReservation": _cancel_reservation,

@@ -15,7 +15,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
+from backoffice import bulk
 from backoffice.events import fleet_event
 
 from .models import (
@@ -356,31 +358,59 @@ def presence_watchdog_run(*, now: datetime | None = None) -> int:
     return stale.filter(Q(last_seen_at__isnull=True) | Q(deadline__lt=now)).update(online=False)
 
 
-def command_result_record(
-    *,
-    command: Command,
-    payload: dict[str, Any] | None,
-    error_code: str = "",
-    error_description: str = "",
-    now: datetime,
-) -> Command:
-    """Close a sent command with the charger's CallResult (``payload``) or CallError (``error_code``).
+@dataclasses.dataclass(frozen=True)
+class CommandResult:
+    """A sent command's answer: the charger's CallResult (``payload``) or CallError (``error_code``)."""
+
+    command: Command
+    payload: dict[str, Any] | None
+    error_code: str = ""
+    error_description: str = ""
+
+
+def commands_results_record(*, results: list[CommandResult], now: datetime) -> None:
+    """Close sent commands with their answers, in one UPDATE.
 
     A result's ``status`` other than Accepted (Rejected, NotSupported, Unlocked is fine, ...)
-    makes the command ``rejected``; results without a status (GetConfiguration) are ``accepted``.
+    makes the command ``rejected``; results without a status (GetConfiguration) are ``accepted``;
+    a CallError makes it ``failed``. The Command objects are updated too.
     """
-    if error_code:
-        command.status = Command.Status.FAILED
-        command.error_code = error_code[:40]
-        command.error_description = error_description
-    else:
-        status = (payload or {}).get("status")
-        accepted = status is None or status in _ACCEPTED_RESULT_STATUSES
-        command.status = Command.Status.ACCEPTED if accepted else Command.Status.REJECTED
-        command.response = payload
-    command.completed_at = now
-    command.save(update_fields=["status", "error_code", "error_description", "response", "completed_at"])
-    return command
+    if not results:
+        return
+    for result in results:
+        command = result.command
+        if result.error_code:
+            command.status = Command.Status.FAILED
+            command.error_code = result.error_code[:40]
+            command.error_description = result.error_description
+        else:
+            status = (result.payload or {}).get("status")
+            accepted = status is None or status in _ACCEPTED_RESULT_STATUSES
+            command.status = Command.Status.ACCEPTED if accepted else Command.Status.REJECTED
+            command.response = result.payload
+        command.completed_at = now
+    values, params = bulk.values_list(
+        [
+            (c.pk, c.status, c.error_code, c.error_description, _jsonb_or_null(c.response), c.completed_at)
+            for c in (result.command for result in results)
+        ],
+        ["bigint", "varchar", "varchar", "text", "jsonb", "timestamptz"],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {Command._meta.db_table} c
+            SET status = r.status, error_code = r.error_code, error_description = r.error_description,
+                response = r.response, completed_at = r.completed_at
+            FROM ({values}) AS r (id, status, error_code, error_description, response, completed_at)
+            WHERE c.id = r.id
+            """,
+            params,
+        )
+
+
+def _jsonb_or_null(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
 
 
 # Result statuses that mean the charger did what was asked (UnlockConnector answers Unlocked,

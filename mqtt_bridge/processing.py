@@ -19,13 +19,13 @@ from psycopg.types.json import Jsonb
 
 from backoffice import bulk, metrics
 from backoffice.events import fleet_event
-from chargers.commands import command_result_apply
+from chargers.commands import commands_results_apply
 from chargers.models import ChargePoint, Command
 from chargers.services import (
-    charge_point_seen,
+    CommandResult,
     charge_points_lock,
     charge_points_seen,
-    command_result_record,
+    commands_results_record,
     presence_record,
 )
 
@@ -44,7 +44,7 @@ def frame_handle(frame: Frame) -> Frame | None:
     """Apply an inbound frame and return the reply to publish (None for results and errors)."""
     if frame.kind == Kind.CALL:
         return calls_handle([frame])[0]
-    _result_handle(frame, timezone.now())
+    results_handle([frame])
     return None
 
 
@@ -262,52 +262,66 @@ def _stored_reply(frame: Frame, stored: dict[str, Any]) -> Frame:
     return frame.error(stored["error_code"], stored["error_description"], stored.get("error_details"))
 
 
-def _result_handle(frame: Frame, now: datetime) -> None:
-    """Match a CallResult / CallError to the command we sent; apply it once."""
+def results_handle(frames: list[Frame]) -> None:
+    """Match CallResults / CallErrors to the commands we sent and apply each once.
+
+    One transaction for the lot: the commands locked in one query (in primary key order, so
+    overlapping batches wait instead of deadlocking), each result recorded, their effects
+    applied together (``commands_results_apply``: one upsert for all the configuration keys
+    reported), presence in one UPDATE and the message log in one COPY. A result for a command
+    that is no longer waiting (a late answer, a QoS 1 redelivery, the same result twice in the
+    batch) is logged and never applied twice.
+    """
+    now = timezone.now()
+    outcomes: list[tuple[str, str]] = []
     with transaction.atomic():
-        command = (
-            Command.objects.select_for_update()
+        locked = (
+            Command.objects.select_for_update(of=("self",))
             .select_related("charge_point")
-            .filter(charge_point__charge_point_id=frame.charge_point_id, message_id=frame.message_id)
-            .first()
+            .filter(message_id__in={frame.message_id for frame in frames})
+            .order_by("pk")
         )
-        action = command.action if command else ""
-        note = ""
-        if command is None:
-            note, outcome = "unmatched: no command with this message id", "unmatched"
-        elif command.status != Command.Status.SENT:
-            # A late answer (after the timeout) or a QoS 1 redelivery: logged, never applied twice.
-            note, outcome = f"late: command already {command.status}", "late"
-        elif frame.kind == Kind.ERROR:
-            command_result_record(
-                command=command,
-                payload=None,
-                error_code=frame.error_code,
-                error_description=frame.error_description,
-                now=now,
-            )
-            outcome = "error"
-        else:
-            try:
-                validate(Kind.RESULT, action, frame.payload, frame.ocpp_version)
-            except OcppError as exc:
-                command_result_record(
-                    command=command,
-                    payload=None,
-                    error_code=exc.code,
-                    error_description=f"invalid {action}Response: {exc.description}",
-                    now=now,
-                )
-                note, outcome = exc.description, "invalid"
-            else:
-                command_result_record(command=command, payload=frame.payload, now=now)
-                command_result_apply(command=command, now=now)
-                outcome = "ok"
-        if command is not None:
-            charge_point_seen(charge_point=command.charge_point, dialect=frame.dialect, now=now)
-            fleet_event("command", frame.charge_point_id, command_id=command.pk, status=command.status)
-        MessageLog.objects.create(**_log_fields_in(frame, now, action=action, error_description=note))
-    metrics.count("csms_frames_in_total", action=action or "unknown", outcome=outcome)
+        commands = {(command.charge_point.charge_point_id, command.message_id): command for command in locked}
+        results: list[CommandResult] = []
+        seen: list[tuple[ChargePoint, str]] = []
+        log: list[MessageLog] = []
+        for frame in frames:
+            command = commands.get((frame.charge_point_id, frame.message_id))
+            note, outcome, answer = _result_read(frame, command, answered={r.command.pk for r in results})
+            if answer is not None:
+                results.append(answer)
+            if command is not None:
+                seen.append((command.charge_point, frame.dialect))
+            action = command.action if command else ""
+            log.append(MessageLog(**_log_fields_in(frame, now, action=action, error_description=note)))
+            outcomes.append((action or "unknown", outcome))
+        commands_results_record(results=results, now=now)
+        commands_results_apply(commands=[r.command for r in results if r.error_code == ""], now=now)
+        for result in results:
+            command = result.command
+            fleet_event("command", command.charge_point.charge_point_id, command_id=command.pk, status=command.status)
+        charge_points_seen(charge_points=seen, now=now)
+        message_log_write(log)
+    for action, outcome in outcomes:
+        metrics.count("csms_frames_in_total", action=action, outcome=outcome)
+
+
+def _result_read(frame: Frame, command: Command | None, *, answered: set[int]) -> tuple[str, str, CommandResult | None]:
+    """What one result means for its command: (note for the log, outcome, the answer to record)."""
+    if command is None:
+        return "unmatched: no command with this message id", "unmatched", None
+    if command.status != Command.Status.SENT or command.pk in answered:
+        # A late answer (after the timeout) or a QoS 1 redelivery: logged, never applied twice.
+        status = "answered" if command.pk in answered else command.status
+        return f"late: command already {status}", "late", None
+    if frame.kind == Kind.ERROR:
+        return "", "error", CommandResult(command, None, frame.error_code, frame.error_description)
+    try:
+        validate(Kind.RESULT, command.action, frame.payload, frame.ocpp_version)
+    except OcppError as exc:
+        description = f"invalid {command.action}Response: {exc.description}"
+        return exc.description, "invalid", CommandResult(command, None, exc.code, description)
+    return "", "ok", CommandResult(command, frame.payload)
 
 
 def rejected_record(rejected: Rejected) -> Frame | None:

@@ -28,7 +28,8 @@ def handle_frames(items: list[dict[str, Any]]) -> None:
 
     Items are ``{"frame": ...}``, ``{"rejected": ...}`` or ``{"presence": ...}``. Runs of Calls
     are applied together (``processing.calls_handle``: a few statements per run, each charger's
-    Calls in order); results, rejects and presence events one by one, where they came. Replies are
+    Calls in order), so are runs of results (``processing.results_handle``); rejects and presence
+    events one by one, where they came. Replies are
     published after their commit. A retried batch is safe: Calls already applied are recognised
     as duplicates and get their stored reply again.
     """
@@ -67,11 +68,16 @@ def _is_call(item: dict[str, Any]) -> bool:
     return "frame" in item and item["frame"].get("kind") == 2
 
 
+def _is_result(item: dict[str, Any]) -> bool:
+    return "frame" in item and item["frame"].get("kind") in (3, 4)
+
+
 def _runs(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Consecutive Calls form one run; every other item is a run of its own."""
+    """Consecutive Calls form one run, consecutive results (CallResult, CallError) another; every
+    other item is a run of its own."""
     runs: list[list[dict[str, Any]]] = []
     for item in items:
-        if _is_call(item) and runs and _is_call(runs[-1][0]):
+        if runs and any(same(item) and same(runs[-1][0]) for same in (_is_call, _is_result)):
             runs[-1].append(item)
         else:
             runs.append([item])
@@ -81,8 +87,8 @@ def _runs(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 def _handle_safely(run: list[dict[str, Any]]) -> list[Frame]:
     """Handle a run; a bug must not take the rest of the batch down with it.
 
-    A run of Calls that fails as a whole is handled again one Call at a time, so that only the
-    Call at fault is lost (logged with the item, counted). Infrastructure errors retry the task.
+    A run that fails as a whole is handled again one item at a time, so that only the item at
+    fault is lost (logged with the item, counted). Infrastructure errors retry the task.
     """
     try:
         return _handle_run(run)
@@ -90,7 +96,7 @@ def _handle_safely(run: list[dict[str, Any]]) -> list[Frame]:
         raise
     except Exception:
         if len(run) > 1:
-            logger.exception("a run of %d Calls failed; handling them one by one", len(run))
+            logger.exception("a run of %d frames failed; handling them one by one", len(run))
             return [reply for item in run for reply in _handle_safely([item])]
         logger.exception("could not handle %s", str(run[0])[:500])
         metrics.count("csms_frames_rejected_total", reason="internal_error")
@@ -100,13 +106,15 @@ def _handle_safely(run: list[dict[str, Any]]) -> list[Frame]:
 def _handle_run(run: list[dict[str, Any]]) -> list[Frame]:
     if _is_call(run[0]):
         return processing.calls_handle([Frame.from_task(item["frame"]) for item in run])
+    if _is_result(run[0]):
+        processing.results_handle([Frame.from_task(item["frame"]) for item in run])
+        return []
     reply = _handle_item(run[0])
     return [reply] if reply is not None else []
 
 
 def _handle_item(item: dict[str, Any]) -> Frame | None:
-    if "frame" in item:
-        return processing.frame_handle(Frame.from_task(item["frame"]))
+    """A rejected message or a presence event (frames go in runs)."""
     if "rejected" in item:
         return processing.rejected_record(Rejected.from_task(item["rejected"]))
     presence = item["presence"]

@@ -10,10 +10,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chargers.models import ChargePoint, ChargerEvent, Command, Connector, ConnectorStatusChange, IdTag
+from chargers.models import (
+    ChargePoint,
+    ChargerEvent,
+    Command,
+    ConfigurationKey,
+    Connector,
+    ConnectorStatusChange,
+    IdTag,
+)
 from mqtt_bridge.frames import Frame, Kind, utcnow
 from mqtt_bridge.models import InboundCall, MessageLog
 from mqtt_bridge.processing import calls_handle
+from mqtt_bridge.tasks import handle_frames
 from transactions.models import MeterValue, Transaction
 
 pytestmark = pytest.mark.django_db
@@ -283,5 +292,83 @@ def test_statements_for_starts_and_stops_do_not_grow_with_the_batch(settings: An
         assert Transaction.objects.filter(charge_point__charge_point_id__in=cids, meter_stop=900).count() == count
         assert MeterValue.objects.filter(charge_point__charge_point_id__in=cids).count() == 2 * count
         return len(starts), len(stopped)
+
+    assert statements(3, "a") == statements(60, "b")
+
+
+def sent(cid: str, action: str = "GetConfiguration", message_id: str = "") -> Command:
+    charge_point, _ = ChargePoint.objects.get_or_create(charge_point_id=cid)
+    return Command.objects.create(
+        charge_point=charge_point,
+        action=action,
+        message_id=message_id or f"c-{cid}",
+        request={},
+        status=Command.Status.SENT,
+        sent_at=timezone.now(),
+    )
+
+
+def result(cid: str, payload: dict[str, Any], message_id: str = "") -> Frame:
+    return Frame(
+        charge_point_id=cid,
+        kind=Kind.RESULT,
+        message_id=message_id or f"c-{cid}",
+        payload=payload,
+        received_at=utcnow(),
+    )
+
+
+def configuration(*pairs: tuple[str, str]) -> dict[str, Any]:
+    return {"configurationKey": [{"key": key, "value": value, "readonly": False} for key, value in pairs]}
+
+
+def test_results_of_many_chargers_in_one_batch() -> None:
+    get_a, get_b, reset_c = sent("CP-A"), sent("CP-B"), sent("CP-C", "Reset")
+    ConfigurationKey.objects.create(
+        charge_point=get_b.charge_point, key="HeartbeatInterval", value="60", updated_at=timezone.now()
+    )
+    error = Frame(charge_point_id="CP-C", kind=Kind.ERROR, message_id="c-CP-C", error_code="NotSupported")
+
+    handle_frames.run(
+        [
+            {
+                "frame": result(
+                    "CP-A", configuration(("HeartbeatInterval", "300"), ("MeterValueSampleInterval", "60"))
+                ).to_task()
+            },
+            {"frame": result("CP-B", configuration(("HeartbeatInterval", "900"))).to_task()},
+            {"frame": error.to_task()},
+            {"frame": result("CP-A", configuration(("HeartbeatInterval", "1"))).to_task()},  # the same answer again
+            {"frame": result("CP-D", {}, message_id="nobody").to_task()},
+        ]
+    )
+    values = dict(ConfigurationKey.objects.filter(charge_point=get_a.charge_point).values_list("key", "value"))
+    assert values == {"HeartbeatInterval": "300", "MeterValueSampleInterval": "60"}  # applied once
+    assert ConfigurationKey.objects.get(charge_point=get_b.charge_point).value == "900"
+    for command in (get_a, get_b, reset_c):
+        command.refresh_from_db()
+    assert (get_a.status, get_b.status, reset_c.status, reset_c.error_code) == (
+        "accepted",
+        "accepted",
+        "failed",
+        "NotSupported",
+    )
+    notes = dict(MessageLog.objects.filter(direction="in").values_list("message_id", "error_description"))
+    assert notes["c-CP-B"] == "" and notes["nobody"].startswith("unmatched")
+    assert MessageLog.objects.filter(message_id="c-CP-A", error_description__startswith="late").count() == 1
+    assert ChargePoint.objects.get(charge_point_id="CP-A").online
+
+
+def test_statements_per_batch_of_results_do_not_grow_with_the_batch() -> None:
+    def statements(count: int, prefix: str) -> int:
+        for i in range(count):
+            sent(f"{prefix}-{i}")
+        frames = [result(f"{prefix}-{i}", configuration(("A", "1"), ("B", "2"))) for i in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            handle_frames.run([{"frame": frame.to_task()} for frame in frames])
+        assert (
+            ConfigurationKey.objects.filter(charge_point__charge_point_id__startswith=f"{prefix}-").count() == 2 * count
+        )
+        return len(queries)
 
     assert statements(3, "a") == statements(60, "b")
