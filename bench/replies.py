@@ -39,12 +39,55 @@ def csms_result(action: str, payload: Payload) -> Payload:
     return {}
 
 
+# What a typical 1.6 charger reports to GetConfiguration: the Core profile's keys (and a few more).
+_CONFIGURATION = [
+    ("AllowOfflineTxForUnknownId", "false", False),
+    ("AuthorizationCacheEnabled", "true", False),
+    ("AuthorizeRemoteTxRequests", "true", False),
+    ("BlinkRepeat", "3", False),
+    ("ClockAlignedDataInterval", "900", False),
+    ("ConnectionTimeOut", "60", False),
+    ("ConnectorPhaseRotation", "0.RST,1.RST,2.RST", False),
+    ("GetConfigurationMaxKeys", "50", True),
+    ("HeartbeatInterval", str(HEARTBEAT_INTERVAL), False),
+    ("LightIntensity", "50", False),
+    ("LocalAuthorizeOffline", "true", False),
+    ("LocalPreAuthorize", "false", False),
+    ("MaxEnergyOnInvalidId", "0", False),
+    ("MeterValuesAlignedData", "Energy.Active.Import.Register", False),
+    ("MeterValuesSampledData", "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage", False),
+    ("MeterValueSampleInterval", "60", False),
+    ("MinimumStatusDuration", "0", False),
+    ("NumberOfConnectors", "2", True),
+    ("ResetRetries", "3", False),
+    ("StopTransactionOnEVSideDisconnect", "true", False),
+    ("StopTransactionOnInvalidId", "true", False),
+    ("StopTxnAlignedData", "Energy.Active.Import.Register", False),
+    ("StopTxnSampledData", "Energy.Active.Import.Register", False),
+    ("SupportedFeatureProfiles", "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging", True),
+    ("TransactionMessageAttempts", "3", False),
+    ("TransactionMessageRetryInterval", "60", False),
+    ("UnlockConnectorOnEVSideDisconnect", "true", False),
+    ("WebSocketPingInterval", "30", False),
+    ("LocalAuthListEnabled", "true", False),
+    ("LocalAuthListMaxLength", "1000", True),
+    ("SendLocalListMaxLength", "100", True),
+    ("ChargeProfileMaxStackLevel", "8", True),
+    ("ChargingScheduleAllowedChargingRateUnit", "Current,Power", True),
+    ("ChargingScheduleMaxPeriods", "24", True),
+    ("MaxChargingProfilesInstalled", "8", True),
+]
+
 CHARGER_RESULTS: dict[str, Payload] = {
     "ChangeConfiguration": {"status": "Accepted"},
     "ChangeAvailability": {"status": "Accepted"},
     "ClearCache": {"status": "Accepted"},
     "DataTransfer": {"status": "Accepted"},
-    "GetConfiguration": {"configurationKey": [], "unknownKey": []},
+    "GetConfiguration": {
+        "configurationKey": [
+            {"key": key, "value": value, "readonly": readonly} for key, value, readonly in _CONFIGURATION
+        ]
+    },
     "GetLocalListVersion": {"listVersion": 0},
     "RemoteStartTransaction": {"status": "Rejected"},
     "RemoteStopTransaction": {"status": "Rejected"},
