@@ -219,7 +219,9 @@ CSMS_MQTT_KEEPALIVE = env_int("CSMS_MQTT_KEEPALIVE", 30, minimum=5)
 CSMS_MQTT_CA_FILE = env_str("CSMS_MQTT_CA_FILE", "")
 CSMS_BRIDGE_BATCH_SIZE = env_int("CSMS_BRIDGE_BATCH_SIZE", 100, minimum=1)
 # How long a batch may wait to fill while tasks queue up for the workers (0: never wait).
-CSMS_BRIDGE_LINGER_MS = env_int("CSMS_BRIDGE_LINGER_MS", 50, minimum=0)
+# Measured (open loop 500/s, p99; closed loop replies/s): 0 collapses to 139/s (batches of one
+# or two), 10 ms p99 601 ms, 25 ms 133-139 ms / 1306, 35 ms 141 ms / 1406, 50 ms 166-227 ms / 1491.
+CSMS_BRIDGE_LINGER_MS = env_int("CSMS_BRIDGE_LINGER_MS", 35, minimum=0)
 
 # --- Static files, i18n ----------------------------------------------------------------------
 STATIC_URL = "static/"
