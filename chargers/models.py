@@ -57,7 +57,9 @@ class ChargePoint(models.Model):
         ordering = ["charge_point_id"]
         indexes = [
             models.Index(fields=["registration_status"]),
-            models.Index(fields=["online", "last_seen_at"]),
+            # Not last_seen_at: every message updates it, and an indexed column makes each of those
+            # UPDATEs write a new entry in every index of the table (no HOT update).
+            models.Index(fields=["online"]),
             models.Index(fields=["vendor", "model"]),
         ]
 
@@ -68,7 +70,8 @@ class ChargePoint(models.Model):
 class Connector(models.Model):
     """A connector of a charge point; connector 0 stands for the charge point as a whole."""
 
-    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="connectors")
+    # No index of its own: uniq_connector_per_cp (charge_point, connector_id) serves it.
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="connectors", db_index=False)
     connector_id = models.PositiveIntegerField()
     status = models.CharField(max_length=20, default="Unknown")
     error_code = models.CharField(max_length=30, default="NoError")
@@ -92,7 +95,8 @@ class Connector(models.Model):
 class ConnectorStatusChange(models.Model):
     """Status history: one row per StatusNotification received."""
 
-    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="status_history")
+    # No index of its own: the (connector, -received_at) index serves it.
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="status_history", db_index=False)
     status = models.CharField(max_length=20)
     error_code = models.CharField(max_length=30)
     info = models.CharField(max_length=50, blank=True)
