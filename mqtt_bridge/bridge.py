@@ -29,7 +29,7 @@ from django.conf import settings
 from backoffice import metrics
 
 from . import dialects
-from .frames import Rejected, utcnow
+from .frames import Rejected, storable_text, utcnow
 from .mqtt import broker_address, client_create, set_nodelay
 from .tasks import handle_frames
 from .topics import Route, Topics
@@ -149,7 +149,8 @@ class Bridge:
             data = json.loads(payload)
             stamp = data.get("connected_at" if connected else "disconnected_at") or data.get("ts")
             at = datetime.fromtimestamp(stamp / 1000, UTC) if isinstance(stamp, int | float) else received_at
-            reason = str(data.get("reason", "") or "")
+            # A gateway's free text: kept storable (PostgreSQL holds no NUL), and short.
+            reason = storable_text(str(data.get("reason", "") or ""))[:200]
         except (ValueError, AttributeError, OverflowError, OSError) as exc:
             return {
                 "rejected": Rejected(

@@ -173,3 +173,15 @@ def test_a_batch_with_nul_frames_is_stored_and_nothing_is_lost() -> None:
     assert all(NUL not in row.raw for row in invalid.values())
     assert rejected_count("nul_character") >= before[0] + 3
     assert rejected_count("not_json") >= before[1] + 1
+
+
+@pytest.mark.django_db
+def test_a_presence_reason_holding_nul_is_stored() -> None:
+    from mqtt_bridge.bridge import Bridge
+
+    cid = unique_cid()
+    payload = json.dumps({"clientid": cid, "reason": f"kicked{NUL}out", "disconnected_at": 1_790_000_000_000})
+    item = Bridge()._presence(f"ocpp/presence/{cid}/disconnected", cid, False, payload.encode(), utcnow())
+    handle_frames.run([item])
+    row = MessageLog.objects.get(charge_point_id=cid, kind=MessageLog.Kind.PRESENCE)
+    assert row.payload["reason"] == "kicked\\u0000out"
