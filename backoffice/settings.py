@@ -222,6 +222,10 @@ CSMS_BRIDGE_BATCH_SIZE = env_int("CSMS_BRIDGE_BATCH_SIZE", 100, minimum=1)
 # Measured (open loop 500/s, p99; closed loop replies/s): 0 collapses to 139/s (batches of one
 # or two), 10 ms p99 601 ms, 25 ms 133-139 ms / 1306, 35 ms 141 ms / 1406, 50 ms 166-227 ms / 1491.
 CSMS_BRIDGE_LINGER_MS = env_int("CSMS_BRIDGE_LINGER_MS", 35, minimum=0)
+# How long any batch may wait to fill (0: send what has arrived at once). Open loop at 500/s:
+# 0 ms p99 141 ms, 86% of the machine; 5 ms 80 ms; 10 ms 76 ms, 72%; 20 ms 85 ms. A lone Call's
+# reply takes up to this much longer.
+CSMS_BRIDGE_IDLE_LINGER_MS = env_int("CSMS_BRIDGE_IDLE_LINGER_MS", 10, minimum=0)
 
 # --- Static files, i18n ----------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -5,12 +5,14 @@ so the broker keeps what arrives while the bridge is down. A message is acknowle
 broker (manual PUBACK) only once the Celery task carrying it is in Redis: if the bridge dies in
 between, the broker delivers it again, and the idempotent handlers absorb the duplicate.
 
-Batching: a dispatcher thread sends whatever has arrived since its last send as one task (up to
-CSMS_BRIDGE_BATCH_SIZE). When the workers keep up every frame goes alone at once. When they do
-not (tasks are waiting in the Celery queue), a batch waits up to CSMS_BRIDGE_LINGER_MS to fill:
-the frames would wait in the queue anyway, and a worker applies a batch of a hundred Calls in
-about the statements of one (``processing.calls_handle``). Without the wait the bridge, always
-faster than the workers, kept sending batches of one or two and the backlog never shrank.
+Batching: a dispatcher thread sends what arrives as one task (up to CSMS_BRIDGE_BATCH_SIZE), a
+worker applying a batch of a hundred Calls in about the statements of one
+(``processing.calls_handle``). A batch waits up to CSMS_BRIDGE_IDLE_LINGER_MS (10) to fill when
+the workers keep up, and up to CSMS_BRIDGE_LINGER_MS (35) while tasks wait in the Celery queue:
+the frames would wait there anyway. Without the second the bridge, always faster than the workers,
+kept sending batches of one or two and the backlog never shrank; without the first, a moderate
+load (500 Calls/s) went out in tasks of a few frames, each paying a task's and a transaction's
+fixed cost (p99 141 ms and 86% of the machine, against 76 ms and 72% with 10 ms).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Bridge:
         self.batch_size = batch_size or settings.CSMS_BRIDGE_BATCH_SIZE
         self.max_bytes = settings.CSMS_MAX_PAYLOAD_BYTES
         self.linger = settings.CSMS_BRIDGE_LINGER_MS / 1000
+        self.idle_linger = settings.CSMS_BRIDGE_IDLE_LINGER_MS / 1000
         self._backlog = False
         self._backlog_checked_at = 0.0
         self._queue: queue.Queue[tuple[int, int, dict[str, Any]]] = queue.Queue()
@@ -180,8 +183,10 @@ class Bridge:
             except queue.Empty:
                 continue
             self._fill(batch, deadline=None)
-            if len(batch) < self.batch_size and self.linger > 0 and self._backlogged():
-                self._fill(batch, deadline=time.monotonic() + self.linger)
+            if len(batch) < self.batch_size:
+                linger = self.linger if self.linger > 0 and self._backlogged() else self.idle_linger
+                if linger > 0:
+                    self._fill(batch, deadline=time.monotonic() + linger)
             self._send(batch)
 
     def _fill(self, batch: list[tuple[int, int, dict[str, Any]]], *, deadline: float | None) -> None:
