@@ -7,6 +7,7 @@ compile and quote an INSERT of hundreds of parameters cost more than PostgreSQL'
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -26,21 +27,27 @@ def copy_insert(
     """INSERT ``rows`` (values in the order of ``fields``) with COPY, keeping ``ON CONFLICT``.
 
     COPY cannot skip or update a row that breaks a unique constraint, so the rows are copied into
-    a temporary table made for this call and moved with one ``INSERT ... SELECT ... on_conflict``.
-    Dicts and lists go into jsonb columns. Must run inside a transaction (the staging table is
-    dropped at its end at the latest); a failure leaves nothing behind.
+    a staging table and moved with one ``INSERT ... SELECT ... on_conflict``. The staging table is
+    a temporary table of this connection, made once (``IF NOT EXISTS``: again after a rollback
+    undid it) and emptied after use: a table created and dropped per call would add and delete
+    a dozen catalog rows each time, dozens of times a second. Dicts and lists go into jsonb
+    columns. Must run inside a transaction; a failure leaves nothing behind.
     """
     table = model._meta.db_table
-    staging = f"_staging_{table}"
     columns = ", ".join(columns_of(model, fields))
+    staging = f"_staging_{table}_{zlib.crc32(columns.encode()):08x}"
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
-        with cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS"
+            f" AS SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        # The raw psycopg cursor: its errors become Django's (DataError, OperationalError, ...) here.
+        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([Jsonb(value) if isinstance(value, dict | list) else value for value in row])
         # Two statements, one round trip (Django's psycopg cursors bind parameters client-side).
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} {on_conflict}; DROP TABLE {staging}"
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} {on_conflict}; DELETE FROM {staging}"
         )
 
 

@@ -386,7 +386,8 @@ def message_log_write(rows: list[MessageLog]) -> None:
     table = MessageLog._meta.db_table
     with connection.cursor() as cursor:
         columns = ", ".join(field.column for field in _LOG_FIELDS)
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        # The raw psycopg cursor: its errors become Django's (OperationalError is retried) here.
+        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([_copy_value(row, field.attname) for field in _LOG_FIELDS])
 

@@ -114,6 +114,22 @@ def test_a_bad_value_in_a_bulk_action_fails_only_its_own_call() -> None:
     ]
 
 
+def test_a_value_too_long_for_its_column_fails_only_its_own_call() -> None:
+    # The 1.6 schema leaves a sampled value's length open; our column holds 64 characters. The
+    # value goes in with COPY (psycopg's own cursor): its error must still be the DataError that
+    # becomes a PropertyConstraintViolation, not an InternalError.
+    replies = calls_handle(
+        [
+            call("CP-A", "MeterValues", meter(1, None, "12")),
+            call("CP-B", "MeterValues", meter(1, None, "9" * 65)),
+            call("CP-C", "Heartbeat", {}),
+        ]
+    )
+    assert [r.kind for r in replies] == [Kind.RESULT, Kind.ERROR, Kind.RESULT]
+    assert replies[1].error_code == "PropertyConstraintViolation"
+    assert list(MeterValue.objects.values_list("charge_point__charge_point_id", "value")) == [("CP-A", "12")]
+
+
 def test_meter_values_of_many_chargers_link_to_their_own_sessions_only() -> None:
     start = {"connectorId": 1, "idTag": "T1", "meterStart": 0, "timestamp": "2026-11-23T10:00:00Z"}
     a, b = calls_handle([call("CP-A", "StartTransaction", start), call("CP-B", "StartTransaction", start)])
