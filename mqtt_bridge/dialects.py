@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from .frames import MAX_MESSAGE_ID_LENGTH, OCPP_VERSION, Frame, Kind, Rejected
+from .frames import MAX_ACTION_LENGTH, MAX_MESSAGE_ID_LENGTH, OCPP_VERSION, Frame, Kind, Rejected
 from .topics import TopicMatch
 from .validation import error_code
 
@@ -162,6 +162,10 @@ def _kind(value: Any) -> Kind:
 def _call_fields(message_id: str, action: Any, payload: Any, *, has_payload: bool) -> dict[str, Any]:
     if not isinstance(action, str) or not action:
         raise _Unreadable("bad_structure", "Call without an Action", message_id, "ProtocolError")
+    if len(action) > MAX_ACTION_LENGTH:
+        # Unknown to OCPP, as any unknown action; too long to be kept as an action name.
+        description = f"Unknown action {action[:40]!r}... ({len(action)} characters)"
+        raise _Unreadable("bad_structure", description, message_id, "NotImplemented")
     if not has_payload:
         raise _Unreadable("bad_structure", f"{action} Call without a Payload", message_id, "ProtocolError")
     if not isinstance(payload, dict):

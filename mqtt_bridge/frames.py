@@ -18,6 +18,8 @@ class Kind(enum.IntEnum):
 
 # OCPP-J: message ids are strings of at most 36 characters.
 MAX_MESSAGE_ID_LENGTH = 36
+# No OCPP action name comes near this; the message log and the stored replies keep this many.
+MAX_ACTION_LENGTH = 64
 
 # The version of every decoded frame: neither the topics nor the dialects carry one yet.
 OCPP_VERSION = "1.6"

@@ -66,6 +66,8 @@ def test_action_from_an_override_topic() -> None:
         ('{"MessageTypeId": 2, "UniqueId": "a", "Payload": {}}', "bad_structure", "ProtocolError"),
         ('{"MessageTypeId": 2, "UniqueId": "a", "Action": "Heartbeat"}', "bad_structure", "ProtocolError"),
         ('[2, "a", "Heartbeat", []]', "bad_structure", "FormationViolation"),
+        # Longer than any action and than the columns that keep action names.
+        ('[2, "a", "%s", {}]' % ("A" * 65), "bad_structure", "NotImplemented"),
         ("[2]", "bad_structure", None),
     ],
 )

@@ -1,4 +1,4 @@
-"""The NUL character, which PostgreSQL stores neither in text nor in jsonb, never reaches the database.
+"""Input PostgreSQL cannot store as is (the NUL character, an action name past our columns) never reaches the database.
 
 Before the fix a Call holding ``\\u0000`` decoded into a Frame, failed the write of its wave, was
 retried alone, failed again and was lost without an answer; garbage with a NUL byte failed in the
@@ -185,3 +185,17 @@ def test_a_presence_reason_holding_nul_is_stored() -> None:
     handle_frames.run([item])
     row = MessageLog.objects.get(charge_point_id=cid, kind=MessageLog.Kind.PRESENCE)
     assert row.payload["reason"] == "kicked\\u0000out"
+
+
+@pytest.mark.django_db
+def test_a_call_with_an_overlong_action_is_answered_and_stored() -> None:
+    cid = unique_cid()
+    rejected = decode(json.dumps([2, "long-1", "A" * 100, {}]), cid=cid)
+    assert isinstance(rejected, Rejected)
+    handle_frames.run(
+        [{"rejected": rejected.to_task()}, {"frame": decode('[2, "hb-1", "Heartbeat", {}]', cid=cid).to_task()}]
+    )
+    assert (
+        MessageLog.objects.get(charge_point_id=cid, message_id="long-1", direction="out").error_code == "NotImplemented"
+    )
+    assert InboundCall.objects.filter(charge_point_id=cid, message_id="hb-1").exists()
