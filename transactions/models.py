@@ -80,7 +80,8 @@ class MeterValue(models.Model):
     context = models.CharField(max_length=24, default="Sample.Periodic")
     location = models.CharField(max_length=8, default="Outlet")
     format = models.CharField(max_length=12, default="Raw")
-    value = models.CharField(max_length=64, help_text="As sent (SignedData is not a number)")
+    # Text: a signed meter value (format SignedData, e.g. OCMF) runs to hundreds of characters.
+    value = models.TextField(help_text="As sent (SignedData is not a number)")
     numeric_value = models.FloatField(null=True, blank=True)
 
     class Meta:

@@ -114,20 +114,21 @@ def test_a_bad_value_in_a_bulk_action_fails_only_its_own_call() -> None:
     ]
 
 
-def test_a_value_too_long_for_its_column_fails_only_its_own_call() -> None:
-    # The 1.6 schema leaves a sampled value's length open; our column holds 64 characters. The
-    # value goes in with COPY (psycopg's own cursor): its error must still be the DataError that
-    # becomes a PropertyConstraintViolation, not an InternalError.
+def test_a_value_out_of_range_for_its_column_fails_only_its_own_call() -> None:
+    # connectorId 2^40 passes the schema but not our column. Meter values go in with COPY
+    # (psycopg's own cursor): its error must still be the DataError that becomes a
+    # PropertyConstraintViolation, not an InternalError.
+    signed = "OCMF|" + "x" * 600  # a signed meter value: hundreds of characters, all kept
     replies = calls_handle(
         [
-            call("CP-A", "MeterValues", meter(1, None, "12")),
-            call("CP-B", "MeterValues", meter(1, None, "9" * 65)),
+            call("CP-A", "MeterValues", meter(1, None, signed)),
+            call("CP-B", "MeterValues", meter(2**40, None, "5")),
             call("CP-C", "Heartbeat", {}),
         ]
     )
     assert [r.kind for r in replies] == [Kind.RESULT, Kind.ERROR, Kind.RESULT]
     assert replies[1].error_code == "PropertyConstraintViolation"
-    assert list(MeterValue.objects.values_list("charge_point__charge_point_id", "value")) == [("CP-A", "12")]
+    assert list(MeterValue.objects.values_list("charge_point__charge_point_id", "value")) == [("CP-A", signed)]
 
 
 def test_meter_values_of_many_chargers_link_to_their_own_sessions_only() -> None:
