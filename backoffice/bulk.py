@@ -7,6 +7,7 @@ compile and quote an INSERT of hundreds of parameters cost more than PostgreSQL'
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -49,6 +50,43 @@ def copy_insert(
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} {on_conflict}; DELETE FROM {staging}"
         )
+
+
+def update_objects(objects: Sequence[models.Model], fields: Sequence[str]) -> None:
+    """Write ``fields`` (attribute names) of many objects of one model in one UPDATE.
+
+    ``bulk_update`` builds a ``CASE WHEN pk = ... THEN ...`` per object and field, whose planning
+    time grows with the batch (200 rows: 582 ms against 15 ms for this ``UPDATE ... FROM
+    (VALUES ...)``). The VALUES are cast to the column types (without lengths: a value too long
+    for its column is an error, not truncated).
+    """
+    if not objects:
+        return
+    model = type(objects[0])
+    meta = model._meta
+    by_attname = {field.attname: field for field in meta.concrete_fields}
+    chosen = [by_attname[name] for name in fields]
+    types = [_cast_type(field) for field in (meta.pk, *chosen)]
+    rows = [(obj.pk, *(_db_value(field, getattr(obj, field.attname)) for field in chosen)) for obj in objects]
+    values, params = values_list(rows, types)
+    quote = connection.ops.quote_name
+    names = [f"v{i}" for i in range(len(chosen))]
+    assignments = ", ".join(f"{quote(field.column)} = v.{name}" for field, name in zip(chosen, names, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} AS t SET {assignments} FROM ({values}) AS v (pk, {', '.join(names)})"
+            f" WHERE t.{quote(meta.pk.column)} = v.pk",
+            params,
+        )
+
+
+def _cast_type(field: models.Field) -> str:
+    # varchar(40) -> varchar: an explicit cast to a length would cut the value silently.
+    return re.sub(r"\(.*\)", "", field.db_type(connection) or "")
+
+
+def _db_value(field: models.Field, value: Any) -> Any:
+    return Jsonb(value) if isinstance(field, models.JSONField) and value is not None else value
 
 
 def values_list(rows: Sequence[Sequence[Any]], types: Sequence[str]) -> tuple[str, list[Any]]:

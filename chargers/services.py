@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from backoffice import bulk
 from backoffice.events import fleet_event
@@ -389,28 +388,10 @@ def commands_results_record(*, results: list[CommandResult], now: datetime) -> N
             command.status = Command.Status.ACCEPTED if accepted else Command.Status.REJECTED
             command.response = result.payload
         command.completed_at = now
-    values, params = bulk.values_list(
-        [
-            (c.pk, c.status, c.error_code, c.error_description, _jsonb_or_null(c.response), c.completed_at)
-            for c in (result.command for result in results)
-        ],
-        ["bigint", "varchar", "varchar", "text", "jsonb", "timestamptz"],
+    bulk.update_objects(
+        [result.command for result in results],
+        ["status", "error_code", "error_description", "response", "completed_at"],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {Command._meta.db_table} c
-            SET status = r.status, error_code = r.error_code, error_description = r.error_description,
-                response = r.response, completed_at = r.completed_at
-            FROM ({values}) AS r (id, status, error_code, error_description, response, completed_at)
-            WHERE c.id = r.id
-            """,
-            params,
-        )
-
-
-def _jsonb_or_null(value: Any) -> Jsonb | None:
-    return None if value is None else Jsonb(value)
 
 
 # Result statuses that mean the charger did what was asked (UnlockConnector answers Unlocked,

@@ -240,8 +240,7 @@ def transactions_stop(*, reports: list[StopReport], now: datetime) -> list[IdTag
             session.meter_stop, session.stopped_at, session.stop_received_at = report.meter_stop, report.stopped_at, now
             session.stop_reason, session.stop_id_tag = report.reason or "Local", report.id_tag
             closing.append(session)
-    if closing:
-        _sessions_close(closing)
+    bulk.update_objects(closing, ["meter_stop", "stopped_at", "stop_received_at", "stop_reason", "stop_id_tag"])
     rows = [
         row
         for report, session in zip(reports, sessions, strict=True)
@@ -253,24 +252,6 @@ def transactions_stop(*, reports: list[StopReport], now: datetime) -> list[IdTag
     tagged = [report for report in reports if report.id_tag]
     infos = iter(id_tags_authorize(requests=[(r.id_tag, r.charge_point) for r in tagged], now=now) if tagged else [])
     return [next(infos) if report.id_tag else None for report in reports]
-
-
-def _sessions_close(sessions: list[Transaction]) -> None:
-    values, params = bulk.values_list(
-        [(s.pk, s.meter_stop, s.stopped_at, s.stop_received_at, s.stop_reason, s.stop_id_tag) for s in sessions],
-        ["bigint", "bigint", "timestamptz", "timestamptz", "varchar", "varchar"],
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {Transaction._meta.db_table} t
-            SET meter_stop = stop.meter_stop, stopped_at = stop.stopped_at, stop_received_at = stop.received_at,
-                stop_reason = stop.reason, stop_id_tag = stop.id_tag
-            FROM ({values}) AS stop (id, meter_stop, stopped_at, received_at, reason, id_tag)
-            WHERE t.id = stop.id
-            """,
-            params,
-        )
 
 
 def meter_values_record(

@@ -48,3 +48,27 @@ def test_on_conflict_applies() -> None:
                 on_conflict=upsert,
             )
     assert InboundCall.objects.get().reply == {"kind": 4}
+
+
+def test_update_objects_writes_the_fields_given_and_cuts_nothing() -> None:
+    from chargers.models import ChargePoint, Command
+
+    charge_point = ChargePoint.objects.create(charge_point_id="CP-1")
+    commands = [
+        Command.objects.create(charge_point=charge_point, action="Reset", message_id=f"c{i}", request={"n": i})
+        for i in range(3)
+    ]
+    commands[0].status, commands[0].response = "accepted", {"status": "Accepted"}
+    commands[1].status, commands[1].response, commands[1].error_code = "failed", None, "NotSupported"
+    commands[2].action = "Changed in memory only"
+    with transaction.atomic():
+        bulk.update_objects(commands[:2], ["status", "response", "error_code"])
+    rows = {c.message_id: c for c in Command.objects.all()}
+    assert (rows["c0"].status, rows["c0"].response) == ("accepted", {"status": "Accepted"})
+    assert (rows["c1"].status, rows["c1"].error_code) == ("failed", "NotSupported")
+    assert Command.objects.filter(message_id="c1", response__isnull=True).exists()  # SQL NULL, not JSON null
+    assert rows["c2"].action == "Reset" and rows["c0"].request == {"n": 0}
+
+    commands[0].status = "x" * 17  # the column holds 16: an error, never a silent cut
+    with pytest.raises(DataError), transaction.atomic():
+        bulk.update_objects(commands[:1], ["status"])
