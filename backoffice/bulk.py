@@ -16,10 +16,24 @@ from django.db import connection, models
 from psycopg.types.json import Jsonb
 
 
+def _fields_of(model: type[models.Model], names: Sequence[str]) -> list[models.Field]:
+    by_attname = {field.attname: field for field in model._meta.concrete_fields}
+    return [by_attname[name] for name in names]
+
+
 def columns_of(model: type[models.Model], fields: Sequence[str]) -> list[str]:
     """The database columns of ``fields`` (attribute names: ``charge_point_id``, not ``charge_point``), quoted."""
-    by_attname = {field.attname: field.column for field in model._meta.concrete_fields}
-    return [connection.ops.quote_name(by_attname[name]) for name in fields]
+    return [connection.ops.quote_name(field.column) for field in _fields_of(model, fields)]
+
+
+def copy_rows(*, model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Append ``rows`` (values in the order of ``fields``) to the model's table with COPY.
+
+    The fastest way in (about 30x row-by-row inserts here), for tables that only grow; with a
+    unique constraint to respect, ``copy_insert``.
+    """
+    with connection.cursor() as cursor:
+        _copy(cursor, model._meta.db_table, _fields_of(model, fields), rows)
 
 
 def copy_insert(
@@ -31,8 +45,8 @@ def copy_insert(
     a staging table and moved with one ``INSERT ... SELECT ... on_conflict``. The staging table is
     a temporary table of this connection, made once (``IF NOT EXISTS``: again after a rollback
     undid it) and emptied after use: a table created and dropped per call would add and delete
-    a dozen catalog rows each time, dozens of times a second. Dicts and lists go into jsonb
-    columns. Must run inside a transaction; a failure leaves nothing behind.
+    a dozen catalog rows each time, dozens of times a second. Must run inside a transaction; a
+    failure leaves nothing behind.
     """
     table = model._meta.db_table
     columns = ", ".join(columns_of(model, fields))
@@ -42,14 +56,20 @@ def copy_insert(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS"
             f" AS SELECT {columns} FROM {table} WITH NO DATA"
         )
-        # The raw psycopg cursor: its errors become Django's (DataError, OperationalError, ...) here.
-        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([Jsonb(value) if isinstance(value, dict | list) else value for value in row])
+        _copy(cursor, staging, _fields_of(model, fields), rows)
         # Two statements, one round trip (Django's psycopg cursors bind parameters client-side).
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} {on_conflict}; DELETE FROM {staging}"
         )
+
+
+def _copy(cursor: Any, table: str, fields: list[models.Field], rows: Iterable[Sequence[Any]]) -> None:
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    # Django's cursor wraps psycopg's; COPY is psycopg's own, so its errors are made Django's
+    # here (a DataError is a CallError for the charger, an OperationalError retries the task).
+    with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_db_value(field, value) for field, value in zip(fields, row, strict=True)])
 
 
 def update_objects(objects: Sequence[models.Model], fields: Sequence[str]) -> None:
@@ -64,8 +84,7 @@ def update_objects(objects: Sequence[models.Model], fields: Sequence[str]) -> No
         return
     model = type(objects[0])
     meta = model._meta
-    by_attname = {field.attname: field for field in meta.concrete_fields}
-    chosen = [by_attname[name] for name in fields]
+    chosen = _fields_of(model, fields)
     types = [_cast_type(field) for field in (meta.pk, *chosen)]
     rows = [(obj.pk, *(_db_value(field, getattr(obj, field.attname)) for field in chosen)) for obj in objects]
     values, params = values_list(rows, types)
@@ -86,6 +105,7 @@ def _cast_type(field: models.Field) -> str:
 
 
 def _db_value(field: models.Field, value: Any) -> Any:
+    # Any JSON value (a charger's result payload may be a string) goes into a jsonb column as JSON.
     return Jsonb(value) if isinstance(field, models.JSONField) and value is not None else value
 
 

@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DataError, InterfaceError, OperationalError, connection, transaction
+from django.db import DataError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from backoffice import bulk, metrics
 from backoffice.events import fleet_event
@@ -283,13 +282,15 @@ def results_handle(frames: list[Frame]) -> None:
         )
         commands = {(command.charge_point.charge_point_id, command.message_id): command for command in locked}
         results: list[CommandResult] = []
+        answered: set[int] = set()
         seen: list[tuple[ChargePoint, str]] = []
         log: list[MessageLog] = []
         for frame in frames:
             command = commands.get((frame.charge_point_id, frame.message_id))
-            note, outcome, answer = _result_read(frame, command, answered={r.command.pk for r in results})
+            note, outcome, answer = _result_read(frame, command, answered=answered)
             if answer is not None:
                 results.append(answer)
+                answered.add(answer.command.pk)
             if command is not None:
                 seen.append((command.charge_point, frame.dialect))
             action = command.action if command else ""
@@ -372,7 +373,7 @@ def command_calls_log(frames: list[Frame]) -> None:
 
 
 # Every column but the id, straight from the model (COPY names them; a new field joins by itself).
-_LOG_FIELDS = tuple(field for field in MessageLog._meta.concrete_fields if not field.primary_key)
+_LOG_FIELDS = tuple(field.attname for field in MessageLog._meta.concrete_fields if not field.primary_key)
 
 
 def message_log_write(rows: list[MessageLog]) -> None:
@@ -383,18 +384,11 @@ def message_log_write(rows: list[MessageLog]) -> None:
     """
     if not rows:
         return
-    table = MessageLog._meta.db_table
-    with connection.cursor() as cursor:
-        columns = ", ".join(field.column for field in _LOG_FIELDS)
-        # The raw psycopg cursor: its errors become Django's (OperationalError is retried) here.
-        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([_copy_value(row, field.attname) for field in _LOG_FIELDS])
-
-
-def _copy_value(row: MessageLog, attname: str) -> Any:
-    value = getattr(row, attname)
-    return Jsonb(value) if attname == "payload" and value is not None else value
+    bulk.copy_rows(
+        model=MessageLog,
+        fields=_LOG_FIELDS,
+        rows=([getattr(row, name) for name in _LOG_FIELDS] for row in rows),
+    )
 
 
 def _log_fields_in(frame: Frame, now: datetime, *, action: str = "", error_description: str = "") -> dict[str, Any]:
