@@ -438,13 +438,10 @@ def reservation_use(*, charge_point: ChargePoint, reservation_id: int | None) ->
         )
 
 
-def boot_followups(*, charge_point: ChargePoint, now: datetime) -> None:
-    """After a BootNotification: a pending Reset is done, and (if set) the configuration is read."""
-    boots_followups(charge_points=[charge_point], now=now)
-
-
 def boots_followups(*, charge_points: list[ChargePoint], now: datetime) -> None:
-    """``boot_followups`` for many chargers: three statements at most, whatever their number.
+    """After BootNotifications: a pending Reset is done, and (if set) the configuration is read.
+
+    Three statements at most, whatever the number of chargers.
 
     The charge points must be locked (``charge_points_lock``): the lock keeps two boots of one
     charger from both finding no queued GetConfiguration and queueing two.

@@ -93,11 +93,6 @@ def charge_points_seen(*, charge_points: Iterable[tuple[ChargePoint, str]], now:
             charge_point.last_seen_at, charge_point.online, charge_point.dialect = now, True, dialect
 
 
-def charge_point_seen(*, charge_point: ChargePoint, dialect: str, now: datetime) -> None:
-    """Record that a message came from the charger just now (presence, and how to answer it)."""
-    charge_points_seen(charge_points=[(charge_point, dialect)], now=now)
-
-
 @dataclasses.dataclass(frozen=True)
 class BootIdentity:
     vendor: str
@@ -119,23 +114,16 @@ class BootReport:
     identity: BootIdentity
 
 
-def boot_notification_record(*, charge_point: ChargePoint, identity: BootIdentity, now: datetime) -> tuple[str, int]:
-    """Store the identity a charger reports at boot; return (registration status, interval).
-
-    Accepted chargers get the heartbeat interval; pending and rejected ones the retry interval
-    after which they boot again (an operator may have accepted them by then).
-    """
-    return boot_notifications_record(reports=[BootReport(charge_point, identity)], now=now)[0]
-
-
 _IDENTITY_FIELDS = tuple(field.name for field in dataclasses.fields(BootIdentity))
 
 
 def boot_notifications_record(*, reports: list[BootReport], now: datetime) -> list[tuple[str, int]]:
-    """``boot_notification_record`` for many chargers (one report each): one UPDATE for them all.
+    """Store the identity chargers report at boot; return (registration status, interval) for each.
 
-    The charge points must be locked (``charge_points_lock``): their registration status is read
-    from the objects, which are left as the rows now are.
+    Accepted chargers get the heartbeat interval; pending and rejected ones the retry interval
+    after which they boot again (an operator may have accepted them by then). One UPDATE for
+    them all (one report per charger). The charge points must be locked (``charge_points_lock``):
+    their registration status is read from the objects, which are left as the rows now are.
     """
     rows: list[tuple[Any, ...]] = []
     answers: list[tuple[str, int]] = []
