@@ -103,16 +103,16 @@ def rss(processes: Iterable[psutil.Process]) -> int:
     return total
 
 
-def cpu_seconds(processes: Iterable[psutil.Process]) -> float:
-    """Sum of user + system CPU time in seconds."""
-    total = 0.0
+def cpu_seconds(processes: Iterable[psutil.Process]) -> dict[tuple[int, float], float]:
+    """User + system CPU time in seconds of each process (by pid and start time: pids are reused)."""
+    seconds = {}
     for proc in processes:
         try:
             times = proc.cpu_times()
-            total += times.user + times.system
+            seconds[(proc.pid, proc.create_time())] = times.user + times.system
         except psutil.Error:
             pass
-    return total
+    return seconds
 
 
 def machine_busy_seconds() -> float:
@@ -127,7 +127,7 @@ class Sampler:
 
     children: list[Child]
     peaks: dict[str, int] = field(default_factory=dict)
-    _cpu_start: dict[str, float] = field(default_factory=dict)
+    _cpu_start: dict[str, dict[tuple[int, float], float]] = field(default_factory=dict)
     _wall_start: float = 0.0
     _machine_start: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -159,7 +159,13 @@ class Sampler:
         if self._thread is not None:
             self._thread.join()
         wall = max(time.perf_counter() - self._wall_start, 1e-9)
-        cpu = {role: cpu_seconds(procs) - self._cpu_start.get(role, 0.0) for role, procs in self.roles().items()}
+        # Per process: one that started in the window (a new PostgreSQL backend, the next
+        # scenario's worker) counts from zero; comparing sums over different sets of processes
+        # went negative and showed PostgreSQL at 0%.
+        cpu = {
+            role: sum(sec - self._cpu_start.get(role, {}).get(key, 0.0) for key, sec in cpu_seconds(procs).items())
+            for role, procs in self.roles().items()
+        }
         per_role = {role: round(100 * max(sec, 0.0) / wall, 1) for role, sec in cpu.items()}
         cpus = os.cpu_count() or 1
         machine = round(100 * (machine_busy_seconds() - self._machine_start) / wall / cpus, 1)
