@@ -178,6 +178,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER",
 CELERY_TASK_DEFAULT_QUEUE = env_str("CSMS_CELERY_QUEUE", "csms")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Work a killed worker held comes back in seconds: with Redis, a task a worker took but never
+# acknowledged waits in Redis's "unacked" set until the visibility timeout (kombu's default: one
+# hour), then any worker's periodic sweep puts it back in the queue. A batch takes well under a
+# second; one still running past the timeout is handled twice, which the idempotent handlers absorb.
+CSMS_CELERY_VISIBILITY_TIMEOUT = env_int("CSMS_CELERY_VISIBILITY_TIMEOUT", 20, minimum=1)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CSMS_CELERY_VISIBILITY_TIMEOUT,
+    # Sweep every second (kombu: every 10 s, scanning one sweep in 10) so the timeout is what counts.
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
+}
+# A batch delivered this many times without finishing (its worker died each time) is split; a
+# single frame past it is quarantined as a dead letter instead of killing workers forever.
+CSMS_POISON_MAX_DELIVERIES = env_int("CSMS_POISON_MAX_DELIVERIES", 3, minimum=1)
 
 # --- OCPP policies ---------------------------------------------------------------------------
 CSMS_BOOT_POLICY = env_choice("CSMS_BOOT_POLICY", "pending", ("accept", "pending", "reject"))
