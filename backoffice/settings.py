@@ -315,6 +315,11 @@ CSMS_GATEWAY_AUTH_URL = env_str("CSMS_GATEWAY_AUTH_URL", "")
 CSMS_GATEWAY_AUTH_CACHE_SECONDS = env_int("CSMS_GATEWAY_AUTH_CACHE_SECONDS", 300, minimum=0)
 CSMS_GATEWAY_DEFAULT_HEARTBEAT = env_int("CSMS_GATEWAY_DEFAULT_HEARTBEAT", 60, minimum=1)
 CSMS_GATEWAY_KEEPALIVE_BACKOFF = env_float("CSMS_GATEWAY_KEEPALIVE_BACKOFF", 1.5, minimum=1.0)
+# lenient: WebSocket pings (and pongs) from the charger keep its socket alive, and a Pending/Rejected
+# BootNotification reply's retry interval covers the charger's silence until it boots again (a charger
+# may wait interval x 2). emqx: EMQX's rule exactly, only text frames count and only an Accepted reply
+# sets the interval (a charger waiting out a 60 s retry is dropped after 90 s).
+CSMS_GATEWAY_KEEPALIVE_MODE = env_choice("CSMS_GATEWAY_KEEPALIVE_MODE", "lenient", ("lenient", "emqx"))
 CSMS_GATEWAY_UPSTREAM_QOS = int(env_choice("CSMS_GATEWAY_UPSTREAM_QOS", "2", ("1", "2")))
 CSMS_GATEWAY_MAX_FRAME_BYTES = env_int("CSMS_GATEWAY_MAX_FRAME_BYTES", CSMS_MAX_PAYLOAD_BYTES, minimum=256)
 CSMS_GATEWAY_MQTT_CLIENT_ID = env_str("CSMS_GATEWAY_MQTT_CLIENT_ID", "csms-gateway")
