@@ -144,7 +144,10 @@ class IdTagFilter(filters.FilterSet):
 
 
 class CommandFilter(filters.FilterSet):
-    charge_point = filters.CharFilter(field_name="charge_point__charge_point_id", help_text="Charge point id")
+    charge_point_id = filters.CharFilter(field_name="charge_point__charge_point_id", help_text="Charge point id")
+    charge_point = filters.CharFilter(
+        field_name="charge_point__charge_point_id", help_text="Deprecated: use `charge_point_id`"
+    )
     action = filters.MultipleChoiceFilter(choices=[(a, a) for a in sorted(SUPPORTED_ACTIONS)])
     status = filters.MultipleChoiceFilter(choices=Command.Status.choices)
     created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
@@ -152,7 +155,7 @@ class CommandFilter(filters.FilterSet):
 
     class Meta:
         model = Command
-        fields = ["charge_point", "action", "status", "created_after", "created_before"]
+        fields = ["charge_point_id", "charge_point", "action", "status", "created_after", "created_before"]
 
 
 class CredentialFilter(filters.FilterSet):

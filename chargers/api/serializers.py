@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from chargers.commands import SUPPORTED_ACTIONS
@@ -166,9 +167,23 @@ class ExpiresInMixin(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(deprecate_fields=["charge_point"])
 class CommandCreateSerializer(ExpiresInMixin):
+    """A command to queue. The charger is ``charge_point_id``, as every response names it."""
+
+    charge_point_id = serializers.SlugRelatedField(
+        slug_field="charge_point_id",
+        queryset=ChargePoint.objects.all(),
+        required=False,
+        help_text="Charge point id (required; `charge_point` is its deprecated spelling)",
+    )
+    # The name this endpoint took before it matched its responses: still read so existing
+    # integrations keep working, marked deprecated in the schema. Removal is a breaking change.
     charge_point = serializers.SlugRelatedField(
-        slug_field="charge_point_id", queryset=ChargePoint.objects.all(), help_text="Charge point id"
+        slug_field="charge_point_id",
+        queryset=ChargePoint.objects.all(),
+        required=False,
+        help_text="Deprecated: use `charge_point_id`",
     )
     action = serializers.ChoiceField(choices=sorted(SUPPORTED_ACTIONS), help_text="OCPP 1.6 action")
     payload = serializers.DictField(
@@ -177,6 +192,17 @@ class CommandCreateSerializer(ExpiresInMixin):
 
     def validate_payload(self, value: dict[str, Any]) -> dict[str, Any]:
         return json_storable(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        new, old = attrs.pop("charge_point_id", None), attrs.pop("charge_point", None)
+        if new is None and old is None:
+            raise serializers.ValidationError({"charge_point_id": ["This field is required."]})
+        if new is not None and old is not None and new != old:
+            raise serializers.ValidationError(
+                {"charge_point": ["names another charge point than charge_point_id; send only charge_point_id"]}
+            )
+        attrs["charge_point"] = new or old
+        return attrs
 
 
 class RemoteStartSerializer(ExpiresInMixin):

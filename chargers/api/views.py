@@ -453,7 +453,19 @@ COMMAND_ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PAT
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List commands", description="Newest first."),
+    list=extend_schema(
+        summary="List commands",
+        description="Newest first.",
+        parameters=[
+            OpenApiParameter(
+                "charge_point",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description="Deprecated: use `charge_point_id`",
+                deprecated=True,
+            )
+        ],
+    ),
     retrieve=extend_schema(summary="A command and its lifecycle", parameters=[COMMAND_ID_PARAM]),
 )
 class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -472,19 +484,25 @@ class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         summary="Send a command to a charge point",
         description="Any OCPP 1.6 CSMS-initiated action, its payload as the OCPP schema has it. The payload is "
         "validated against the schema and the charger's state, then queued; it is sent when the charger is "
-        "online and has no other command outstanding. Needs the operator role.",
+        "online and has no other command outstanding. Needs the operator role. The charger is "
+        "`charge_point_id`, as in every response; `charge_point` is still read but deprecated.",
         request=s.CommandCreateSerializer,
         responses={202: _ACCEPTED, 400: _COMMAND_REFUSED},
         examples=[
             OpenApiExample(
                 "Reset",
-                value={"charge_point": "CP-0001", "action": "Reset", "payload": {"type": "Soft"}, "expires_in": 3600},
+                value={
+                    "charge_point_id": "CP-0001",
+                    "action": "Reset",
+                    "payload": {"type": "Soft"},
+                    "expires_in": 3600,
+                },
                 request_only=True,
             ),
             OpenApiExample(
                 "Read configuration",
                 value={
-                    "charge_point": "CP-0001",
+                    "charge_point_id": "CP-0001",
                     "action": "GetConfiguration",
                     "payload": {"key": ["HeartbeatInterval"]},
                 },
@@ -574,11 +592,14 @@ class CredentialViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     @extend_schema(
         summary="Set a charger's password",
-        description="Creates or replaces the credential. Without `password` a random one is generated. The "
-        "password is in this response only: only its hash is stored. Needs the admin role.",
+        description="Creates (201) or replaces (200) the credential. Without `password` a random one is "
+        "generated. The password is in this response only: only its hash is stored. Needs the admin role.",
         request=s.CredentialSetSerializer,
         parameters=[_CREDENTIAL_CID_PARAM],
-        responses={200: s.CredentialSecretSerializer},
+        responses={
+            200: OpenApiResponse(s.CredentialSecretSerializer, description="Replaced"),
+            201: OpenApiResponse(s.CredentialSecretSerializer, description="Created"),
+        },
         examples=[
             OpenApiExample("Generate", value={"enabled": True, "note": "site Nord, bay 3"}, request_only=True),
             OpenApiExample(
@@ -598,12 +619,16 @@ class CredentialViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveM
     def update(self, request: Request, charge_point_id: str) -> Response:
         serializer = s.CredentialSetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # Read before the write only to pick the status code (RFC 9110: 201 when a PUT creates).
+        # Two first PUTs racing may both answer 201; the row itself is one either way.
+        existed = ChargerCredential.objects.filter(charge_point_id=charge_point_id).exists()
         try:
             credential, password = credential_set_password(charge_point_id=charge_point_id, **serializer.validated_data)
         except ValueError as exc:
             raise ValidationError({"charge_point_id": [str(exc)]}) from None
         credential.password = password
-        return Response(s.CredentialSecretSerializer(credential).data)
+        code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+        return Response(s.CredentialSecretSerializer(credential).data, status=code)
 
     @extend_schema(
         summary="Enable or disable a charger's credential",

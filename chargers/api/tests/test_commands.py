@@ -19,7 +19,7 @@ def test_create_answers_202_with_the_location_of_the_queued_command(
 ) -> None:
     response = operator_api.post(
         "/api/v1/commands/",
-        {"charge_point": "CP-1.a:b", "action": "GetConfiguration", "payload": {"key": ["HeartbeatInterval"]}},
+        {"charge_point_id": "CP-1.a:b", "action": "GetConfiguration", "payload": {"key": ["HeartbeatInterval"]}},
         format="json",
     )
     assert response.status_code == 202, response.content
@@ -39,7 +39,13 @@ def test_create_answers_202_with_the_location_of_the_queued_command(
 @pytest.mark.parametrize(
     ("data", "field"),
     [
+        ({"charge_point_id": "nope", "action": "Reset", "payload": {"type": "Soft"}}, "charge_point_id"),
         ({"charge_point": "nope", "action": "Reset", "payload": {"type": "Soft"}}, "charge_point"),
+        ({"action": "Reset", "payload": {"type": "Soft"}}, "charge_point_id"),
+        (
+            {"charge_point_id": "CP-1.a:b", "charge_point": "CP-2", "action": "Reset", "payload": {"type": "Soft"}},
+            "charge_point",
+        ),
         ({"charge_point": "CP-1.a:b", "action": "Dance", "payload": {}}, "action"),
         ({"charge_point": "CP-1.a:b", "action": "Reset", "payload": []}, "payload"),
         ({"charge_point": "CP-1.a:b", "action": "Reset", "payload": {"type": "Gentle"}}, "non_field_errors"),
@@ -60,6 +66,31 @@ def test_bad_commands_are_400_with_field_errors(
     assert response.status_code == 400, response.content
     assert field in response.json()
     assert not Command.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["charge_point_id", "charge_point"])
+def test_create_takes_the_charger_as_charge_point_id_and_still_as_the_deprecated_charge_point(
+    operator_api: APIClient, fleet: SimpleNamespace, name: str
+) -> None:
+    response = operator_api.post(
+        "/api/v1/commands/", {name: "CP-2", "action": "Reset", "payload": {"type": "Soft"}}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    assert response.json()["charge_point_id"] == "CP-2"
+    assert Command.objects.get().charge_point == fleet.cp2
+    # Both names for the same charger are one request, not a conflict.
+    both = {"charge_point_id": "CP-2", "charge_point": "CP-2", "action": "ClearCache", "payload": {}}
+    assert operator_api.post("/api/v1/commands/", both, format="json").status_code == 202
+
+
+def test_schema_documents_charge_point_as_deprecated(viewer_api: APIClient) -> None:
+    schema = viewer_api.get("/api/schema/?format=json").json()
+    ref = schema["paths"]["/api/v1/commands/"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
+    assert body["charge_point"].get("deprecated") is True
+    assert not body["charge_point_id"].get("deprecated")
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/commands/"]["get"]["parameters"]}
+    assert parameters["charge_point"].get("deprecated") is True and "charge_point_id" in parameters
 
 
 def test_cancel_a_queued_command_then_409(operator_api: APIClient, fleet: SimpleNamespace) -> None:
@@ -151,8 +182,9 @@ def test_command_list_filters_and_query_count(
     reset = command_enqueue(charge_point=fleet.cp2, action="Reset", payload={"type": "Soft"})
     with django_assert_max_num_queries(6):
         assert viewer_api.get("/api/v1/commands/").json()["count"] == 11
-    body = viewer_api.get("/api/v1/commands/?charge_point=CP-2").json()
-    assert [c["id"] for c in body["results"]] == [reset.pk]
+    for name in ("charge_point_id", "charge_point"):
+        body = viewer_api.get(f"/api/v1/commands/?{name}=CP-2").json()
+        assert [c["id"] for c in body["results"]] == [reset.pk], name
     assert viewer_api.get("/api/v1/commands/?action=Reset&status=queued").json()["count"] == 1
     assert viewer_api.get("/api/v1/commands/?status=sent").json()["count"] == 0
     assert viewer_api.get("/api/v1/commands/?status=bogus").status_code == 400

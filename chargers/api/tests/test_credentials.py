@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_set_a_generated_password_before_the_charger_ever_booted(admin_api: APIClient) -> None:
     response = admin_api.put("/api/v1/credentials/NEW-CP:01/", {"note": "bay 3"}, format="json")
-    assert response.status_code == 200, response.content
+    assert response.status_code == 201, response.content
     body = response.json()
     assert 16 <= len(body["password"]) <= 40 and body["enabled"] is True and body["note"] == "bay 3"
     assert credential_check("NEW-CP:01", body["password"])
@@ -26,7 +26,7 @@ def test_set_a_generated_password_before_the_charger_ever_booted(admin_api: APIC
 
 def test_set_a_given_password_then_disable(admin_api: APIClient, fleet: SimpleNamespace) -> None:
     password = "correct-horse-battery"
-    assert admin_api.put("/api/v1/credentials/CP-2/", {"password": password}, format="json").status_code == 200
+    assert admin_api.put("/api/v1/credentials/CP-2/", {"password": password}, format="json").status_code == 201
     assert credential_check("CP-2", password)
     disabled = admin_api.patch("/api/v1/credentials/CP-2/", {"enabled": False}, format="json")
     assert disabled.status_code == 200 and disabled.json()["enabled"] is False
@@ -52,3 +52,12 @@ def test_bad_input_is_400(admin_api: APIClient, cid: str, data: dict, field: str
 def test_unknown_credential_is_404(admin_api: APIClient) -> None:
     assert admin_api.get("/api/v1/credentials/none/").status_code == 404
     assert admin_api.patch("/api/v1/credentials/none/", {"enabled": False}, format="json").status_code == 404
+
+
+def test_put_answers_201_when_it_creates_and_200_when_it_replaces(admin_api: APIClient) -> None:
+    created = admin_api.put("/api/v1/credentials/CP-PUT/", {"password": "first-password-0001"}, format="json")
+    assert created.status_code == 201, created.content
+    replaced = admin_api.put("/api/v1/credentials/CP-PUT/", {"password": "second-password-002"}, format="json")
+    assert replaced.status_code == 200, replaced.content
+    assert ChargerCredential.objects.filter(charge_point_id="CP-PUT").count() == 1
+    assert credential_check("CP-PUT", "second-password-002") and not credential_check("CP-PUT", "first-password-0001")

@@ -32,7 +32,7 @@ ENDPOINTS = [
     (ADMINISTER, "post", "/api/v1/chargers/CP-2/accept/", None, 200),
     (ADMINISTER, "post", "/api/v1/chargers/CP-2/reject/", None, 200),
     (ADMINISTER, "get", "/api/v1/credentials/", None, 200),
-    (ADMINISTER, "put", "/api/v1/credentials/CP-2/", {}, 200),
+    (ADMINISTER, "put", "/api/v1/credentials/CP-2/", {}, 201),
 ]
 
 ALLOWED = {
