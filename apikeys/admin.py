@@ -56,7 +56,10 @@ class APITokenAdmin(admin.ModelAdmin):
             expires_at=form.cleaned_data["expires_at"],
             throttle_rate=form.cleaned_data["throttle_rate"],
         )
-        obj.pk = token.pk  # so the admin's "added" message and redirect point at the real row
+        # The admin's "added" message and redirect use ``obj``, not the row the service made: give
+        # it that row's values (pk for the redirect, prefix for __str__ in the message).
+        for field in APIToken._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(token, field.attname))
         messages.warning(request, f"The key of “{token.name}” is {key} — copy it now, it will not be shown again.")
 
     @admin.action(description="Revoke the selected tokens", permissions=["change"])

@@ -40,4 +40,5 @@ class APIToken(models.Model):
         verbose_name = "API token"
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
+        # An unsaved token has no key yet: "name (…)" would read as a key that is empty.
+        return f"{self.name} ({self.prefix}…)" if self.prefix else self.name

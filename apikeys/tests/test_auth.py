@@ -130,6 +130,8 @@ def test_admins_create_a_token_in_the_admin_and_see_its_key_once(viewer: User) -
     key = shown[0].split(" is ")[1].split(" ")[0]
     assert api_key_hash(key) == token.key_hash
     assert token_client(key).get(URL).status_code == 200
+    added = [str(m) for m in response.context["messages"] if "was added successfully" in str(m)]
+    assert added and f"ems ({key[:8]}…)" in added[0], added
     page = browser.get(f"/admin/apikeys/apitoken/{token.pk}/change/")
     assert key not in page.content.decode()
     browser.post("/admin/apikeys/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
