@@ -49,6 +49,9 @@ class ChargePoint(models.Model):
     reset_requested_at = models.DateTimeField(
         null=True, blank=True, help_text="An accepted Reset waiting for the charger's reboot"
     )
+    demo = models.BooleanField(
+        default=False, help_text="Demo data: a simulated charger `make run` provisioned (demo_fleet_provision)"
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -133,6 +136,9 @@ class IdTag(models.Model):
     expiry_date = models.DateTimeField(null=True, blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     note = models.CharField(max_length=200, blank=True)
+    demo = models.BooleanField(
+        default=False, help_text="Demo data: a tag of the simulated fleet `make run` provisioned (demo_fleet_provision)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
