@@ -19,6 +19,7 @@ from django.utils import timezone
 from backoffice import bulk
 from backoffice.events import fleet_event
 
+from . import commands
 from .models import (
     AuthorizationStatus,
     ChargePoint,
@@ -166,13 +167,97 @@ _BOOT_UPDATE = _boot_update_sql()
 
 
 def charge_point_registration_set(*, charge_point: ChargePoint, status: str) -> ChargePoint:
-    """An operator's decision on a charger: it takes effect at the charger's next BootNotification."""
+    """An operator's decision on a charger: it takes effect at the charger's next BootNotification.
+
+    Accepting a Pending charger that is online also queues a TriggerMessage BootNotification, so it
+    boots again now instead of at its next retry (up to CSMS_BOOT_RETRY_INTERVAL later). Not for a
+    Rejected one: OCPP 1.6 lets a rejected charger ignore our Calls, and an unanswered one would hold
+    its command queue until CSMS_COMMAND_TIMEOUT.
+    """
     if status not in RegistrationStatus.values:
         raise ValueError(f"unknown registration status {status!r}")
-    charge_point.registration_status = status
-    charge_point.save(update_fields=["registration_status", "updated_at"])
-    fleet_event("registration", charge_point.charge_point_id, registration_status=status)
+    with transaction.atomic():
+        previous = charge_point.registration_status
+        charge_point.registration_status = status
+        charge_point.save(update_fields=["registration_status", "updated_at"])
+        fleet_event("registration", charge_point.charge_point_id, registration_status=status)
+        if previous == RegistrationStatus.PENDING and status == RegistrationStatus.ACCEPTED and charge_point.online:
+            _boot_trigger_enqueue(charge_point=charge_point)
     return charge_point
+
+
+def _boot_trigger_enqueue(*, charge_point: ChargePoint) -> None:
+    """Queue a TriggerMessage BootNotification unless one is already waiting (accepted twice)."""
+    request = {"requestedMessage": "BootNotification"}
+    waiting = Command.objects.filter(
+        charge_point=charge_point, action="TriggerMessage", request=request, status=Command.Status.QUEUED
+    )
+    if not waiting.exists():
+        # Expires with the charger's own retry: by then it has booted again by itself.
+        commands.command_enqueue(
+            charge_point=charge_point,
+            action="TriggerMessage",
+            payload=request,
+            requested_by="system: accepted",
+            expires_in=settings.CSMS_BOOT_RETRY_INTERVAL,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoFleetProvisioned:
+    """What ``demo_fleet_provision`` changed: ids of the charge points and tags it created or accepted."""
+
+    charge_points_created: list[str]
+    charge_points_accepted: list[str]
+    id_tags_created: list[str]
+
+
+def demo_fleet_provision(*, charge_point_ids: list[str], id_tags: list[str]) -> DemoFleetProvisioned:
+    """Make a simulated fleet usable under any boot policy: its chargers registered and Accepted, the
+    id tags its drivers present created, all marked ``demo``. Idempotent (``make run`` calls it on
+    every start).
+
+    Unknown chargers are created Accepted. A known one that is still Pending (booted before it was
+    provisioned: nobody decided on it) is accepted through ``charge_point_registration_set``, so it is
+    told at once; one an operator Accepted or Rejected keeps that decision. All of them are marked
+    ``demo``. An existing id tag is left as it is (an operator's card, or a demo tag they blocked).
+    Chargers not named here are untouched: they still follow CSMS_BOOT_POLICY.
+    """
+    with transaction.atomic():
+        existing = {
+            cp.charge_point_id: cp
+            for cp in ChargePoint.objects.select_for_update().filter(charge_point_id__in=charge_point_ids)
+        }
+        created = [cid for cid in dict.fromkeys(charge_point_ids) if cid not in existing]
+        ChargePoint.objects.bulk_create(
+            [
+                ChargePoint(
+                    charge_point_id=cid,
+                    registration_status=RegistrationStatus.ACCEPTED,
+                    heartbeat_interval=settings.CSMS_HEARTBEAT_INTERVAL,
+                    dialect=settings.CSMS_DEFAULT_DIALECT,
+                    demo=True,
+                )
+                for cid in created
+            ],
+            ignore_conflicts=True,  # a charger of the fleet booting meanwhile created its row: it is Pending
+        )
+        ChargePoint.objects.filter(charge_point_id__in=charge_point_ids, demo=False).update(demo=True)
+        accepted = []
+        for cp in ChargePoint.objects.select_for_update().filter(
+            charge_point_id__in=charge_point_ids, registration_status=RegistrationStatus.PENDING
+        ):
+            charge_point_registration_set(charge_point=cp, status=RegistrationStatus.ACCEPTED)
+            accepted.append(cp.charge_point_id)
+        known_tags = set(IdTag.objects.filter(id_tag__in=id_tags).values_list("id_tag", flat=True))
+        new_tags = [tag for tag in dict.fromkeys(id_tags) if tag not in known_tags]
+        IdTag.objects.bulk_create(
+            [IdTag(id_tag=tag, note="demo fleet (gateway/simulator.py)", demo=True) for tag in new_tags],
+            ignore_conflicts=True,
+        )
+    return DemoFleetProvisioned(
+        charge_points_created=created, charge_points_accepted=sorted(accepted), id_tags_created=new_tags
+    )
 
 
 def heartbeats_record(*, charge_points: list[ChargePoint], now: datetime) -> None:
