@@ -138,6 +138,22 @@ class Downlink:
             return interval
         return None
 
+    def boot_retry_interval(self) -> int | None:
+        """The retry interval of a Pending or Rejected BootNotification reply.
+
+        Only a BootNotification reply carries ``status`` with ``interval``; when the status is not
+        Accepted the interval is the time the charger waits before it boots again, not a heartbeat.
+        """
+        if self.kind != CALLRESULT:
+            return None
+        payload = self.frame[2]
+        if not isinstance(payload, dict) or payload.get("status") not in ("Pending", "Rejected"):
+            return None
+        interval = payload.get("interval")
+        if type(interval) is int and interval > 0:
+            return interval
+        return None
+
 
 def downlink_from_payload(payload: bytes) -> Downlink:
     """Translate an MQTT downlink (EMQX envelope, or a raw OCPP-J array) into an OCPP-J frame.

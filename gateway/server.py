@@ -3,8 +3,13 @@
 Each charger holds a WebSocket on ``/ocpp/{cid}`` (subprotocol ``ocpp1.6``, HTTP Basic auth). Every
 text frame is published on MQTT as EMQX's JSON envelope; every downlink on the downstream topic is
 written to the charger's socket as one OCPP-J frame. The gateway keeps no OCPP state beyond what
-EMQX keeps: the keepalive interval (from an accepted BootNotification reply) and one connection
-per charge point id (a second connection replaces the first).
+EMQX keeps: the keepalive interval (from a BootNotification reply) and one connection per charge
+point id (a second connection replaces the first).
+
+Keepalive: EMQX drops a charger that sent no text frame for 1.5 heartbeat intervals, whatever its
+WebSocket pings, and knows no interval but an Accepted reply's. In the default ``lenient`` mode a
+ping or pong from the charger also counts, and a Pending/Rejected reply's retry interval covers the
+silence of a charger waiting to boot again; ``emqx`` mode keeps EMQX's rule exactly.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 from django.conf import settings
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 
 from gateway import protocol
@@ -34,6 +40,10 @@ from gateway.mqtt import MqttLink
 logger = logging.getLogger(__name__)
 
 SUBPROTOCOL = "ocpp1.6"
+KEEPALIVE_MODES = ("lenient", "emqx")
+# A charger told Pending/Rejected may stay silent for about twice the retry interval before it boots
+# again (the SAP e-mobility simulator waits interval x 2).
+BOOT_RETRY_SILENCE = 2
 
 
 @dataclasses.dataclass
@@ -51,6 +61,7 @@ class GatewayConfig:
     default_heartbeat: float = 60
     keepalive_backoff: float = 1.5
     keepalive_tick: float = 1.0
+    keepalive_mode: str = "lenient"
     upstream_qos: int = 2
     max_frame_bytes: int = 65536
     mqtt_url: str = "mqtt://127.0.0.1:1883"
@@ -79,6 +90,7 @@ class GatewayConfig:
             "auth_cache_seconds": settings.CSMS_GATEWAY_AUTH_CACHE_SECONDS,
             "default_heartbeat": settings.CSMS_GATEWAY_DEFAULT_HEARTBEAT,
             "keepalive_backoff": settings.CSMS_GATEWAY_KEEPALIVE_BACKOFF,
+            "keepalive_mode": settings.CSMS_GATEWAY_KEEPALIVE_MODE,
             "upstream_qos": settings.CSMS_GATEWAY_UPSTREAM_QOS,
             "max_frame_bytes": settings.CSMS_GATEWAY_MAX_FRAME_BYTES,
             "mqtt_url": settings.MQTT_URL,
@@ -93,6 +105,15 @@ class GatewayConfig:
         }
         values.update(overrides)
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        if self.keepalive_mode not in KEEPALIVE_MODES:
+            raise ValueError(f"keepalive_mode must be one of {KEEPALIVE_MODES}, not {self.keepalive_mode!r}")
+
+    @property
+    def lenient_keepalive(self) -> bool:
+        """Pings and boot retry intervals keep a socket alive (else EMQX's rule: text frames only)."""
+        return self.keepalive_mode == "lenient"
 
     @property
     def scheme(self) -> str:
@@ -167,6 +188,21 @@ class Authenticator:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
+class OcppServerConnection(ServerConnection):
+    """A server connection that remembers when the charger last sent a ping or a pong.
+
+    The library answers pings itself and never hands them to the handler, so the time is taken
+    where frames are processed: one float per connection, one assignment per ping.
+    """
+
+    last_control_rx: float = 0.0
+
+    def process_event(self, event: Any) -> None:
+        if isinstance(event, Frame) and event.opcode in (Opcode.PING, Opcode.PONG):
+            self.last_control_rx = time.monotonic()
+        super().process_event(event)
+
+
 @dataclasses.dataclass(eq=False)
 class Session:
     """One charger connection."""
@@ -175,8 +211,23 @@ class Session:
     info: protocol.ClientInfo
     interval: float
     last_rx: float
+    # Set by a Pending/Rejected BootNotification reply, cleared by an Accepted one (lenient mode).
+    retry_interval: float | None = None
     closing: bool = False
     announced: bool = False
+
+    def last_activity(self, *, pings_count: bool) -> float:
+        """When the charger last proved its socket: a text frame, or also a ping/pong."""
+        if pings_count and isinstance(self.ws, OcppServerConnection):
+            return max(self.last_rx, self.ws.last_control_rx)
+        return self.last_rx
+
+    def silence_allowed(self, backoff: float) -> float:
+        """Seconds of silence before the watchdog drops the charger."""
+        interval = self.interval
+        if self.retry_interval is not None:
+            interval = max(interval, self.retry_interval * BOOT_RETRY_SILENCE)
+        return interval * backoff
 
 
 class Gateway:
@@ -226,6 +277,7 @@ class Gateway:
             ping_interval=None,
             max_size=self.config.max_frame_bytes,
             server_header=None,
+            create_connection=OcppServerConnection,
         )
         self._background = [
             asyncio.create_task(self._keepalive_watchdog()),
@@ -419,7 +471,13 @@ class Gateway:
         if interval is not None:
             session.interval = interval
             session.info.keepalive = interval
+            session.retry_interval = None
             session.last_rx = time.monotonic()  # EMQX restarts its keepalive timer here
+        elif self.config.lenient_keepalive and (retry := downlink.boot_retry_interval()) is not None:
+            # Not a heartbeat interval: the charger is told to wait this long before booting again
+            # and may say nothing meanwhile. EMQX ignores it and drops such a charger.
+            session.retry_interval = retry
+            session.last_rx = time.monotonic()
         self._spawn(self._send(session, downlink.text))
 
     async def _send(self, session: Session, text: str) -> None:
@@ -431,16 +489,21 @@ class Gateway:
 
     # --- background ----------------------------------------------------------------------------------
     async def _keepalive_watchdog(self) -> None:
-        """Disconnect chargers silent for longer than their heartbeat interval times the backoff.
+        """Disconnect chargers silent for longer than their interval times the backoff.
 
-        One sweep for all connections (not a timer each) keeps a connection's footprint small.
+        The interval is the heartbeat interval, or twice a boot retry interval when that is longer;
+        in lenient mode a ping or pong breaks the silence too. One sweep for all connections (not a
+        timer each) keeps a connection's footprint small.
         """
+        backoff = self.config.keepalive_backoff
+        pings_count = self.config.lenient_keepalive
         while True:
             await asyncio.sleep(self.config.keepalive_tick)
             now = time.monotonic()
             for session in list(self.sessions.values()):
-                if not session.closing and now - session.last_rx > session.interval * self.config.keepalive_backoff:
-                    logger.info("%s: no frame for %.0f s, disconnecting", session.info.cid, now - session.last_rx)
+                silent = now - session.last_activity(pings_count=pings_count)
+                if not session.closing and silent > session.silence_allowed(backoff):
+                    logger.info("%s: no frame for %.0f s, disconnecting", session.info.cid, silent)
                     self.counters["keepalive_timeouts"] += 1
                     self._end(session, "keepalive_timeout")
 
