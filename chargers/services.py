@@ -529,3 +529,26 @@ def id_tag_update(*, tag: IdTag, **changes: object) -> IdTag:
 def id_tag_delete(*, tag: IdTag) -> None:
     """Delete an id tag; its children lose their parent. Past sessions keep the tag string."""
     tag.delete()
+
+
+def id_tag_block(*, tag: IdTag) -> IdTag:
+    """Block an id tag: Authorize and StartTransaction answer Blocked from now on.
+
+    A session it already started goes on: OCPP 1.6 has no message that tells a charger about a tag
+    mid-session (stop that session with RemoteStopTransaction).
+    """
+    return id_tag_update(tag=tag, status=AuthorizationStatus.BLOCKED)
+
+
+def id_tag_unblock(*, tag: IdTag) -> IdTag:
+    """Accept a blocked id tag again (an expiry date in the past still makes it Expired)."""
+    return id_tag_update(tag=tag, status=AuthorizationStatus.ACCEPTED)
+
+
+def id_tag_expire(*, tag: IdTag, at: datetime) -> IdTag:
+    """Let an id tag expire at ``at`` (now: at once); after it, an Accepted tag is answered Expired.
+
+    The expiry date, not the status, so that the charger's local authorization cache learns it
+    too (IdTagInfo.expiryDate) and the tag's own status (Blocked, ...) is not lost.
+    """
+    return id_tag_update(tag=tag, expiry_date=at)
