@@ -204,6 +204,11 @@ CSMS_OFFLINE_GRACE = env_int("CSMS_OFFLINE_GRACE", 60, minimum=0)
 # A Call with the same message id, action and payload within this window is a QoS 1 redelivery.
 CSMS_DUPLICATE_WINDOW = env_int("CSMS_DUPLICATE_WINDOW", 3600, minimum=0)
 CSMS_MAX_PAYLOAD_BYTES = env_int("CSMS_MAX_PAYLOAD_BYTES", 65536, minimum=256)
+# Nesting depth (envelope included) the decoder accepts (mqtt_bridge/decoding.py): OCPP 1.6 needs 6, the deepest
+# 2.0.1 schema 14; pickle fails near 500 levels, kombu near 980 and the stdlib json decoder near 1,000.
+CSMS_MAX_JSON_DEPTH = env_int("CSMS_MAX_JSON_DEPTH", 32, minimum=16)
+if CSMS_MAX_JSON_DEPTH > 256:
+    raise ImproperlyConfigured(f"CSMS_MAX_JSON_DEPTH={CSMS_MAX_JSON_DEPTH} must be at most 256")
 CSMS_MESSAGE_LOG_RETENTION_DAYS = env_int("CSMS_MESSAGE_LOG_RETENTION_DAYS", 30, minimum=0)
 # Remote commands: how long a sent Call waits for its answer, how long a queued one waits for its
 # charger, and whether the configuration is read after every accepted boot.
