@@ -77,7 +77,7 @@ _NUMBER = re.compile(rb"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
 _HEAD_BYTES = 1024
 _STRING = rb'"(?:[^"\\]|\\.)*"'
 _SCALAR = rb"-?[0-9][0-9.eE+-]*|true|false|null"
-_OCPPJ_CALL = re.compile(rb"\s*\[\s*2\s*,\s*(" + _STRING + rb")", re.DOTALL)
+_OCPPJ_START = re.compile(rb"\s*\[\s*([0-9]+)\s*,\s*(" + _STRING + rb")", re.DOTALL)
 _OBJECT_START = re.compile(rb"\s*\{")
 _MEMBER = re.compile(rb"\s*(" + _STRING + rb")\s*:\s*(" + _STRING + rb"|" + _SCALAR + rb")\s*([,}])", re.DOTALL)
 _MAX_MESSAGE_ID_LENGTH = 36  # OCPP-J
@@ -111,7 +111,8 @@ def loads(payload: bytes | str, *, max_depth: int | None = None, max_bytes: int 
         except UnicodeEncodeError:  # a str holding a lone surrogate (a WebSocket library's text)
             raise DecodeError(INVALID_UNICODE, "payload holds a lone surrogate, which is not Unicode text") from None
     if len(payload) > size_limit:
-        raise DecodeError(OVERSIZED, f"payload of {len(payload)} bytes exceeds the limit of {size_limit} bytes")
+        description = f"payload of {len(payload)} bytes exceeds CSMS_MAX_PAYLOAD_BYTES={size_limit}"
+        raise DecodeError(OVERSIZED, description)
     try:
         data = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
@@ -201,34 +202,45 @@ def readable_call_id(payload: bytes) -> tuple[str, str] | None:
     """``(dialect, message id)`` of a Call read from the first bytes of a payload that did not decode.
 
     For an oversized, too deep or otherwise refused message: enough to answer the charger with a
-    CallError. Only the top-level members before the first nested value are read (EMQX
-    envelopes carry MessageTypeId and UniqueId before the Payload), so a ``UniqueId`` inside a
-    payload is never taken for the message's. A result or an error (MessageTypeId 3 or 4) gives
-    None: OCPP never answers those.
+    CallError. A result or an error (MessageTypeId 3 or 4) gives None: OCPP never answers those.
+    """
+    message = readable_message(payload)
+    if message is None or message[1] != 2:
+        return None
+    return message[0], message[2]
+
+
+def readable_message(payload: bytes) -> tuple[str, int, str] | None:
+    """``(dialect, MessageTypeId, message id)`` read from the first bytes of any payload, or None.
+
+    Only the top-level members before the first nested value are read (EMQX envelopes carry
+    MessageTypeId and UniqueId before the Payload), so a ``UniqueId`` inside a payload is never
+    taken for the message's. The id must be one we can answer to and store: 1 to 36 characters of
+    Unicode text without NUL.
     """
     head = payload[:_HEAD_BYTES]
-    array = _OCPPJ_CALL.match(head)
+    array = _OCPPJ_START.match(head)
     if array is not None:
-        message_id = _message_id(array.group(1))
-        return ("ocppj", message_id) if message_id else None
-    start = _OBJECT_START.match(head)
-    if start is None:
+        kind, message_id = _token(array.group(1)), _message_id(array.group(2))
+    else:
+        start = _OBJECT_START.match(head)
+        if start is None:
+            return None
+        members: dict[str, bytes] = {}
+        position = start.end()
+        while (member := _MEMBER.match(head, position)) is not None:
+            key = _token(member.group(1))
+            if isinstance(key, str) and key not in members:
+                members[key] = member.group(2)
+            position = member.end()
+            if member.group(3) == b"}":
+                break
+        kind = _token(members.get("MessageTypeId", b""))
+        message_id = _message_id(members.get("UniqueId", b""))
+    # bool is an int in Python, and 2.0 == 2: neither is a MessageTypeId (EMQX drops both, and "2").
+    if type(kind) is not int or kind not in (2, 3, 4) or not message_id:
         return None
-    members: dict[str, Any] = {}
-    position = start.end()
-    while (member := _MEMBER.match(head, position)) is not None:
-        key = _token(member.group(1))
-        if isinstance(key, str) and key not in members:
-            members[key] = member.group(2)
-        position = member.end()
-        if member.group(3) == b"}":
-            break
-    kind = _token(members.get("MessageTypeId", b""))
-    if type(kind) is not int or kind != 2:  # 2.0 or "2" is no Call either (EMQX drops both)
-        return None
-    raw_id = members.get("UniqueId")
-    message_id = _message_id(raw_id) if raw_id is not None else ""
-    return ("emqx", message_id) if message_id else None
+    return ("ocppj" if array is not None else "emqx"), kind, message_id
 
 
 def _token(raw: bytes) -> Any:

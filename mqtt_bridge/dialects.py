@@ -11,9 +11,9 @@ import json
 from datetime import datetime
 from typing import Any
 
+from . import decoding
 from .frames import MAX_ACTION_LENGTH, MAX_MESSAGE_ID_LENGTH, OCPP_VERSION, Frame, Kind, Rejected
 from .topics import TopicMatch
-from .validation import error_code
 
 EMQX = "emqx"
 OCPPJ = "ocppj"
@@ -49,37 +49,29 @@ def encode(frame: Frame) -> bytes:
 
 
 class _Unreadable(Exception):
-    def __init__(self, reason: str, description: str, message_id: str = "", error_code: str = "") -> None:
+    def __init__(
+        self, reason: str, description: str, message_id: str = "", error_code: str = "", dialect: str = ""
+    ) -> None:
         super().__init__(description)
         self.reason = reason
         self.description = description
         self.message_id = message_id
         self.error_code = error_code  # set when the charger is to get a CallError
+        self.dialect = dialect  # of the reply, when the payload could not be decoded
 
 
 def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: datetime, max_bytes: int) -> Frame | Rejected:
-    """Decode one upstream MQTT payload (either dialect, detected from its first character)."""
+    """Decode one upstream MQTT payload (either dialect, detected from its first character).
+
+    The limits are ``decoding.loads``'s; a Call that fails one is answered whenever its message id
+    can be read, from the first bytes of the payload if need be (an oversized one too).
+    """
     cid = match.charge_point_id
-    raw = payload[:max_bytes].decode("utf-8", errors="replace")
-    if len(payload) > max_bytes:
-        return Rejected(
-            reason="oversized",
-            description=f"payload of {len(payload)} bytes exceeds CSMS_MAX_PAYLOAD_BYTES={max_bytes}",
-            topic=topic,
-            raw=raw,
-            charge_point_id=cid,
-            received_at=received_at,
-        )
     try:
         try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise _Unreadable("not_json", f"payload is not JSON: {exc}") from None
-        # PostgreSQL stores NUL neither in text nor in jsonb: a frame holding one would fail the write
-        # of its whole wave. JSON writes NUL only as the escape \u0000 (a raw 0x00 byte is not JSON,
-        # unless the whole payload is UTF-16 or UTF-32), so only the rare payloads holding either are walked.
-        if (b"\\u0000" in payload or b"\x00" in payload) and _contains_nul(data):
-            raise _nul_found(data)
+            data = decoding.loads(payload, max_bytes=max_bytes)
+        except decoding.DecodeError as exc:
+            raise _refused(exc, payload) from None
         if isinstance(data, dict):
             fields = _from_envelope(data, match.action)
             dialect = EMQX
@@ -91,13 +83,14 @@ def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: dateti
     except _Unreadable as exc:
         reply = None
         if exc.error_code and exc.message_id:
-            call = Frame(charge_point_id=cid, kind=Kind.CALL, message_id=exc.message_id, dialect=_guess(payload))
+            dialect = exc.dialect or _guess(payload)
+            call = Frame(charge_point_id=cid, kind=Kind.CALL, message_id=exc.message_id, dialect=dialect)
             reply = call.error(exc.error_code, exc.description)
         return Rejected(
             reason=exc.reason,
             description=exc.description,
             topic=topic,
-            raw=raw,
+            raw=payload[:max_bytes].decode("utf-8", errors="replace"),
             charge_point_id=cid,
             message_id=exc.message_id,
             received_at=received_at,
@@ -106,38 +99,17 @@ def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: dateti
     return Frame(charge_point_id=cid, topic=topic, dialect=dialect, received_at=received_at, **fields)
 
 
-def _contains_nul(data: Any) -> bool:
-    pending = [data]  # a loop, not recursion: the nesting is the charger's choice
-    while pending:
-        value = pending.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                return True
-        elif isinstance(value, dict):
-            pending += value.keys()
-            pending += value.values()
-        elif isinstance(value, list):
-            pending += value
-    return False
+def _refused(exc: decoding.DecodeError, payload: bytes) -> _Unreadable:
+    """The rejection of a payload the decoder refused; answered when it is a Call whose id is readable.
 
-
-def _nul_found(data: Any) -> _Unreadable:
-    """The rejection of a message holding NUL; a Call with a readable id is answered with a format violation."""
-    description = "payload contains the NUL character (\\u0000), which this CSMS cannot store"
-    if isinstance(data, dict):
-        type_id, message_id = data.get("MessageTypeId"), data.get("UniqueId")
-    elif isinstance(data, list) and len(data) >= 2:
-        type_id, message_id = data[0], data[1]
-    else:
-        return _Unreadable("nul_character", description)
-    try:
-        kind, message_id = _kind(type_id), _message_id(message_id)
-    except _Unreadable:
-        return _Unreadable("nul_character", description)
-    if "\x00" in message_id:
-        return _Unreadable("nul_character", description)
-    code = error_code("format", OCPP_VERSION) if kind == Kind.CALL else ""
-    return _Unreadable("nul_character", description, message_id, code)
+    A result or an error keeps its message id for the log, but is never answered (OCPP-J).
+    """
+    message = decoding.readable_message(payload)
+    if message is None:
+        return _Unreadable(exc.reason, exc.description)
+    dialect, type_id, message_id = message
+    code = exc.error_code(OCPP_VERSION) if type_id == Kind.CALL else ""
+    return _Unreadable(exc.reason, exc.description, message_id, code, dialect)
 
 
 def _guess(payload: bytes) -> str:

@@ -86,7 +86,6 @@ def test_a_result_or_error_holding_nul_is_rejected_and_not_answered(payload: str
     [
         (b"\x00\x00\x00", "not_json"),
         (b"abc\x00def", "not_json"),
-        (b'[2, "m1", "Heartbeat", {"x": "a\x00b"}]', "not_json"),  # a raw control character is not JSON
         (json.dumps([2, f"m{NUL}1", "Heartbeat", {}]), "nul_character"),  # no readable id: no answer
         (json.dumps([NUL, "m1", "Heartbeat", {}]), "nul_character"),
         (json.dumps({"x": NUL}), "nul_character"),
@@ -101,17 +100,25 @@ def test_garbage_holding_nul_is_rejected_with_storable_raw_text(payload: bytes |
     assert "\\u0000" in rejected.raw
 
 
+def test_a_call_with_a_raw_nul_byte_is_not_json_and_answered_when_its_id_is_readable() -> None:
+    # A raw control character is not JSON; the Call's id is still readable from its first bytes.
+    rejected = decode(b'[2, "m1", "Heartbeat", {"x": "a\x00b"}]')
+    assert isinstance(rejected, Rejected) and (rejected.reason, rejected.message_id) == ("not_json", "m1")
+    assert rejected.reply is not None and rejected.reply.error_code == "FormationViolation"
+    assert NUL not in rejected.raw and NUL not in rejected.reply.error_description
+
+
 def test_an_oversized_payload_with_nul_bytes_keeps_storable_raw_text() -> None:
     rejected = decode(b"\x00" * 300, max_bytes=256)
     assert isinstance(rejected, Rejected) and rejected.reason == "oversized"
     assert rejected.raw == "\\u0000" * 256
 
 
-def test_a_utf16_payload_holding_nul_is_caught_too() -> None:
-    # json.loads accepts UTF-16 bytes, where the escape is not the bytes b"\\u0000".
+def test_a_utf16_payload_is_not_json() -> None:
+    # OCPP-J is UTF-8. The stdlib decoder guessed UTF-16 and UTF-32 (where the NUL escape is not the
+    # bytes b"\\u0000"); the bounded decoder refuses them, so a NUL cannot hide in one either.
     rejected = decode(json.dumps([2, "m1", "Heartbeat", {"x": NUL}]).encode("utf-16"))
-    assert isinstance(rejected, Rejected) and rejected.reason == "nul_character"
-    assert rejected.reply is not None and rejected.reply.error_code == "FormationViolation"
+    assert isinstance(rejected, Rejected) and rejected.reason == "not_json" and rejected.reply is None
     assert NUL not in rejected.raw
 
 
