@@ -130,9 +130,9 @@ def _database_url() -> str:
 class Stack:
     """A bridge and a Celery worker as child processes, pointed at the test database."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, **overrides: str) -> None:
         self.tmp = tmp
-        self.queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        self.queue = overrides.get("CSMS_CELERY_QUEUE", settings.CELERY_TASK_DEFAULT_QUEUE)
         self.env = {
             **os.environ,
             "DATABASE_URL": _database_url(),
@@ -141,15 +141,19 @@ class Stack:
             "CSMS_UNKNOWN_ID_TAG_POLICY": "invalid",
             "CSMS_MAX_PAYLOAD_BYTES": "4096",
             "PYTHONUNBUFFERED": "1",
+            **overrides,
         }
         self.bridge: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
-        return subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        # A session of its own: a test can kill a worker with its pool processes, as a crash would.
+        return subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
-    def start_worker(self) -> None:
+    def start_worker(self, concurrency: int = 2) -> None:
         self.worker = self._spawn(
             "worker",
             [
@@ -162,7 +166,7 @@ class Stack:
                 "-Q",
                 self.queue,
                 "-c",
-                "2",
+                str(concurrency),
                 "-l",
                 "info",
                 "--without-gossip",

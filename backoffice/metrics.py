@@ -72,6 +72,7 @@ HELP: dict[str, str] = {
     "csms_frames_rejected_total": "Inbound messages that could not be handled, by reason.",
     "csms_reply_latency_seconds": "Time from receiving a charger's Call to publishing our reply.",
     "csms_bridge_reconnects_total": "MQTT reconnections of the bridge process.",
+    "csms_frames_quarantined_total": "Inbound frames set aside as dead letters (see the admin), by reason.",
 }
 QUEUE_DEPTH_METRIC = "csms_celery_queue_depth"
 STORE_UP_METRIC = "csms_metrics_store_up"

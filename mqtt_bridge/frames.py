@@ -108,6 +108,7 @@ class Rejected:
     message_id: str = ""
     received_at: datetime | None = None
     reply: Frame | None = None
+    size: int = 0  # bytes as received (``raw`` keeps at most CSMS_MAX_PAYLOAD_BYTES of them)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "raw", storable_text(self.raw))
@@ -123,6 +124,7 @@ class Rejected:
             "message_id": self.message_id,
             "received_at": self.received_at.isoformat() if self.received_at else None,
             "reply": self.reply.to_task() if self.reply else None,
+            "size": self.size,
         }
 
     @classmethod

@@ -65,3 +65,34 @@ class InboundCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charge_point_id} {self.message_id} {self.action}"
+
+
+class DeadLetter(models.Model):
+    """A frame taken out of the flow because handling it failed in a way a retry cannot fix.
+
+    Either handling it raised where no CallError could be built for it, or every worker that took
+    its task died (``CSMS_POISON_MAX_DELIVERIES`` times). Its batch-mates were handled without it;
+    ``raw`` keeps what the bridge handed over, so an operator (or a fix) can replay it.
+    """
+
+    class Reason(models.TextChoices):
+        WORKER_LOST = "worker_lost", "its worker died every time it was handled"
+        EXCEPTION = "exception", "handling it raised an error"
+        UNENCODABLE = "unencodable", "the bridge could not put it in a task"
+
+    created_at = models.DateTimeField(db_index=True)
+    charge_point_id = models.CharField(max_length=64, blank=True)
+    message_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    description = models.TextField(blank=True)
+    deliveries = models.PositiveIntegerField(default=1, help_text="How many times its task was taken by a worker")
+    answered = models.BooleanField(default=False, help_text="Whether the charger got a CallError for it")
+    raw = models.TextField(help_text="The task item as the bridge enqueued it (JSON)")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["charge_point_id", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.charge_point_id} {self.message_id}"

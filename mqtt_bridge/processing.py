@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DataError, InterfaceError, OperationalError, transaction
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from psycopg.errors import CheckViolation
 
 from backoffice import bulk, metrics
 from backoffice.events import fleet_event
@@ -28,8 +30,8 @@ from chargers.services import (
     presence_record,
 )
 
-from .frames import Frame, Kind, Rejected
-from .models import InboundCall, MessageLog
+from .frames import Frame, Kind, Rejected, storable_text
+from .models import DeadLetter, InboundCall, MessageLog
 from .ocpp16 import BULK_HANDLERS, HANDLERS
 from .validation import CHARGER_ACTIONS_16, CSMS_ACTIONS_16, OcppError, validate
 
@@ -234,10 +236,16 @@ def _dispatch(charge_point: ChargePoint, frame: Frame, now: datetime) -> Frame:
         return frame.error(exc.code, exc.description, exc.details)
     except RETRYABLE:
         raise
-    except DataError as exc:
-        # A value the schema allows but our columns cannot hold (an integer past 2^31, ...).
-        logger.warning("%s %s from %s: %s", frame.action, frame.message_id, frame.charge_point_id, exc)
-        return frame.error("PropertyConstraintViolation", f"a value is out of range: {str(exc).splitlines()[0]}")
+    except (DataError, IntegrityError) as exc:
+        # A value the schema allows but our columns cannot hold (an integer past 2^31, a negative
+        # connector id against a check constraint, ...). The validation's bounds should have caught
+        # it; this is the last line, so that a charger's value never becomes an InternalError.
+        if isinstance(exc, IntegrityError) and not isinstance(exc.__cause__, CheckViolation):
+            logger.exception("%s %s from %s failed", frame.action, frame.message_id, frame.charge_point_id)
+            return frame.error("InternalError", f"{frame.action} could not be processed; it was logged")
+        first_line = str(exc).splitlines()[0]
+        logger.warning("%s %s from %s: %s", frame.action, frame.message_id, frame.charge_point_id, first_line)
+        return frame.error("PropertyConstraintViolation", f"a value is out of range: {first_line}")
     except Exception:
         logger.exception("%s %s from %s failed", frame.action, frame.message_id, frame.charge_point_id)
         return frame.error("InternalError", f"{frame.action} could not be processed; it was logged")
@@ -328,7 +336,16 @@ def _result_read(frame: Frame, command: Command | None, *, answered: set[int]) -
 def rejected_record(rejected: Rejected) -> Frame | None:
     """Keep an unreadable message in the message log and count it; return the CallError to send, if any."""
     now = timezone.now()
-    logger.warning("rejected message on %s (%s): %s", rejected.topic, rejected.reason, rejected.description)
+    # One line per bad frame, never a traceback: bad input is the charger's, tracebacks are for our bugs.
+    logger.warning(
+        "rejected frame: reason=%s charger=%s message_id=%s size=%d topic=%s: %s",
+        rejected.reason,
+        rejected.charge_point_id or "-",
+        rejected.message_id[:64] or "-",
+        rejected.size,
+        rejected.topic[:255],
+        rejected.description[:300],
+    )
     rows = [
         MessageLog(
             charge_point_id=rejected.charge_point_id,
@@ -347,6 +364,64 @@ def rejected_record(rejected: Rejected) -> Frame | None:
     MessageLog.objects.bulk_create(rows)
     metrics.count("csms_frames_rejected_total", reason=rejected.reason)
     return rejected.reply
+
+
+def dead_letter_record(*, item: dict[str, Any], reason: str, description: str, deliveries: int) -> Frame | None:
+    """Quarantine one task item that could not be handled; return the CallError to send for a Call.
+
+    The item is kept whole as JSON (``DeadLetter.raw``), counted in
+    ``csms_frames_quarantined_total{reason}``, and a Call is answered with an InternalError so
+    that its charger does not wait for a reply that will never come (it may send it again).
+    """
+    now = timezone.now()
+    frame = item.get("frame") if isinstance(item.get("frame"), dict) else {}
+    rejected = item.get("rejected") if isinstance(item.get("rejected"), dict) else {}
+    presence = item.get("presence") if isinstance(item.get("presence"), dict) else {}
+    cid = str(frame.get("charge_point_id") or rejected.get("charge_point_id") or presence.get("charge_point_id") or "")
+    message_id = str(frame.get("message_id") or rejected.get("message_id") or "")
+    action = str(frame.get("action") or "")
+    reply = None
+    if frame.get("kind") == Kind.CALL and cid and message_id:
+        call = Frame(
+            charge_point_id=cid,
+            kind=Kind.CALL,
+            message_id=message_id,
+            action=action,
+            ocpp_version=str(frame.get("ocpp_version") or Frame.ocpp_version),
+            dialect=str(frame.get("dialect") or Frame.dialect),
+        )
+        reply = call.error("InternalError", f"{action or 'this Call'} could not be processed; it was quarantined")
+    try:
+        raw = json.dumps(item, ensure_ascii=False, default=repr)
+    except (ValueError, TypeError, RecursionError):
+        raw = repr(item)
+    logger.warning(
+        "quarantined frame: reason=%s charger=%s message_id=%s action=%s deliveries=%d size=%d: %s",
+        reason,
+        cid or "-",
+        message_id or "-",
+        action or "-",
+        deliveries,
+        len(raw),
+        description[:300],
+    )
+    with transaction.atomic():
+        DeadLetter.objects.create(
+            created_at=now,
+            charge_point_id=storable_text(cid)[:64],
+            message_id=storable_text(message_id)[:64],
+            action=storable_text(action)[:64],
+            reason=reason,
+            description=storable_text(description)[:2000],
+            deliveries=deliveries,
+            answered=reply is not None,
+            raw=storable_text(raw.encode("utf-8", "replace").decode("utf-8")),
+        )
+        if reply is not None:
+            message_log_write([_log_out(reply, now)])
+    with suppress(Exception):  # metrics must not decide whether a frame is quarantined
+        metrics.count("csms_frames_quarantined_total", reason=reason)
+    return reply
 
 
 def presence_handle(*, charge_point_id: str, connected: bool, at: datetime, reason: str, topic: str) -> None:
