@@ -108,6 +108,9 @@ class SimulatedChargePoint(ChargePoint):
         self.options = options
         self._tasks: set[asyncio.Task[Any]] = set()
         self.reset_requested: str | None = None
+        # Set when a BootNotification the CSMS triggered (an operator accepted us) was Accepted: the
+        # boot loop stops waiting out its retry interval.
+        self._accepted = asyncio.Event()
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -172,7 +175,10 @@ class SimulatedChargePoint(ChargePoint):
                 self.set_heartbeat_interval(interval)
                 return
             logger.info("%s: boot %s, retrying in %s s", self.state.cid, response.status, interval)
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._accepted.wait(), timeout=interval)
+            if self._accepted.is_set():
+                return
 
     def set_heartbeat_interval(self, interval: int) -> None:
         self.state.heartbeat_interval = max(1, int(interval))
@@ -424,7 +430,9 @@ class SimulatedChargePoint(ChargePoint):
                 call.BootNotification(charge_point_model="SimCharger-2x22", charge_point_vendor=VENDOR)
             )
             if response is not None and response.status == "Accepted":
+                self.state.accepted = True
                 self.set_heartbeat_interval(response.interval)
+                self._accepted.set()
         elif requested_message == "Heartbeat":
             await self.call(call.Heartbeat())
         elif requested_message == "StatusNotification":

@@ -10,9 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from chargers.services import demo_fleet_provision
 from gateway import services
 from gateway.runtime import raise_open_files_limit, stop_event_on_signals
-from gateway.simulator import Options, run_fleet
+from gateway.simulator import ID_TAGS, Options, run_fleet
 
 MAX_PROVISION = 200  # each credential costs one password hash (~0.2 s)
 
@@ -31,6 +32,12 @@ class Command(BaseCommand):
             help="do not create gateway credentials for the simulated chargers (by default they are "
             "created when no --password is given and the gateway refuses anonymous chargers)",
         )
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="provision the fleet as demo data: its chargers registered and Accepted (whatever "
+            "CSMS_BOOT_POLICY says) and the id tags its drivers present created, all marked demo",
+        )
         parser.add_argument("--idle", action="store_true", help="boot and heartbeat only, no sessions")
         parser.add_argument("--ramp", type=float, default=200.0, help="new chargers per second")
         parser.add_argument("--session-gap", type=float, nargs=2, default=(60.0, 900.0), metavar=("MIN", "MAX"))
@@ -45,6 +52,13 @@ class Command(BaseCommand):
         cids = [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)]
         if any(not services.charge_point_id_is_valid(cid) for cid in cids):
             raise CommandError("--prefix makes invalid charge point ids (max 48 characters, none of / + #)")
+        if options["demo"]:
+            provisioned = demo_fleet_provision(charge_point_ids=cids, id_tags=list(ID_TAGS))
+            self.stdout.write(
+                f"demo fleet provisioned: {len(provisioned.charge_points_created)} chargers and "
+                f"{len(provisioned.id_tags_created)} id tags created, {len(provisioned.charge_points_accepted)} "
+                "pending ones accepted (marked demo in the admin)"
+            )
         password = options["password"]
         if password is None and not options["no_provision"] and not settings.CSMS_GATEWAY_ALLOW_ANONYMOUS:
             if count > MAX_PROVISION:
