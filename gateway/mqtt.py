@@ -41,6 +41,7 @@ class MqttLink:
         self.subscriptions = subscriptions
         self._on_message_cb = on_message
         self.connected = threading.Event()
+        self._stopping = False
         # A persistent session (clean_session False) keeps QoS 1 downlinks queued in the broker
         # while our link is down for a moment; the chargers' WebSockets stay open meanwhile.
         self.client = mqtt.Client(
@@ -73,6 +74,7 @@ class MqttLink:
 
     def stop(self) -> None:
         """Disconnect cleanly and stop the network thread."""
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -97,6 +99,10 @@ class MqttLink:
         self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object
     ) -> None:
         self.connected.clear()
+        if self._stopping:
+            # Our own DISCONNECT at shutdown: nothing went wrong, and paho will not reconnect.
+            logger.info("MQTT disconnected from %s:%s", self.host, self.port)
+            return
         logger.warning("MQTT disconnected (%s); paho reconnects", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
