@@ -196,3 +196,54 @@ def test_frame_that_kills_its_worker_is_split_off_then_quarantined(
     assert kills == 3
     assert main.is_running() and own_worker.worker.poll() is None  # the same worker, still serving
 
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# Each frame a fuzz run found to stop or wedge the backoffice (issue 14), as a charger sends it.
+POISON_FRAMES = {
+    "depth-500": ('[2,"{id}","DataTransfer",{{"vendorId":"v","data":' + _nested(500) + "}}]", "FormationViolation"),
+    "depth-1000": ('[2,"{id}","DataTransfer",{{"vendorId":"v","data":' + _nested(1000) + "}}]", "FormationViolation"),
+    "depth-100000": (
+        '{{"MessageTypeId":2,"UniqueId":"{id}","Action":"DataTransfer","Payload":{{"vendorId":"v","data":'
+        + _nested(100_000)
+        + "}}}}",
+        "FormationViolation",
+    ),
+    "integer-1000-digits": (
+        '[2,"{id}","DataTransfer",{{"vendorId":"v","data":"x","messageId":' + "9" * 1000 + "}}]",
+        "PropertyConstraintViolation",
+    ),
+    "integer-100000-digits": ('[2,"{id}","MeterValues",{{"connectorId":' + "7" * 100_000 + "}}]", "FormationViolation"),
+    "lone-surrogate": (
+        '{{"MessageTypeId":2,"UniqueId":"{id}","Action":"Authorize","Payload":{{"idTag":"\\ud800"}}}}',
+        "FormationViolation",
+    ),
+    "100-kb-readable-id": (
+        '[2,"{id}","DataTransfer",{{"vendorId":"v","data":"' + "A" * 100_000 + '"}}]',
+        "FormationViolation",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(POISON_FRAMES))
+def test_poison_frame_is_answered_and_the_worker_serves_on(name: str, stack: Stack, gateway: GatewayClient) -> None:
+    template, code = POISON_FRAMES[name]
+    cid, other = unique_cid("poison"), unique_cid("next")
+    message_id = uuid.uuid4().hex[:16]
+    assert stack.worker is not None and stack.bridge is not None
+    pool = {child.pid for child in psutil.Process(stack.worker.pid).children()}
+
+    gateway.publish(cid, template.replace("{id}", message_id).replace("{{", "{").replace("}}", "}"))
+
+    error = gateway.reply(message_id)
+    # Answered in the dialect the Call came in: an OCPP-J array, or EMQX's envelope.
+    kind, error_code = (error[0], error[2]) if isinstance(error, list) else (error["MessageTypeId"], error["ErrorCode"])
+    assert (kind, error_code) == (4, code), error
+    # The next Call of another charger is served, by the very same processes.
+    assert gateway.call(other, "Heartbeat", {})["MessageTypeId"] == 3
+    assert stack.worker.poll() is None and stack.bridge.poll() is None
+    assert {child.pid for child in psutil.Process(stack.worker.pid).children()} == pool
+    assert MessageLog.objects.filter(charge_point_id=cid, kind="invalid").count() == 1
