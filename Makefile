@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 DATA_DIR := $(or $(CSMS_DATA_DIR),.data)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint bench clean
+.PHONY: help venv run manage stop test lint bench clean
 
 help: ## show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -26,6 +26,13 @@ $(STAMP): requirements.txt
 
 run: venv ## run the whole stack (embedded services unless the URLs are set); Ctrl-C stops it
 	$(DEVSTACK) run
+
+ARGS ?= help
+manage: venv ## manage.py against the running stack: make manage ARGS="gateway_set_password CP-1" (or ./csms ...)
+	$(DEVSTACK) exec -- $(PY) manage.py $(ARGS)
+
+stop: ## stop a stack running on .data (from another terminal; Ctrl-C in its own does the same)
+	@if [ -x $(PY) ]; then $(DEVSTACK) stop; fi
 
 lint: venv ## ruff
 	$(PY) -m ruff check .

