@@ -5,6 +5,11 @@ Upstream (charger -> MQTT): an OCPP-J array becomes the EMQX JSON envelope
 Call topic or the Reply topic; a CallError loses its ErrorDetails, as in EMQX. Downstream
 (MQTT -> charger): the envelope becomes the OCPP-J array again, one WebSocket frame per message.
 Presence events carry the fields of EMQX's ``emqx_sys`` connected/disconnected messages.
+
+A charger's frame is decoded within the limits every transport applies (``mqtt_bridge.decoding``:
+size, nesting depth, number size, valid Unicode, NUL) before anything is published. A frame that
+fails them, or is no well-formed OCPP-J message, raises FrameError; when it was a Call whose
+message id is readable, the error says how to answer it (``FrameError.answer``).
 """
 
 from __future__ import annotations
@@ -17,13 +22,43 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+from mqtt_bridge import decoding
+
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 CID_MAX_LENGTH = 48
+MESSAGE_ID_MAX_LENGTH = 36  # OCPP-J
+ACTION_MAX_LENGTH = 64  # what the backoffice stores; longer is no action it implements
 _FORBIDDEN_IN_CID = re.compile(r"[/+#]")
+# OCPP-J version of a WebSocket subprotocol, for the spelling of error codes.
+OCPP_VERSIONS = {"ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1"}
+# CallError codes besides the decoder's: a Call that is no valid RPC request (1.6 has no closer
+# code than ProtocolError, "payload incomplete"), and a message type the receiver does not know
+# (2.0.1 only: 1.6 has no such code and says nothing about unknown types).
+_RPC_ERROR = {"1.6": "ProtocolError", "2.0.1": "RpcFrameworkError"}
+_TYPE_ERROR = {"2.0.1": "MessageTypeNotSupported"}
+ERROR_DESCRIPTION_MAX_LENGTH = 255  # 2.0.1's limit; 1.6 sets none
 
 
 class FrameError(ValueError):
-    """A frame (from the charger or from MQTT) that cannot be translated; logged and dropped."""
+    """A frame (from the charger or from MQTT) that cannot be translated; logged and dropped.
+
+    ``reason`` is a short slug for counters and the log. For a charger's Call whose message id
+    could be read, ``unique_id`` and ``code`` say how to answer it (``answer``); otherwise the frame
+    goes unanswered, as OCPP-J wants for results, errors and unreadable frames.
+    """
+
+    def __init__(self, description: str, *, reason: str = "bad_structure", unique_id: str = "", code: str = "") -> None:
+        super().__init__(description)
+        self.description = description
+        self.reason = reason
+        self.unique_id = unique_id
+        self.code = code
+
+    def answer(self) -> list[Any] | None:
+        """The CallError ``[4, id, code, description, {}]`` for the charger, or None when there is none."""
+        if not (self.unique_id and self.code):
+            return None
+        return [CALLERROR, self.unique_id, self.code, self.description[:ERROR_DESCRIPTION_MAX_LENGTH], {}]
 
 
 def dumps(value: Any) -> str:
@@ -76,12 +111,35 @@ class Upstream:
     envelope: dict[str, Any]
 
 
-def upstream_from_frame(text: str) -> Upstream:
-    """Translate one WebSocket text frame from a charger into the EMQX envelope."""
+def upstream_from_frame(
+    text: str,
+    *,
+    max_bytes: int | None = None,
+    max_depth: int | None = None,
+    ocpp_version: str = "1.6",
+    action_in_topic: bool = False,
+) -> Upstream:
+    """Translate one WebSocket text frame from a charger into the EMQX envelope.
+
+    ``max_bytes`` and ``max_depth`` default to the decoder's (``CSMS_MAX_PAYLOAD_BYTES``,
+    ``CSMS_MAX_JSON_DEPTH``). ``action_in_topic``: the Call topic holds ``{action}``, so an action
+    that would break the topic is refused here rather than by the MQTT client.
+    """
+    # websockets hands over valid UTF-8 only; surrogatepass keeps this total for any str anyway
+    # (the decoder then refuses the bytes).
+    raw = text.encode("utf-8", "surrogatepass")
     try:
-        frame = json.loads(text)
-    except ValueError as exc:
-        raise FrameError(f"invalid JSON: {exc}") from None
+        frame = decoding.loads(raw, max_depth=max_depth, max_bytes=max_bytes)
+    except decoding.DecodeError as exc:
+        found = decoding.readable_call_id(raw)
+        # An EMQX envelope sent over the WebSocket is no OCPP-J Call: it gets no OCPP-J answer.
+        unique_id = found[1] if found is not None and found[0] == "ocppj" else ""
+        description = exc.description
+        if exc.reason == decoding.OVERSIZED and max_bytes is not None:
+            description = f"frame of {len(raw)} bytes exceeds the gateway's limit of {max_bytes}"
+        raise FrameError(
+            description, reason=exc.reason, unique_id=unique_id, code=exc.error_code(ocpp_version)
+        ) from None
     if not isinstance(frame, list) or not frame:
         raise FrameError("not an OCPP-J array")
     kind = frame[0]
@@ -90,9 +148,22 @@ def upstream_from_frame(text: str) -> Upstream:
     if len(frame) < 2 or not isinstance(frame[1], str) or not frame[1]:
         raise FrameError("UniqueId is missing or not a string")
     unique_id = frame[1]
+    # Only a Call is ever answered, and only to an id the charger can match (OCPP-J: at most 36).
+    answer_id = unique_id if len(unique_id) <= MESSAGE_ID_MAX_LENGTH else ""
     if kind == CALL:
         if len(frame) != 4 or not isinstance(frame[2], str) or not frame[2]:
-            raise FrameError("a Call is [2, UniqueId, Action, Payload]")
+            raise FrameError(
+                "a Call is [2, UniqueId, Action, Payload]",
+                unique_id=answer_id,
+                code=_RPC_ERROR.get(ocpp_version, _RPC_ERROR["1.6"]),
+            )
+        if action_in_topic and (len(frame[2]) > ACTION_MAX_LENGTH or _FORBIDDEN_IN_CID.search(frame[2])):
+            raise FrameError(
+                f"unknown action {frame[2][:ACTION_MAX_LENGTH]!r}",
+                reason="bad_action",
+                unique_id=answer_id,
+                code="NotImplemented",
+            )
         envelope = {"MessageTypeId": CALL, "UniqueId": unique_id, "Action": frame[2], "Payload": frame[3]}
         return Upstream(CALL, unique_id, frame[2], envelope)
     if kind == CALLRESULT:
@@ -112,7 +183,8 @@ def upstream_from_frame(text: str) -> Upstream:
             "ErrorDescription": frame[3],
         }
         return Upstream(CALLERROR, unique_id, "", envelope)
-    raise FrameError(f"unknown MessageTypeId {kind}")
+    # 2.0.1 answers an unknown message type; 1.6 has no code for it, so the frame goes unanswered.
+    raise FrameError(f"unknown MessageTypeId {kind}", unique_id=answer_id, code=_TYPE_ERROR.get(ocpp_version, ""))
 
 
 @dataclasses.dataclass(frozen=True)

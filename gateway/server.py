@@ -44,6 +44,10 @@ KEEPALIVE_MODES = ("lenient", "emqx")
 # A charger told Pending/Rejected may stay silent for about twice the retry interval before it boots
 # again (the SAP e-mobility simulator waits interval x 2).
 BOOT_RETRY_SILENCE = 2
+# The WebSocket library refuses a frame past its max_size before we see a byte of it, closing the
+# socket (1009). It reads up to this many times our limit, so that an oversized Call is answered
+# with a CallError and the charger stays connected; past that a frame is not worth reading.
+OVERSIZE_READ_FACTOR = 4
 
 
 @dataclasses.dataclass
@@ -64,6 +68,7 @@ class GatewayConfig:
     keepalive_mode: str = "lenient"
     upstream_qos: int = 2
     max_frame_bytes: int = 65536
+    max_json_depth: int = 32
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     mqtt_client_id: str = "csms-gateway"
     mqtt_keepalive: int = 30
@@ -93,6 +98,7 @@ class GatewayConfig:
             "keepalive_mode": settings.CSMS_GATEWAY_KEEPALIVE_MODE,
             "upstream_qos": settings.CSMS_GATEWAY_UPSTREAM_QOS,
             "max_frame_bytes": settings.CSMS_GATEWAY_MAX_FRAME_BYTES,
+            "max_json_depth": settings.CSMS_MAX_JSON_DEPTH,
             "mqtt_url": settings.MQTT_URL,
             "mqtt_client_id": settings.CSMS_GATEWAY_MQTT_CLIENT_ID,
             "mqtt_keepalive": settings.CSMS_MQTT_KEEPALIVE,
@@ -216,6 +222,11 @@ class Session:
     closing: bool = False
     announced: bool = False
 
+    @property
+    def ocpp_version(self) -> str:
+        """The OCPP version of the socket's subprotocol, for the spelling of error codes."""
+        return protocol.OCPP_VERSIONS.get(self.ws.subprotocol or "", "1.6")
+
     def last_activity(self, *, pings_count: bool) -> float:
         """When the charger last proved its socket: a text frame, or also a ping/pong."""
         if pings_count and isinstance(self.ws, OcppServerConnection):
@@ -239,6 +250,7 @@ class Gateway:
         self.counters: collections.Counter[str] = collections.Counter()
         self.authenticator = Authenticator(config)
         self._downstream_re = protocol.cid_regex(config.topic_downstream)
+        self._action_in_topic = "{action}" in config.topic_call
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -275,7 +287,7 @@ class Gateway:
             # library answers the chargers' pings. Both keep a connection at a few kilobytes.
             compression=None,
             ping_interval=None,
-            max_size=self.config.max_frame_bytes,
+            max_size=self.config.max_frame_bytes * OVERSIZE_READ_FACTOR,
             server_header=None,
             create_connection=OcppServerConnection,
         )
@@ -414,10 +426,15 @@ class Gateway:
     def _upstream(self, session: Session, text: str) -> None:
         cid = session.info.cid
         try:
-            frame = protocol.upstream_from_frame(text)
+            frame = protocol.upstream_from_frame(
+                text,
+                max_bytes=self.config.max_frame_bytes,
+                max_depth=self.config.max_json_depth,
+                ocpp_version=session.ocpp_version,
+                action_in_topic=self._action_in_topic,
+            )
         except protocol.FrameError as exc:
-            self.counters["frames_malformed"] += 1
-            logger.warning("%s: malformed frame dropped (%s): %.200s", cid, exc, text)
+            self._refuse(session, text, exc)
             return
         if frame.kind == protocol.CALL:
             topic = protocol.topic_for(self.config.topic_call, cid=cid, action=frame.action)
@@ -425,6 +442,28 @@ class Gateway:
             topic = protocol.topic_for(self.config.topic_reply, cid=cid)
         self.mqtt.publish(topic, protocol.dumps(frame.envelope), self.config.upstream_qos)
         self.counters["frames_up"] += 1
+
+    def _refuse(self, session: Session, text: str, exc: protocol.FrameError) -> None:
+        """A frame we cannot publish: one log line, counted, answered when it is an answerable Call.
+
+        The socket stays open: one bad frame (a fuzzer's, a firmware bug's) must not cost the
+        charger its connection, nor us a traceback.
+        """
+        self.counters["frames_malformed"] += 1
+        self.counters[f"frames_malformed_{exc.reason}"] += 1
+        answer = exc.answer()
+        logger.warning(
+            "%s: frame refused (%s), message id %s, %d bytes: %s; %s",
+            session.info.cid,
+            exc.reason,
+            repr(exc.unique_id) if exc.unique_id else "unreadable",
+            len(text.encode("utf-8", "surrogatepass")),
+            exc.description,
+            f"answered {exc.code}" if answer else "not answered",
+        )
+        if answer is not None:
+            self.counters["callerrors_sent"] += 1
+            self._spawn(self._send(session, protocol.dumps(answer)))
 
     def _publish_presence(self, session: Session, event: str, *, reason: str = "") -> None:
         now = _now_ms()

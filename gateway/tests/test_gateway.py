@@ -163,6 +163,7 @@ def test_malformed_downlinks_are_dropped_like_emqx(start_gateway: Any, backoffic
 
 
 def test_malformed_frames_from_a_charger_are_dropped_and_counted(start_gateway: Any, backoffice: Backoffice) -> None:
+    """Unanswerable frames are dropped; a Call whose id is readable is answered (more: test_bad_frames.py)."""
     gw = start_gateway(allow_anonymous=True)
     cid = new_cid()
 
@@ -174,9 +175,13 @@ def test_malformed_frames_from_a_charger_are_dropped_and_counted(start_gateway: 
             await ws.send(json.dumps([2, "after", "Heartbeat", {}]))
             body, _ = await asyncio.to_thread(backoffice.expect, call_topic(cid))
             assert body == {"MessageTypeId": 2, "UniqueId": "after", "Action": "Heartbeat", "Payload": {}}
+            # the Call without a payload was the only answerable one
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert answer[:3] == [4, "x", "ProtocolError"] and answer[4] == {}
 
     asyncio.run(scenario())
     assert gw.gateway.counters["frames_malformed"] == 6
+    assert gw.gateway.counters["callerrors_sent"] == 1
     assert gw.gateway.counters["frames_binary_dropped"] == 1
 
 
