@@ -113,16 +113,75 @@ def validate(kind: Kind, action: str, payload: Any, ocpp_version: str = "1.6") -
         raise OcppError("NotImplemented", f"No schema for {action}") from None
     if use_decimal:
         payload = _to_decimal(payload)
+        error = best_match(validator.iter_errors(payload))
     else:
         try:
             _fast_validator(kind, action, ocpp_version, validator.schema)(payload)
         except fastjsonschema.JsonSchemaValueException:
-            pass  # jsonschema below names the field (and has the last word)
+            # jsonschema names the field (and has the last word)
+            error = best_match(validator.iter_errors(payload))
         else:
-            return
-    error = best_match(validator.iter_errors(payload))
+            error = None
     if error is not None:
         raise _map(error, ocpp_version)
+    _check_columns(kind, action, payload, ocpp_version)
+
+
+# What a schema's "integer" (unbounded) becomes in the column that keeps it, in PostgreSQL.
+_INTEGER = (-(2**31), 2**31 - 1)  # IntegerField
+_POSITIVE_INTEGER = (0, 2**31 - 1)  # PositiveIntegerField: an integer with CHECK (>= 0)
+_BIGINT = (-(2**63), 2**63 - 1)  # BigIntegerField, BigAutoField (our primary keys)
+
+# Integer fields the schema allows wider than the column they land in (chargers/models.py,
+# transactions/models.py): a value past the column fails the statement of a whole wave, or a check
+# constraint, and would be answered InternalError. Both directions: the CSMS's own Calls are
+# validated by command_enqueue, so an API request past a column is refused there too.
+_COLUMN_RANGES: dict[tuple[str, Kind, str], tuple[tuple[str, tuple[int, int]], ...]] = {
+    # Connector.connector_id
+    ("1.6", Kind.CALL, "StatusNotification"): (("connectorId", _POSITIVE_INTEGER),),
+    # Transaction.connector_id, .meter_start, .reservation_id
+    ("1.6", Kind.CALL, "StartTransaction"): (
+        ("connectorId", _POSITIVE_INTEGER),
+        ("meterStart", _BIGINT),
+        ("reservationId", _INTEGER),
+    ),
+    # Transaction.pk, .meter_stop
+    ("1.6", Kind.CALL, "StopTransaction"): (("transactionId", _BIGINT), ("meterStop", _BIGINT)),
+    # MeterValue.connector_id, .transaction (a Transaction.pk)
+    ("1.6", Kind.CALL, "MeterValues"): (("connectorId", _POSITIVE_INTEGER), ("transactionId", _BIGINT)),
+    # ChargePoint.local_list_version
+    ("1.6", Kind.RESULT, "GetLocalListVersion"): (("listVersion", _INTEGER),),
+    ("1.6", Kind.CALL, "SendLocalList"): (("listVersion", _INTEGER),),
+    # Reservation.reservation_id, .connector_id
+    ("1.6", Kind.CALL, "ReserveNow"): (("reservationId", _INTEGER), ("connectorId", _POSITIVE_INTEGER)),
+    ("1.6", Kind.CALL, "CancelReservation"): (("reservationId", _INTEGER),),
+    # A Transaction.pk
+    ("1.6", Kind.CALL, "RemoteStopTransaction"): (("transactionId", _BIGINT),),
+    # ChargingProfile.connector_id, .profile_id, .stack_level
+    ("1.6", Kind.CALL, "SetChargingProfile"): (
+        ("connectorId", _POSITIVE_INTEGER),
+        ("csChargingProfiles.chargingProfileId", _INTEGER),
+        ("csChargingProfiles.stackLevel", _POSITIVE_INTEGER),
+    ),
+    ("1.6", Kind.CALL, "ClearChargingProfile"): (
+        ("id", _INTEGER),
+        ("connectorId", _POSITIVE_INTEGER),
+        ("stackLevel", _POSITIVE_INTEGER),
+    ),
+}
+
+
+def _check_columns(kind: Kind, action: str, payload: Any, ocpp_version: str) -> None:
+    """PropertyConstraintViolation for a schema-valid integer that the column it lands in cannot hold."""
+    for field, (low, high) in _COLUMN_RANGES.get((ocpp_version, kind, action), ()):
+        value = payload
+        for name in field.split("."):
+            value = value.get(name) if isinstance(value, dict) else None
+        # Absent optional fields are None; the schema has already refused non-integers.
+        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            bound = f"below {low}" if value < low else f"above {high}"
+            description = f"field '{field}': {value} is {bound}, past what this CSMS can store"
+            raise OcppError("PropertyConstraintViolation", description[:255], {"field": field, "constraint": "range"})
 
 
 _fast_validators: dict[tuple[Kind, str, str], Callable[[Any], Any]] = {}

@@ -87,8 +87,9 @@ def test_the_fast_path_agrees_with_jsonschema(action: str) -> None:
     for payload in variants:
         try:
             validate(Kind.CALL, action, payload)
-        except OcppError:
-            assert not reference.is_valid(payload), payload
+        except OcppError as exc:
+            # A schema-valid integer past its column (connectorId -1) is refused after the schema.
+            assert not reference.is_valid(payload) or exc.details["constraint"] == "range", payload
         else:
             assert reference.is_valid(payload), payload
             accepted += 1
