@@ -95,6 +95,7 @@ def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: dateti
             message_id=exc.message_id,
             received_at=received_at,
             reply=reply,
+            size=len(payload),
         )
     return Frame(charge_point_id=cid, topic=topic, dialect=dialect, received_at=received_at, **fields)
 
