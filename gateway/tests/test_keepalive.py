@@ -106,13 +106,13 @@ def test_emqx_mode_drops_a_pending_charger_that_only_pings(start_gateway: Any, b
 
 
 def test_pings_keep_a_socket_alive_by_default(start_gateway: Any, backoffice: Backoffice) -> None:
-    """No BootNotification at all: ten pings over more than three silence allowances keep the socket."""
+    """No BootNotification at all: twenty pings over more than three silence allowances keep the socket."""
     gw = start_gateway(**FAST)
     cid = new_cid("ka")
 
     async def scenario() -> None:
         async with ws_connect(gw.url, cid) as ws:
-            await ping(ws, count=10, every=0.2)
+            await ping(ws, count=20, every=0.1)
             await boots_again(ws, backoffice, cid)
 
     asyncio.run(scenario())
