@@ -83,8 +83,9 @@ class ChargePointAdmin(admin.ModelAdmin):
         "firmware_version",
         "last_seen_at",
         "last_boot_at",
+        "demo",
     ]
-    list_filter = ["registration_status", "online", "vendor", "model", "ocpp_version"]
+    list_filter = ["registration_status", "online", "demo", "vendor", "model", "ocpp_version"]
     search_fields = ["charge_point_id", "serial_number", "charge_box_serial_number", "iccid", "imsi"]
     readonly_fields = [
         "first_boot_at",
@@ -167,8 +168,8 @@ class ConnectorAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(IdTag)
 class IdTagAdmin(admin.ModelAdmin):
-    list_display = ["id_tag", "status", "expiry_date", "parent", "note"]
-    list_filter = ["status"]
+    list_display = ["id_tag", "status", "expiry_date", "parent", "note", "demo"]
+    list_filter = ["status", "demo"]
     search_fields = ["id_tag", "note"]
     autocomplete_fields = ["parent"]
     list_select_related = ["parent"]

@@ -95,6 +95,7 @@ class ChargePointFilter(filters.FilterSet):
         choices=RegistrationStatus.choices, help_text="Accepted, Pending or Rejected (repeat for several)"
     )
     online = BooleanFilter(help_text="Connected to its gateway now")
+    demo = BooleanFilter(help_text="Demo data: the simulated fleet `make run` provisions")
     vendor = filters.CharFilter(lookup_expr="iexact", help_text="chargePointVendor, case-insensitive")
     model = filters.CharFilter(lookup_expr="iexact", help_text="chargePointModel, case-insensitive")
     status = filters.MultipleChoiceFilter(
@@ -105,7 +106,7 @@ class ChargePointFilter(filters.FilterSet):
 
     class Meta:
         model = ChargePoint
-        fields = ["search", "registration_status", "online", "vendor", "model", "status"]
+        fields = ["search", "registration_status", "online", "demo", "vendor", "model", "status"]
 
     def filter_status(self, queryset: QuerySet[ChargePoint], name: str, value: list[str]) -> QuerySet[ChargePoint]:
         if not value:
@@ -130,10 +131,11 @@ class IdTagFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=IdTag._meta.get_field("status").choices)
     parent = filters.CharFilter(field_name="parent__id_tag", help_text="The parent's id tag")
     expired = BooleanFilter(method="filter_expired", help_text="Expiry date in the past")
+    demo = BooleanFilter(help_text="Demo data: the tags of the simulated fleet `make run` provisions")
 
     class Meta:
         model = IdTag
-        fields = ["search", "status", "parent", "expired"]
+        fields = ["search", "status", "parent", "expired", "demo"]
 
     def filter_expired(self, queryset: QuerySet[IdTag], name: str, value: bool | None) -> QuerySet[IdTag]:
         if value is None:

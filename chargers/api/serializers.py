@@ -86,6 +86,7 @@ _CHARGE_POINT_FIELDS = [
     "last_seen_at",
     "last_heartbeat_at",
     "last_boot_at",
+    "demo",
     "created_at",
 ]
 
@@ -284,8 +285,9 @@ class IdTagSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IdTag
-        fields = ["id_tag", "status", "expiry_date", "parent", "note", "created_at", "updated_at"]
-        read_only_fields = ["created_at", "updated_at"]
+        fields = ["id_tag", "status", "expiry_date", "parent", "note", "demo", "created_at", "updated_at"]
+        # demo is set by demo_fleet_provision (make run's simulated fleet), not by API clients.
+        read_only_fields = ["demo", "created_at", "updated_at"]
 
     def validate_id_tag(self, value: str) -> str:
         if "/" in value:
@@ -297,7 +299,7 @@ class IdTagSerializer(serializers.ModelSerializer):
 
 class IdTagUpdateSerializer(IdTagSerializer):
     class Meta(IdTagSerializer.Meta):
-        read_only_fields = ["id_tag", "created_at", "updated_at"]
+        read_only_fields = ["id_tag", "demo", "created_at", "updated_at"]
 
 
 class RegistrationSerializer(serializers.Serializer):

@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from apikeys.testing import api_client, viewer_api  # noqa: F401 (fixtures)
 from chargers.models import ChargePoint, Command, IdTag
 from chargers.services import charge_point_lock, charge_point_registration_set, demo_fleet_provision
 
@@ -92,3 +95,30 @@ def test_demo_fleet_provision_is_idempotent_and_keeps_operators_decisions() -> N
     blocked = IdTag.objects.get(id_tag="SIMTAG02")
     assert (blocked.status, blocked.demo) == ("Blocked", False)
     assert IdTag.objects.filter(demo=True).count() == 1
+
+
+def test_demo_data_is_marked_in_the_api_and_filterable(viewer_api: APIClient) -> None:  # noqa: F811
+    demo_fleet_provision(charge_point_ids=["sim-001"], id_tags=["SIMTAG01"])
+    ChargePoint.objects.create(charge_point_id="REAL-1")
+    IdTag.objects.create(id_tag="CARD-1")
+
+    chargers = viewer_api.get("/api/v1/chargers/").json()["results"]
+    assert {row["charge_point_id"]: row["demo"] for row in chargers} == {"REAL-1": False, "sim-001": True}
+    demo_only = viewer_api.get("/api/v1/chargers/?demo=true").json()["results"]
+    assert [row["charge_point_id"] for row in demo_only] == ["sim-001"]
+    tags = viewer_api.get("/api/v1/id-tags/").json()["results"]
+    assert {row["id_tag"]: row["demo"] for row in tags} == {"CARD-1": False, "SIMTAG01": True}
+    assert [row["id_tag"] for row in viewer_api.get("/api/v1/id-tags/?demo=false").json()["results"]] == ["CARD-1"]
+
+
+def test_demo_data_is_shown_and_filtered_in_the_admin(admin_client: Client) -> None:
+    demo_fleet_provision(charge_point_ids=["sim-001"], id_tags=["SIMTAG01"])
+    ChargePoint.objects.create(charge_point_id="REAL-1")
+    IdTag.objects.create(id_tag="CARD-1")
+
+    page = admin_client.get("/admin/chargers/chargepoint/?demo__exact=1")
+    assert page.status_code == 200
+    assert [cp.charge_point_id for cp in page.context["cl"].result_list] == ["sim-001"]
+    assert "column-demo" in page.content.decode()
+    tags = admin_client.get("/admin/chargers/idtag/?demo__exact=0")
+    assert [tag.id_tag for tag in tags.context["cl"].result_list] == ["CARD-1"]
