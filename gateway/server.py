@@ -296,12 +296,13 @@ class Gateway:
             asyncio.create_task(self._log_stats()),
         ]
         logger.info(
-            "OCPP gateway listening on %s://%s:%s%s/{cid} (anonymous %s)",
+            "OCPP gateway listening on %s://%s:%s%s/{cid} (anonymous %s, keepalive %s)",
             self.config.scheme,
             self.config.host,
             self.port,
             self.config.path.rstrip("/"),
             "allowed" if self.config.allow_anonymous else "refused",
+            self.config.keepalive_mode,
         )
 
     @property
