@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import fastjsonschema
+from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError, best_match
 from ocpp.messages import get_validator
 
@@ -106,9 +107,7 @@ def validate(kind: Kind, action: str, payload: Any, ocpp_version: str = "1.6") -
     """Raise OcppError when ``payload`` does not conform to the schema of ``action``'s Call or result."""
     use_decimal = (kind, action) in _DECIMAL_SCHEMAS
     try:
-        validator = get_validator(
-            int(kind), action, ocpp_version, parse_float=decimal.Decimal if use_decimal else float
-        )
+        validator = schema_validator(kind, action, ocpp_version)
     except OSError:
         raise OcppError("NotImplemented", f"No schema for {action}") from None
     if use_decimal:
@@ -184,6 +183,24 @@ def _check_columns(kind: Kind, action: str, payload: Any, ocpp_version: str) -> 
             raise OcppError("PropertyConstraintViolation", description[:255], {"field": field, "constraint": "range"})
 
 
+def schema_validator(kind: Kind, action: str, ocpp_version: str = "1.6") -> Draft4Validator:
+    """The jsonschema validator of ``action``'s Call or result, as ``validate`` uses it; OSError when there is none.
+
+    Ask here, not ``ocpp.messages.get_validator``: its cache ignores ``parse_float``, so whoever
+    asks first for a schema with 1-decimal numbers decides whether its ``multipleOf`` is a float
+    or a Decimal for everyone (a float one makes Decimal payloads raise TypeError in jsonschema).
+    """
+    key = (kind, action, ocpp_version)
+    if key not in _validators:
+        validator = get_validator(int(kind), action, ocpp_version)
+        if (kind, action) in _DECIMAL_SCHEMAS:
+            # Our own copy with Decimal numbers (0.1 exactly), whichever the package cached.
+            validator = Draft4Validator(_to_decimal(validator.schema))
+        _validators[key] = validator
+    return _validators[key]
+
+
+_validators: dict[tuple[Kind, str, str], Draft4Validator] = {}
 _fast_validators: dict[tuple[Kind, str, str], Callable[[Any], Any]] = {}
 
 
