@@ -112,7 +112,10 @@ def validate(kind: Kind, action: str, payload: Any, ocpp_version: str = "1.6") -
         raise OcppError("NotImplemented", f"No schema for {action}") from None
     if use_decimal:
         payload = _to_decimal(payload)
-        error = best_match(validator.iter_errors(payload))
+        # multipleOf divides: 1e300 % 0.1 needs a 301-digit quotient, past the default 28-digit
+        # context (DivisionImpossible). 400 digits cover any double (at most 1.8e308).
+        with decimal.localcontext(prec=400):
+            error = best_match(validator.iter_errors(payload))
     else:
         try:
             _fast_validator(kind, action, ocpp_version, validator.schema)(payload)

@@ -493,3 +493,15 @@ def test_a_decimal_schema_cached_with_floats_by_someone_else_still_validates() -
             messages._validators[key] = saved[0]
         if saved[1] is not None:
             validation._validators[(Kind.RESULT, "GetCompositeSchedule", "1.6")] = saved[1]
+
+
+@pytest.mark.parametrize(("limit", "valid"), [(1e300, True), (1.7976931348623157e308, True), (21.45, False)])
+def test_a_huge_number_in_a_decimal_schema_is_validated_not_an_exception(limit: float, valid: bool) -> None:
+    """Found by the schema property test: multipleOf 0.1 on 1e300 raised decimal's DivisionImpossible."""
+    schedule = {"chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}]}
+    payload = {"status": "Accepted", "chargingSchedule": schedule}
+    if valid:
+        validate(Kind.RESULT, "GetCompositeSchedule", payload)
+    else:
+        with pytest.raises(OcppError):
+            validate(Kind.RESULT, "GetCompositeSchedule", payload)
