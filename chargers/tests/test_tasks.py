@@ -1,0 +1,41 @@
+"""Sending commands when the broker does not take them: nothing may stay marked "sent"."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chargers.commands import command_enqueue
+from chargers.models import ChargePoint, Command
+from chargers.tasks import commands_send_next
+from mqtt_bridge import mqtt
+from mqtt_bridge.mqtt import PublishError
+
+
+@pytest.fixture
+def unreachable_broker(settings: Any) -> Iterator[None]:
+    """This process's publisher pointed at a port where no broker listens (then a fresh one again)."""
+    with socket.socket() as probe:  # a port that was free a moment ago: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.MQTT_URL = f"mqtt://127.0.0.1:{port}"
+    mqtt._publisher = None
+    yield
+    if mqtt._publisher is not None:
+        mqtt._publisher.close()
+    mqtt._publisher = None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_the_broker_does_not_take_is_queued_again(unreachable_broker: None) -> None:
+    charge_point = ChargePoint.objects.create(charge_point_id="CP-UNSEND", registration_status="Accepted", online=True)
+    command = command_enqueue(charge_point=charge_point, action="ClearCache", payload={})
+
+    with pytest.raises(PublishError):
+        commands_send_next([charge_point.pk])
+
+    command.refresh_from_db()
+    assert (command.status, command.sent_at) == (Command.Status.QUEUED, None)
