@@ -1,4 +1,4 @@
-"""Reads for the operator dashboard: the fleet overview, one charger, sessions, pending chargers.
+"""Reads for the operator dashboard: the fleet overview, one charger, sessions, pending chargers, id tags.
 
 Every page is rendered from these functions, and so is every live update a consumer pushes: a
 websocket event only says *that* something changed, the page re-reads *what* from here. Each
@@ -27,10 +27,21 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from chargers.models import ChargePoint, Command, ConfigurationKey, Connector, RegistrationStatus
+from chargers.api.filters import IdTagFilter
+from chargers.models import (
+    ChargePoint,
+    Command,
+    ConfigurationKey,
+    Connector,
+    IdTag,
+    RegistrationStatus,
+)
+from chargers.services import id_tags_authorize
 from mqtt_bridge.models import MessageLog
 from transactions.models import MeterValue, Transaction
 
@@ -237,6 +248,8 @@ class SessionSummary:
     energy_wh: float | None
     power_w: float | None
     duration: timedelta
+    # Filled in where the page draws the session's chart (a charger's current sessions).
+    series: Series | None = None
 
     @property
     def is_active(self) -> bool:
@@ -357,18 +370,39 @@ def session_page(query: Mapping[str, str]) -> SessionPage:
 
 def session_series(transaction: Transaction, limit: int = SERIES_LIMIT) -> Series:
     """Power and energy over a session, one point per sample timestamp (the newest ``limit`` samples)."""
-    rows = list(
-        MeterValue.objects.filter(transaction=transaction, measurand__in=(POWER, ENERGY), numeric_value__isnull=False)
-        .order_by("-timestamp", "-id")
-        .values_list("timestamp", "measurand", "phase", "numeric_value", "unit")[:limit]
+    return sessions_series([transaction], limit)[transaction.pk]
+
+
+def sessions_series(transactions: Iterable[Transaction], limit: int = SERIES_LIMIT) -> dict[int, Series]:
+    """``session_series`` of several sessions in one query: ``{session id: Series}`` (empty ones too).
+
+    ROW_NUMBER per session keeps each session's newest ``limit`` samples, so a long session cannot
+    crowd out a short one on the same charger.
+    """
+    by_pk = {t.pk: t for t in transactions}
+    newest_first = [F("timestamp").desc(), F("id").desc()]
+    rows = (
+        MeterValue.objects.filter(
+            transaction_id__in=list(by_pk), measurand__in=(POWER, ENERGY), numeric_value__isnull=False
+        )
+        .annotate(row=Window(RowNumber(), partition_by=[F("transaction_id")], order_by=newest_first))
+        .filter(row__lte=limit)
+        .order_by("transaction_id", "timestamp", "id")
+        .values_list("transaction_id", "timestamp", "measurand", "phase", "numeric_value", "unit")
     )
-    power: dict[datetime, dict[str, float]] = defaultdict(dict)
-    energy: dict[datetime, float] = {}
-    for timestamp, measurand, phase, value, unit in reversed(rows):
+    power: dict[int, dict[datetime, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    energy: dict[int, dict[datetime, float]] = defaultdict(dict)
+    for transaction_id, timestamp, measurand, phase, value, unit in rows:
         if measurand == POWER:
-            power[timestamp][phase] = _watts(value, unit) or 0.0
+            power[transaction_id][timestamp][phase] = _watts(value, unit) or 0.0
         elif phase == "":
-            energy[timestamp] = _watt_hours(value, unit) or 0.0
+            energy[transaction_id][timestamp] = _watt_hours(value, unit) or 0.0
+    return {pk: _series(transaction, power[pk], energy[pk]) for pk, transaction in by_pk.items()}
+
+
+def _series(
+    transaction: Transaction, power: Mapping[datetime, dict[str, float]], energy: Mapping[datetime, float]
+) -> Series:
     stamps = sorted(set(power) | set(energy))
     power_kw: list[float | None] = []
     energy_kwh: list[float | None] = []
@@ -422,7 +456,6 @@ class ChargerDetail:
     state: str
     connectors: list[Connector]
     sessions: list[SessionSummary]
-    series: Series | None
     messages: list[MessageLog]
     commands: list[Command]
     configuration: ConfigurationSnapshot | None
@@ -466,14 +499,14 @@ def charger_detail(charge_point_id: str) -> ChargerDetail | None:
     )
     power = session_power([t.pk for t in active]) if active else {}
     now = timezone.now()
-    sessions = [_summary(t, power, now) for t in active]
-    newest = max(active, key=lambda t: t.started_at, default=None)
+    # One chart per current session: a charger with two connectors charging shows both.
+    series = sessions_series(active) if active else {}
+    sessions = [dataclasses.replace(_summary(t, power, now), series=series[t.pk]) for t in active]
     return ChargerDetail(
         charge_point=charge_point,
         state=charge_point.state,
         connectors=list(charge_point.connectors.order_by("connector_id")),
         sessions=sessions,
-        series=session_series(newest) if newest else None,
         messages=list(MessageLog.objects.filter(charge_point_id=charge_point_id)[:RECENT_MESSAGES]),
         commands=list(Command.objects.filter(charge_point=charge_point)[:RECENT_COMMANDS]),
         configuration=configuration_snapshot(charge_point),
@@ -498,3 +531,33 @@ def registration_page(query: Mapping[str, str]) -> RegistrationPage:
         F("last_boot_at").desc(nulls_last=True), "charge_point_id"
     )
     return RegistrationPage(status=status, page=Paginator(queryset, PAGE_SIZE).get_page(query.get("page")))
+
+
+# --- Id tags ------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class IdTagRow:
+    tag: IdTag
+    # What Authorize answers now (an Accepted tag past its expiry date is Expired).
+    effective_status: str
+
+
+@dataclasses.dataclass(frozen=True)
+class IdTagPage:
+    filters: Mapping[str, Any]
+    page: Page
+    rows: list[IdTagRow]
+
+
+def id_tag_page(query: Mapping[str, str]) -> IdTagPage:
+    """The authorization list, filtered as the API filters it (one FilterSet for both), by id tag."""
+    filterset = IdTagFilter(query, queryset=IdTag.objects.select_related("parent").order_by("id_tag"))
+    # Invalid filter values are dropped, not an error page: the form shows what was understood.
+    filterset.is_valid()
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(query.get("page"))
+    tags = list(page.object_list)
+    # Asked of the service that answers Authorize, so the page cannot disagree with the chargers.
+    answers = id_tags_authorize(requests=[(tag.id_tag, None) for tag in tags], now=timezone.now()) if tags else []
+    rows = [IdTagRow(tag, info.status) for tag, info in zip(tags, answers, strict=True)]
+    return IdTagPage(filters=filterset.form.cleaned_data, page=page, rows=rows)

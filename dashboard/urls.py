@@ -15,6 +15,10 @@ urlpatterns = [
     path("sessions/", views.sessions_view, name="sessions"),
     path("sessions/<int:pk>/", views.session_view, name="session"),
     path("pending/", views.pending_view, name="pending"),
+    path("pending/accept/", views.pending_accept_view, name="pending-accept"),
+    path("id-tags/", views.id_tags_view, name="id-tags"),
+    path("id-tags/<str:id_tag>/", views.id_tag_action_view, name="id-tag-action"),
+    path("favicon.ico", views.favicon_view, name="favicon"),
     path("login/", auth_views.LoginView.as_view(template_name="dashboard/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -6,22 +6,43 @@ the same fragments again when the charger(s) on the page change.
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chargers.commands import CommandError, command_enqueue
-from chargers.models import ChargePoint
-from chargers.services import charge_point_registration_set
+from chargers.models import ChargePoint, IdTag, RegistrationStatus
+from chargers.services import (
+    IdTagError,
+    charge_point_registration_set,
+    id_tag_block,
+    id_tag_create,
+    id_tag_expire,
+    id_tag_unblock,
+)
 
 from . import fragments, selectors
-from .forms import ACTIONS, TRIGGER_MESSAGES, CommandForm, RegistrationForm
+from .forms import (
+    ACTIONS,
+    TRIGGER_MESSAGES,
+    BulkAcceptForm,
+    CommandForm,
+    IdTagActionForm,
+    IdTagCreateForm,
+    RegistrationForm,
+)
+
+FAVICON = Path(__file__).resolve().parent / "static" / "dashboard" / "favicon.ico"
 
 
 def _live_path(path: str, request: HttpRequest) -> str:
@@ -94,6 +115,7 @@ def command_create_view(request: HttpRequest, charge_point_id: str) -> HttpRespo
             "ok": not error,
             "message": message,
             "command_id": command.pk if command else None,
+            "action": command.action if command else None,
             "fragments": fragments.render_fragments(
                 {"charger-commands": fragments.CHARGER["charger-commands"]}, {"detail": detail}, request
             ),
@@ -152,4 +174,103 @@ def registration_view(request: HttpRequest, charge_point_id: str) -> HttpRespons
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return HttpResponseRedirect(back)
-    return HttpResponseRedirect(reverse("dashboard:pending") + "?" + urlencode({"status": "Pending"}))
+    return HttpResponseRedirect(_pending_url(RegistrationStatus.PENDING))
+
+
+def _pending_url(status: str) -> str:
+    return reverse("dashboard:pending") + "?" + urlencode({"status": status})
+
+
+@login_required
+@require_POST
+def pending_accept_view(request: HttpRequest) -> HttpResponse:
+    """Accept the ticked chargers, or every charger waiting with the tab's status.
+
+    Each one goes through ``charge_point_registration_set``, the service a single Accept uses (it
+    also tells an online Pending charger at once). Only chargers still waiting are accepted: one
+    that another operator decided on meanwhile keeps that decision.
+    """
+    form = BulkAcceptForm(request.POST, charge_point_ids=request.POST.getlist("charge_point_id"))
+    if not form.is_valid():
+        messages.error(request, " ".join(form.non_field_errors()) or "Choose which chargers to accept")
+        return HttpResponseRedirect(_pending_url(request.POST.get("status") or RegistrationStatus.PENDING))
+    data = form.cleaned_data
+    if data["scope"] == "all":
+        waiting = ChargePoint.objects.filter(registration_status=data["status"])
+    else:
+        waiting = ChargePoint.objects.filter(
+            charge_point_id__in=data["charge_point_ids"],
+            registration_status__in=(RegistrationStatus.PENDING, RegistrationStatus.REJECTED),
+        )
+    accepted = []
+    for charge_point in waiting.order_by("charge_point_id"):
+        charge_point_registration_set(charge_point=charge_point, status=RegistrationStatus.ACCEPTED)
+        accepted.append(charge_point.charge_point_id)
+    if accepted:
+        shown = ", ".join(accepted[:10]) + (f" and {len(accepted) - 10} more" if len(accepted) > 10 else "")
+        messages.success(request, f"Accepted {len(accepted)} charger{'s' if len(accepted) != 1 else ''}: {shown}")
+    skipped = len(data.get("charge_point_ids", [])) - len(accepted)
+    if skipped > 0:
+        messages.warning(request, f"{skipped} of the ticked chargers were not waiting any more")
+    if not accepted and skipped <= 0:
+        messages.warning(request, "No charger was waiting")
+    return HttpResponseRedirect(_pending_url(data["status"]))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def id_tags_view(request: HttpRequest) -> HttpResponse:
+    """The authorization list: search, filter, and add an id tag (through ``id_tag_create``)."""
+    form = IdTagCreateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            tag = id_tag_create(
+                id_tag=data["id_tag"], expiry_date=data["expiry_date"], parent=data["parent"], note=data["note"]
+            )
+        except IdTagError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        except IntegrityError:  # created by someone else between the form's check and the insert
+            form.add_error("id_tag", "This id tag exists already.")
+        else:
+            messages.success(request, f"Id tag {tag.id_tag} added")
+            return HttpResponseRedirect(reverse("dashboard:id-tags") + "?" + urlencode({"search": tag.id_tag}))
+    context = {
+        "tags": selectors.id_tag_page(request.GET),
+        "query": request.GET,
+        "form": form,
+        "statuses": IdTag._meta.get_field("status").choices,
+    }
+    return render(request, "dashboard/id_tags.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def id_tag_action_view(request: HttpRequest, id_tag: str) -> HttpResponse:
+    """Block, unblock or expire one id tag (through the id tag services)."""
+    tag = get_object_or_404(IdTag, id_tag=id_tag)
+    form = IdTagActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose block, unblock or expire")
+    else:
+        action = form.cleaned_data["action"]
+        if action == "block":
+            id_tag_block(tag=tag)
+            messages.success(request, f"{tag.id_tag} is blocked")
+        elif action == "unblock":
+            id_tag_unblock(tag=tag)
+            messages.success(request, f"{tag.id_tag} is accepted again")
+        else:
+            id_tag_expire(tag=tag, at=timezone.now())
+            messages.success(request, f"{tag.id_tag} has expired")
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(back)
+    return HttpResponseRedirect(reverse("dashboard:id-tags"))
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon_view(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for on every page (the admin and API docs included)."""
+    return HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")

@@ -10,19 +10,21 @@ Screenshots of every page go to ``test-artifacts/dashboard/``.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 
-from chargers.models import ChargePoint, Command, IdTag, RegistrationStatus
+from chargers.models import ChargePoint, Command, ConfigurationKey, IdTag, RegistrationStatus
 from conftest import RUN_ID, GatewayClient, Stack, unique_cid
 from transactions.models import Transaction
 
@@ -45,8 +47,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 NOW = "2026-11-23T10:00:00Z"
-# The issue's promise: a message on MQTT changes the open page within a second.
-LIVE_WITHIN_MS = 1000
 
 
 def ensure_browser() -> None:
@@ -139,7 +139,10 @@ def chromium() -> Iterator[Any]:
 def page(chromium: Any, web: WebServer, operator: User) -> Iterator[Any]:
     """A logged-in page (through the login form) at a laptop size."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context = chromium.new_context(viewport={"width": 1366, "height": 900}, base_url=web.url)
+    # A browser far from the server's zone (UTC): the dashboard must print the server's times, not local ones.
+    context = chromium.new_context(
+        viewport={"width": 1366, "height": 900}, base_url=web.url, timezone_id="America/Los_Angeles", locale="en-US"
+    )
     context.set_default_timeout(10_000)
     tab = context.new_page()
     errors: list[str] = []
@@ -192,8 +195,11 @@ def test_fleet_badge_changes_live_when_a_status_notification_arrives(
     assert badge.inner_text() == "2: Available"
     page.evaluate("window.__notReloaded = true")
     page.screenshot(path=str(ARTIFACTS / "fleet.png"), full_page=True)
+    # Every fragment the socket swaps in, in order (dashboard.js announces each one).
+    page.evaluate(
+        "window.__updates = [];document.addEventListener('dashboard:updated', e => window.__updates.push(e.detail.id))"
+    )
 
-    started = time.monotonic()
     gateway.publish(
         cid,
         {
@@ -204,10 +210,13 @@ def test_fleet_badge_changes_live_when_a_status_notification_arrives(
         },
     )
     row.locator('[data-connector="2"]:text-is("2: Faulted")').wait_for(timeout=5000)
-    elapsed_ms = (time.monotonic() - started) * 1000
-    assert elapsed_ms < LIVE_WITHIN_MS, f"the page changed {elapsed_ms:.0f} ms after the MQTT message"
     assert row.locator("[data-state]").inner_text() == "Faulted"
+    # The change came over the socket, as swapped fragments (the counts too), not by a reload.
+    # How fast is the benchmark's business (bench/), not this test's.
     assert page.evaluate("window.__notReloaded") is True
+    page.locator('[data-count="faulted"]:text-is("1")').wait_for(timeout=5000)
+    updates = page.evaluate("window.__updates")
+    assert {"fleet-table", "fleet-counts"} <= set(updates), updates
     page.screenshot(path=str(ARTIFACTS / "fleet-after-status.png"), full_page=True)
 
 
@@ -293,3 +302,175 @@ def test_pending_charger_is_accepted_from_the_page_and_works_on_a_tablet(page: A
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
     page.screenshot(path=str(ARTIFACTS / "fleet-tablet.png"), full_page=True)
+
+
+# --- Chart axis and configuration table (issue 13) ------------------------------------------------------
+
+AXIS_FONT = "12px system-ui, sans-serif"  # dashboard.js draws the axes with it
+
+# The x axis as uPlot drew it on its canvas: each label, its centre and its width in CSS pixels.
+READ_X_AXIS = """([selector, font]) => {
+  const u = document.querySelector(selector).uplot, axis = u.axes[0];
+  const ctx = document.createElement("canvas").getContext("2d");
+  ctx.font = font;
+  const ys = s => u.series[s].scale;
+  return {
+    labels: axis._values,
+    centres: axis._splits.map(v => u.valToPos(v, "x")),
+    widths: axis._values.map(t => ctx.measureText(t).width),
+    series: u.series.slice(1).map(s => ({label: s.label, scale: s.scale, stroke: s.stroke(u, 1)})),
+    axes: u.axes.slice(1).map(a => ({scale: a.scale, side: a.side, label: a.label})),
+    gaps: u.data[0].map((x, i) => Math.abs(u.valToPos(u.data[1][i], ys(1)) - u.valToPos(u.data[2][i], ys(2)))),
+  };
+}"""
+
+
+def chart_session(cp: ChargePoint, *, start: datetime, seconds: int, step: int) -> Transaction:
+    """A session with power (7.4 kW) and energy samples every ``step`` seconds for ``seconds``."""
+    tx = f.session(cp, started_at=start, minutes=0, meter_start=0)
+    for offset in range(0, seconds + 1, step):
+        at = start + timedelta(seconds=offset)
+        f.sample(tx, at=at, measurand="Power.Active.Import", value=7400, unit="W")
+        f.sample(tx, at=at, measurand="Energy.Active.Import.Register", value=7400 * offset / 3600, unit="Wh")
+    return tx
+
+
+def assert_axis_reads_24_hour_and_labels_do_not_touch(axis: dict, *, seconds: bool) -> None:
+    labels = axis["labels"]
+    assert len(labels) >= 3, labels
+    pattern = r"^\d{2}:\d{2}:\d{2}$" if seconds else r"^\d{2}:\d{2}(:\d{2})?$"
+    for label in labels:
+        assert re.match(pattern, label), f"not a 24-hour time: {label!r} in {labels}"
+    for i in range(len(labels) - 1):
+        room = axis["centres"][i + 1] - axis["centres"][i]
+        needed = (axis["widths"][i] + axis["widths"][i + 1]) / 2 + 4
+        assert room >= needed, f"{labels[i]!r} and {labels[i + 1]!r} overlap: {room:.0f} px < {needed:.0f} px"
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_session_chart_time_axis_is_24_hour_in_the_pages_zone_and_its_labels_do_not_overlap(
+    page: Any, width: int
+) -> None:
+    """Regression: `12/1/26 6:27am6:28am` (two labels run together, 12-hour, the browser's zone) and,
+    on a 7-second session, ticks every 200 ms (`:28.000 :28.200`)."""
+    page.set_viewport_size({"width": width, "height": 900})
+    cp = f.charger(unique_cid("CHART"), statuses=("Charging",))
+    # 18:27 UTC: 6:27pm for a 12-hour axis, 10:27 in the browser's own zone (Los Angeles).
+    short = chart_session(cp, start=datetime(2026, 11, 23, 18, 27, 21, tzinfo=UTC), seconds=7, step=1)
+    long = chart_session(cp, start=datetime(2026, 11, 23, 13, 5, 0, tzinfo=UTC), seconds=2 * 3600, step=300)
+
+    page.goto(f"/sessions/{short.pk}/")
+    wait_live(page)
+    chart = page.locator("#session-summary .chart")
+    chart.locator(".uplot").wait_for()
+    axis = page.evaluate(READ_X_AXIS, ["#session-summary .chart", AXIS_FONT])
+    assert_axis_reads_24_hour_and_labels_do_not_touch(axis, seconds=True)
+    assert all(label.startswith("18:27:") for label in axis["labels"]), axis["labels"]
+    chart.screenshot(path=str(ARTIFACTS / f"chart-7-seconds-{width}.png"))
+
+    # Power and energy: two scales, two axes (left and right), two colours, and apart on the plot.
+    assert [(s["label"], s["scale"]) for s in axis["series"]] == [("Energy", "kWh"), ("Power", "kW")]
+    assert axis["series"][0]["stroke"] != axis["series"][1]["stroke"]
+    assert [(a["scale"], a["side"]) for a in axis["axes"]] == [("kW", 3), ("kWh", 1)]
+    assert axis["gaps"][0] > 10 and axis["gaps"][-1] > 10, axis["gaps"]
+
+    page.goto(f"/sessions/{long.pk}/")
+    wait_live(page)
+    chart = page.locator("#session-summary .chart")
+    chart.locator(".uplot").wait_for()
+    axis = page.evaluate(READ_X_AXIS, ["#session-summary .chart", AXIS_FONT])
+    assert_axis_reads_24_hour_and_labels_do_not_touch(axis, seconds=False)
+    hours = {int(label[:2]) for label in axis["labels"]}
+    assert hours <= {13, 14, 15} and 14 in hours, axis["labels"]  # UTC, 24-hour: not 1 pm, not 06:00 local
+    page.screenshot(path=str(ARTIFACTS / f"session-chart-2-hours-{width}.png"), full_page=True)
+
+
+LONG_VALUE = "wss://csms.example.com:8443/ocpp/v16/" + "segment-without-spaces-" * 8 + "END"
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_configuration_table_fits_its_card_with_the_read_only_column_visible(page: Any, width: int) -> None:
+    """Regression: a long value pushed the table past its card, cutting values and hiding Read-only."""
+    page.set_viewport_size({"width": width, "height": 1000})
+    cp = f.charger(unique_cid("CONF"), statuses=("Available",))
+    now = datetime.now(UTC)
+    keys = {
+        "CentralSystemUrlForTheBackupConnectionProfile": (LONG_VALUE, True),
+        "HeartbeatInterval": ("300", False),
+        "MeterValuesSampledData": ("Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage", False),
+        "SupportedFeatureProfiles": ("Core,FirmwareManagement,LocalAuthListManagement,Reservation", True),
+    }
+    for key, (value, readonly) in keys.items():
+        ConfigurationKey.objects.create(charge_point=cp, key=key, value=value, readonly=readonly, updated_at=now)
+
+    page.goto(f"/chargers/{cp.charge_point_id}/")
+    card = page.locator("#charger-configuration")
+    card.locator("table").wait_for()
+    wait_live(page)
+    # Found and measured in one synchronous run: a live push may swap the card in between two steps.
+    geometry = page.evaluate(
+        """() => {
+          const card = document.getElementById("charger-configuration");
+          const wrap = card.querySelector(".table-wrap"), table = wrap.querySelector("table");
+          const box = card.getBoundingClientRect();
+          const ro = [...table.querySelectorAll("thead th")].find(th => th.textContent.trim() === "Read-only");
+          const roBox = ro.getBoundingClientRect();
+          const cut = [...table.querySelectorAll("tbody th, tbody td, tbody code")]
+            .filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent.slice(0, 40));
+          return {
+            tableScroll: table.scrollWidth, wrapWidth: wrap.clientWidth,
+            cardLeft: box.left, cardRight: box.right, roLeft: roBox.left, roRight: roBox.right,
+            readonly: [...table.querySelectorAll("tbody td[data-readonly]")].map(td => td.textContent.trim()),
+            cut: cut,
+            pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+          };
+        }"""
+    )
+    card.screenshot(path=str(ARTIFACTS / f"configuration-{width}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"charger-configuration-page-{width}.png"), full_page=True)
+    assert geometry["tableScroll"] <= geometry["wrapWidth"] + 1, geometry
+    assert geometry["cardLeft"] < geometry["roLeft"] < geometry["roRight"] <= geometry["cardRight"], geometry
+    assert geometry["readonly"] == ["yes", "no", "no", "yes"], geometry
+    assert geometry["cut"] == [], geometry
+    assert geometry["pageOverflow"] <= 0, geometry
+    assert LONG_VALUE in card.inner_text().replace("\n", "")
+
+
+def test_remote_start_banner_follows_the_command_to_rejected(page: Any, stack: Stack, gateway: GatewayClient) -> None:
+    """Regression: the green "queued" banner stayed after the charger rejected the remote start."""
+    cid = unique_cid("BAN")
+    boot(gateway, cid, "Available")
+    page.goto(f"/chargers/{cid}/")
+    wait_live(page)
+    page.get_by_label("Id tag").fill("CARD-NO")
+    page.get_by_role("button", name="Start charging").click()
+    banner = page.locator("#command-feedback")
+    banner.locator(':scope:text-matches("RemoteStartTransaction (queued|sent)")').wait_for()
+    assert banner.get_attribute("data-state") == "pending"  # not a success yet: not green
+
+    call = gateway.next_call(cid)
+    assert call["Action"] == "RemoteStartTransaction" and call["Payload"]["idTag"] == "CARD-NO"
+    gateway.answer(cid, call["UniqueId"], {"status": "Rejected"})
+    page.locator('#command-feedback[data-state="error"]').wait_for(timeout=5000)
+    assert banner.inner_text().startswith("RemoteStartTransaction rejected")
+    assert "Rejected" in banner.inner_text()  # the charger's answer, as the command list shows it
+    page.screenshot(path=str(ARTIFACTS / "charger-remote-start-rejected.png"), full_page=True)
+    assert Command.objects.get(charge_point__charge_point_id=cid, action="RemoteStartTransaction").status == "rejected"
+
+
+def test_accept_selected_on_the_pending_page(page: Any) -> None:
+    cids = [unique_cid("SEL") for _ in range(3)]
+    for cid in cids:
+        f.charger(cid, registration=RegistrationStatus.PENDING, statuses=())
+    page.goto("/pending/")
+    wait_live(page)
+    page.get_by_label(f"Select {cids[0]}").check()
+    page.get_by_label(f"Select {cids[2]}").check()
+    page.screenshot(path=str(ARTIFACTS / "pending-selected.png"), full_page=True)
+    page.get_by_role("button", name="Accept selected").click()
+    page.wait_for_url("**/pending/?status=Pending")
+    assert "Accepted 2 chargers" in page.locator(".flash").inner_text()
+    statuses = dict(
+        ChargePoint.objects.filter(charge_point_id__in=cids).values_list("charge_point_id", "registration_status")
+    )
+    assert statuses == {cids[0]: "Accepted", cids[1]: "Pending", cids[2]: "Accepted"}
