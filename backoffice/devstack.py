@@ -10,10 +10,16 @@ Subcommands:
   run                    services + migrate + admin user + web, bridge, worker, beat (and the OCPP
                          gateway and a demo fleet when those commands exist); Ctrl-C stops everything
   test [pytest args]     services (under ``.data/test``) + ``python -m pytest``; exits with pytest's code
-  exec -- CMD [ARGS]     run any command with the service URLs set (reuses a running devstack)
+  exec -- CMD [ARGS]     run any command with the service URLs set (reuses a running devstack); the
+                         ``./csms`` script and ``make manage ARGS=...`` run manage.py through it
   env                    print ``export X=...`` lines for the devstack running on the data folder
   stop                   stop a devstack (and a leftover PostgreSQL) on the data folder; used by make clean
   broker --port N        the embedded MQTT broker itself (started by the others, not by hand)
+
+The demo fleet (ten simulated chargers, ``simulate_fleet --demo``) is provisioned as demo data:
+registered and Accepted with its id tags, so it charges under the default boot policy; set
+``CSMS_DEMO_FLEET=false`` to run without it. The embedded Redis is append-only, and Redis and the
+broker keep their ports from one run to the next (stored in the data folder) while those are free.
 
 Everything started here stops when the devstack process exits, also on Ctrl-C and SIGTERM: the
 children are told to stop, waited for, then killed; on Linux they also get SIGTERM from the kernel if
