@@ -38,8 +38,9 @@ at C speed (``count``, ``in``, ``translate``), so a common frame pays only for t
 - NUL: JSON writes it only as the escape ``\\u0000`` (a raw control character is not JSON), so
   only a message holding that escape is walked (iteratively).
 - integers: orjson reads integers past 64 bits as floats (silently altered); a message holding a
-  run of 19 digits or more (in a string too: an ICCID is enough) is decoded again by the stdlib
-  decoder with an exact, bounded integer reader, which is safe because its depth is known by then.
+  run of 19 digits or more where a number may start (not after a quote: an ICCID is a string) is
+  decoded again by the stdlib decoder with an exact, bounded integer reader, which is safe
+  because its depth is known by then.
 
 The alternative, the stdlib decoder with an iterative walk of every decoded frame for the same
 limits (and it would still need a depth pre-scan: it overflows the stack near 1,000 levels),
@@ -82,6 +83,8 @@ _LONG_RUN = b"0" * _INT64_DIGITS
 _BRACKETS = bytes.maketrans(b"{}", b"[]")
 _NOT_STRUCTURE = bytes(set(range(256)) - set(b'[]{}"'))
 _QUOTED = re.compile(rb'"[^"]*"')
+# What may precede the first digit of a number token (b"": the document's start).
+_BEFORE_NUMBER = frozenset((b"", b"-", b"[", b":", b",", b" ", b"\t", b"\n", b"\r"))
 _NUMBER = re.compile(rb"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
 
 # readable_call_id looks no further than this: the envelope's first members, before any payload.
@@ -135,7 +138,7 @@ def loads(payload: bytes | str, *, max_depth: int | None = None, max_bytes: int 
         raise _too_deep(depth_limit)
     if b"\\u0000" in payload and _contains_nul(data):
         raise _nul()
-    if _LONG_RUN in payload.translate(_DIGITS_AS_ZERO):
+    if _long_integer(payload):
         data = _exact(payload)
     return data
 
@@ -201,6 +204,24 @@ def _contains_nul(data: Any) -> bool:
 
 def _nul() -> DecodeError:
     return DecodeError(NUL_CHARACTER, "payload contains the NUL character (\\u0000), which this CSMS cannot store")
+
+
+def _long_integer(payload: bytes) -> bool:
+    """Whether a run of 19 digits or more may be an integer token (not inside a string like an ICCID).
+
+    A run whose first digit follows a quote or a letter is text; one after a space or a comma may
+    be text too, which only costs the exact decoding.
+    """
+    shape = payload.translate(_DIGITS_AS_ZERO)
+    at = shape.find(_LONG_RUN)  # the leftmost match is where a run starts
+    while at >= 0:
+        if payload[at - 1 : at] in _BEFORE_NUMBER:
+            return True
+        end = at + _INT64_DIGITS
+        while shape[end : end + 1] == b"0":
+            end += 1
+        at = shape.find(_LONG_RUN, end)
+    return False
 
 
 def _exact(payload: bytes) -> Any:

@@ -334,6 +334,23 @@ def test_numbers_within_64_bits_and_a_double_are_kept_exactly(number: str) -> No
     assert isinstance(boot, Frame) and boot.payload["iccid"] == "8944500102198304826"
 
 
+@BOUNDED
+@given(
+    st.integers(-(2**80), 2**80) | st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64]),
+    st.sampled_from(["{}", "[{}]", "[1, {}]", '{"a": {}}', '{"a":1,"b":{}}', '["x\\" 123", {}]', "[\n{}]"]),
+    st.text(alphabet='0123456789 ,:[-"a', max_size=40),
+)
+def test_integers_are_kept_exactly_or_refused_wherever_they_stand(number: int, template: str, text: str) -> None:
+    document = template.replace("{}", str(number)).replace('\\" 123', json.dumps(text)[1:-1])
+    try:
+        data = decoding.loads(document, max_bytes=MAX_BYTES)
+    except decoding.DecodeError as exc:
+        assert exc.reason == "number_too_large" and not -(2**63) <= number < 2**63
+    else:
+        assert -(2**63) <= number < 2**63 and str(number) in json.dumps(data)
+        assert data == json.loads(document)  # digits in strings stay text
+
+
 @pytest.mark.parametrize(
     "payload",
     [
