@@ -6,9 +6,7 @@ OCPP handlers send them, through ``backoffice.events.fleet_event`` after a commi
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -44,18 +42,6 @@ def communicator(path: str, headers: list[tuple[bytes, bytes]]) -> WebsocketComm
     return WebsocketCommunicator(application, path, headers=headers)
 
 
-async def receive_until(ws: WebsocketCommunicator, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> dict:
-    """The first push that satisfies ``predicate`` (the shared ``fleet`` group may bring others first)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"no matching push within {timeout} s")
-        message = await ws.receive_json_from(timeout=remaining)
-        if predicate(message):
-            return message
-
-
 @pytest.mark.parametrize("page", ["fleet/", "chargers/{cid}/", "sessions/", "sessions/{tx}/", "pending/"])
 def test_anonymous_socket_is_refused_and_a_logged_in_one_accepted(operator: User, page: str) -> None:
     cp = f.charger("WS-AUTH")
@@ -89,7 +75,7 @@ def test_socket_from_another_site_is_refused(operator: User) -> None:
     run(scenario)
 
 
-def test_fleet_socket_pushes_the_page_then_each_change_within_a_second(operator: User) -> None:
+def test_fleet_socket_pushes_the_page_then_each_change_in_one_push(operator: User) -> None:
     cp = f.charger("WS-FLEET-1", statuses=("Available",))
 
     cookie = session_cookie(operator)
@@ -110,11 +96,13 @@ def test_fleet_socket_pushes_the_page_then_each_change_within_a_second(operator:
                 fleet_event("ocpp", "WS-ELSEWHERE", action="Heartbeat", outcome="ok")
                 fleet_event("ocpp", cp.charge_point_id, action="StatusNotification", outcome="ok")
 
-        started = time.monotonic()
         await sync_to_async(fault)()
-        push = await receive_until(ws, lambda m: "1: Faulted" in m["fragments"]["fleet-table"], timeout=1.0)
-        assert time.monotonic() - started < 1.0
-        assert 'data-count="faulted">' in push["fragments"]["fleet-counts"]
+        # The next push after the batch already shows it (no stale push first), and it is one push:
+        # the batch's two events were gathered. How soon is the benchmark's to measure, not this test's.
+        push = await ws.receive_json_from(timeout=5)
+        assert "1: Faulted" in push["fragments"]["fleet-table"]
+        assert 'data-count="faulted">1<' in push["fragments"]["fleet-counts"]
+        assert await ws.receive_nothing(timeout=0.5)
         await ws.disconnect()
 
     run(scenario)
@@ -147,12 +135,12 @@ def test_charger_socket_follows_its_charger_only(operator: User) -> None:
             fleet_event("command", cp.charge_point_id, command_id=sent.pk, status=sent.status)
             return sent
 
-        started = time.monotonic()
         sent = await sync_to_async(command)()
-        push = await ws.receive_json_from(timeout=1.0)
-        assert time.monotonic() - started < 1.0
+        # The other charger's Heartbeat brought nothing; this event brings exactly one push, the next one.
+        push = await ws.receive_json_from(timeout=5)
         html = push["fragments"]["charger-commands"]
         assert f'id="command-{sent.pk}"' in html and "data-status>accepted<" in html
+        assert await ws.receive_nothing(timeout=0.5)
         await ws.disconnect()
 
     run(scenario)
