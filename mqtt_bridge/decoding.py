@@ -56,6 +56,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
+from .frames import MAX_MESSAGE_ID_LENGTH
 from .validation import error_code
 
 # Reasons: short slugs, the `reason` label of csms_frames_rejected_total.
@@ -87,14 +88,17 @@ _QUOTED = re.compile(rb'"[^"]*"')
 _BEFORE_NUMBER = frozenset((b"", b"-", b"[", b":", b",", b" ", b"\t", b"\n", b"\r"))
 _NUMBER = re.compile(rb"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
 
-# readable_call_id looks no further than this: the envelope's first members, before any payload.
-_HEAD_BYTES = 1024
+# readable_call_id looks no further than this: the envelope's first members, before any payload
+# (at most ~400 bytes: a 36-character id written in \uXXXX escapes, a 64-character action).
+_HEAD_BYTES = 512
 _STRING = rb'"(?:[^"\\]|\\.)*"'
 _SCALAR = rb"-?[0-9][0-9.eE+-]*|true|false|null"
 _OCPPJ_START = re.compile(rb"\s*\[\s*([0-9]+)\s*,\s*(" + _STRING + rb")", re.DOTALL)
 _OBJECT_START = re.compile(rb"\s*\{")
 _MEMBER = re.compile(rb"\s*(" + _STRING + rb")\s*:\s*(" + _STRING + rb"|" + _SCALAR + rb")\s*([,}])", re.DOTALL)
-_MAX_MESSAGE_ID_LENGTH = 36  # OCPP-J
+# An envelope has at most seven members (MessageTypeId, UniqueId, Action, Payload or ErrorCode,
+# ErrorDescription, ErrorDetails): reading more is only work for garbage.
+_MAX_MEMBERS = 8
 
 
 class DecodeError(ValueError):
@@ -279,7 +283,10 @@ def readable_message(payload: bytes) -> tuple[str, int, str] | None:
             return None
         members: dict[str, bytes] = {}
         position = start.end()
-        while (member := _MEMBER.match(head, position)) is not None:
+        for _ in range(_MAX_MEMBERS):
+            member = _MEMBER.match(head, position)
+            if member is None:
+                break
             key = _token(member.group(1))
             if isinstance(key, str) and key not in members:
                 members[key] = member.group(2)
@@ -304,7 +311,7 @@ def _token(raw: bytes) -> Any:
 def _message_id(raw: bytes) -> str:
     """The message id in a JSON string token, or "" when it is not one we can answer to."""
     value = _token(raw)
-    if not isinstance(value, str) or not 0 < len(value) <= _MAX_MESSAGE_ID_LENGTH or "\x00" in value:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_MESSAGE_ID_LENGTH or "\x00" in value:
         return ""
     try:
         value.encode()

@@ -436,6 +436,15 @@ def test_a_result_or_error_failing_a_limit_is_kept_with_its_id_and_never_answere
         (b'{"Action": "A", "UniqueId": "e1", "MessageTypeId": 2, "Payload": {', ("emqx", "e1")),
         # A UniqueId inside the payload is not the message's.
         (b'{"MessageTypeId": 2, "Payload": {"UniqueId": "inner"}, "UniqueId": "e1"}', None),
+        # The longest envelope head: an id of 36 escaped characters and a 64-character action, any key order.
+        (
+            b'{"Action": "'
+            + b"A" * 64
+            + b'", "MessageTypeId": 2, "UniqueId": "'
+            + b"\\u00e9" * 36
+            + b'", "Payload": {',
+            ("emqx", "\u00e9" * 36),
+        ),
         (b'[3, "r1", {', None),
         (b'{"MessageTypeId": 4, "UniqueId": "r1"', None),
         (b'{"MessageTypeId": 2.0, "UniqueId": "e1"', None),
