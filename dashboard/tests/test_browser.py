@@ -147,6 +147,10 @@ def page(chromium: Any, web: WebServer, operator: User) -> Iterator[Any]:
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Every request a page makes must find something (headless Chromium skips the favicon: it is
+    # fetched explicitly in the id tag test).
+    missing: list[str] = []
+    tab.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
     tab.goto("/")
     assert "/login/" in tab.url
     tab.get_by_label("Username").fill(operator.username)
@@ -157,6 +161,7 @@ def page(chromium: Any, web: WebServer, operator: User) -> Iterator[Any]:
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}\n{web.log()}"
+    assert not missing, f"404s: {missing}"
 
 
 def wait_live(tab: Any) -> None:
@@ -474,3 +479,24 @@ def test_accept_selected_on_the_pending_page(page: Any) -> None:
         ChargePoint.objects.filter(charge_point_id__in=cids).values_list("charge_point_id", "registration_status")
     )
     assert statuses == {cids[0]: "Accepted", cids[1]: "Pending", cids[2]: "Accepted"}
+
+
+def test_id_tags_are_added_blocked_and_expired_from_their_page(page: Any) -> None:
+    tag = unique_cid("T")[:20]
+    page.get_by_role("link", name="Id tags").click()
+    page.wait_for_url("**/id-tags/")
+    page.get_by_label("Id tag", exact=True).fill(tag)
+    page.get_by_label("Note").fill("van 3")
+    page.get_by_role("button", name="Add id tag").click()
+    row = page.locator(f'tr[data-id-tag="{tag}"]')
+    row.locator('[data-status]:text-is("Accepted")').wait_for()
+    page.get_by_role("button", name=f"Block {tag}").click()
+    row.locator('[data-status]:text-is("Blocked")').wait_for()
+    page.get_by_role("button", name=f"Unblock {tag}").click()
+    page.get_by_role("button", name=f"Expire {tag}").click()
+    row.locator('[data-status]:text-is("Expired")').wait_for()
+    page.screenshot(path=str(ARTIFACTS / "id-tags.png"), full_page=True)
+    saved = IdTag.objects.get(id_tag=tag)
+    assert (saved.status, saved.note) == ("Accepted", "van 3") and saved.expiry_date is not None
+    # /favicon.ico was a 404 on every page.
+    assert page.evaluate("fetch('/favicon.ico').then(r => r.status)") == 200
