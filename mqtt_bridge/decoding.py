@@ -86,7 +86,7 @@ _NOT_STRUCTURE = bytes(set(range(256)) - set(b'[]{}"'))
 _QUOTED = re.compile(rb'"[^"]*"')
 # What may precede the first digit of a number token (b"": the document's start).
 _BEFORE_NUMBER = frozenset((b"", b"-", b"[", b":", b",", b" ", b"\t", b"\n", b"\r"))
-_NUMBER = re.compile(rb"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
 
 # readable_call_id looks no further than this: the envelope's first members, before any payload
 # (at most ~400 bytes: a 36-character id written in \uXXXX escapes, a 64-character action).
@@ -152,11 +152,12 @@ def _refusal(exc: orjson.JSONDecodeError, payload: bytes, depth_limit: int) -> D
     if message.startswith("depth limit exceeded"):
         return _too_deep(depth_limit)
     if message.startswith("number is infinity"):
-        token = _NUMBER.match(payload, exc.pos) if 0 <= exc.pos < len(payload) else None
+        # pos counts characters, not bytes; orjson has checked the UTF-8 before it met the number.
+        token = _NUMBER.match(payload.decode("utf-8", "replace"), exc.pos)
         if token is not None and token.group(1) is None and token.group(2) is None:
-            digits = len(token.group().lstrip(b"-"))
+            digits = len(token.group().lstrip("-"))
             return DecodeError(NUMBER_TOO_LARGE, f"an integer of {digits} digits does not fit in 64 bits")
-        shown = token.group()[:24].decode() if token is not None else "a number"
+        shown = token.group()[:24] if token is not None else "a number"
         return DecodeError(NOT_FINITE, f"{shown} is beyond the range of a double")
     if "surrogate in string" in message:
         return DecodeError(INVALID_UNICODE, f"a string holds a lone surrogate, which is not Unicode text ({message})")

@@ -48,9 +48,9 @@ def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-def data_transfer(data: str, message_id: str = "x") -> str:
+def data_transfer(data: str, message_id: str = "x", vendor: str = "v") -> str:
     """A DataTransfer Call whose ``data`` is written as is (raw JSON text)."""
-    return f'[2,"{message_id}","DataTransfer",{{"vendorId":"v","data":{data}}}]'
+    return f'[2,"{message_id}","DataTransfer",{{"vendorId":"{vendor}","data":{data}}}]'
 
 
 def depth_of(value: Any) -> int:
@@ -315,11 +315,12 @@ def test_nesting_up_to_the_limit_is_a_frame_one_more_is_refused() -> None:
     ],
 )
 def test_a_number_no_column_can_hold_is_answered_with_a_property_constraint_violation(number: str, reason: str) -> None:
-    payload = data_transfer(number)
-    rejected = decode(payload, max_bytes=len(payload))
-    assert isinstance(rejected, Rejected) and rejected.reason == reason
-    assert rejected.reply is not None and rejected.reply.error_code == "PropertyConstraintViolation"
-    assert len(rejected.reply.error_description) < 100  # a summary, not the digits
+    for vendor in ("v", "\u00e9t\u00e9 \u26a1"):  # characters of several bytes before the number
+        payload = data_transfer(number, vendor=vendor)
+        rejected = decode(payload, max_bytes=len(payload.encode()))
+        assert isinstance(rejected, Rejected) and rejected.reason == reason
+        assert rejected.reply is not None and rejected.reply.error_code == "PropertyConstraintViolation"
+        assert len(rejected.reply.error_description) < 100  # a summary, not the digits
 
 
 @pytest.mark.parametrize("number", [str(2**63 - 1), str(-(2**63)), "1" * 18, "1e308", "1." + "5" * 1000])
