@@ -166,7 +166,12 @@ def _from_envelope(data: dict[str, Any], topic_action: str) -> dict[str, Any]:
 
 def _from_array(data: list[Any]) -> dict[str, Any]:
     if len(data) < 3:
-        raise _Unreadable("bad_structure", f"OCPP-J array with {len(data)} elements")
+        description = f"OCPP-J array with {len(data)} elements"
+        if len(data) == 2 and _kind(data[0]) == Kind.CALL:
+            # `[2, "id"]`: a Call whose id is readable is answered, like one without a Payload.
+            raise _Unreadable("bad_structure", description + ": a Call needs an Action", _message_id(data[1]),
+                              "ProtocolError")  # fmt: skip
+        raise _Unreadable("bad_structure", description)
     kind = _kind(data[0])
     message_id = _message_id(data[1])
     if kind == Kind.CALL:

@@ -69,6 +69,9 @@ def test_action_from_an_override_topic() -> None:
         # Longer than any action and than the columns that keep action names.
         ('[2, "a", "%s", {}]' % ("A" * 65), "bad_structure", "NotImplemented"),
         ("[2]", "bad_structure", None),
+        # The fuzz run's short arrays: the id is readable, so the Call is answered.
+        ('[2, "a"]', "bad_structure", "ProtocolError"),
+        ('[3, "a"]', "bad_structure", None),
     ],
 )
 def test_unreadable_payloads_are_rejected_with_a_reason(
