@@ -48,6 +48,12 @@
     };
   }
 
+  // Tick labels with as many decimals as the step has (0.0025 steps: 0.0050, not a rounded 0.005/0.008).
+  function stepValues(u, splits, axisIdx, space, incr) {
+    var decimals = (String(+Number(incr).toPrecision(6)).split(".")[1] || "").length;
+    return splits.map(function (v) { return v.toFixed(Math.min(decimals, 6)); });
+  }
+
   function fromZero(headroom) {
     return function (u, min, max) {
       var top = max > 0 ? max * headroom : 1;
@@ -82,9 +88,10 @@
             return splits.map(function (s) { return fmt.tick(s, incr < 60, days); });
           }
         },
-        { scale: "kW", label: "Power (kW)", stroke: POWER, font: AXIS_FONT, labelFont: "bold " + AXIS_FONT },
+        { scale: "kW", label: "Power (kW)", stroke: POWER, font: AXIS_FONT, labelFont: "bold " + AXIS_FONT,
+          values: stepValues },
         { scale: "kWh", label: "Energy (kWh)", stroke: ENERGY, side: 1, grid: { show: false }, font: AXIS_FONT,
-          labelFont: "bold " + AXIS_FONT }
+          labelFont: "bold " + AXIS_FONT, values: stepValues, size: 60 }
       ]
     };
   }
