@@ -120,8 +120,11 @@ def mutate(rng: random.Random, message_id: str) -> tuple[str, str, str]:
         return kind, text[: rng.randrange(1, len(text))], UNKNOWN
     if kind == "flip":
         raw = bytearray(_frame(dialect, message_id, action, payload).encode())
+        start = raw.index(message_id.encode())
+        spared = range(start, start + len(message_id))  # a flipped id could become another frame's
         for _ in range(rng.randint(1, 4)):
-            raw[rng.randrange(len(raw))] = rng.randrange(256)
+            position = rng.choice([i for i in range(len(raw)) if i not in spared])
+            raw[position] = rng.randrange(256)
         return kind, raw.decode("utf-8", "replace"), UNKNOWN
     payload["unexpected"] = {"nested": [1, 2, 3]}
     return kind, _frame(dialect, message_id, action, payload), ANSWERABLE
