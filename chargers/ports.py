@@ -1,0 +1,95 @@
+"""The domain's port to the OCPP versions: what the fleet needs of a protocol, owned by the domain.
+
+The domain (``chargers``, ``transactions``) imports no protocol package: each one (``protocols.v16``,
+later ``v201``...) implements ``ProtocolPort`` and registers itself here when Django starts
+(``protocols.apps``). The API, the dashboard and the admin ask ``port_of(charge_point)`` for the
+charger's version and build every command with its ``shortcuts``, so no caller writes an OCPP
+payload by hand and a new version brings its own spellings of the same operator shortcuts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .models import ChargePoint
+
+DEFAULT_VERSION = "1.6"
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandRequest:
+    """A CSMS-initiated Call to queue: its action and its request payload, in the charger's version."""
+
+    action: str
+    payload: dict[str, Any]
+
+
+class Shortcuts(Protocol):
+    """The operator shortcuts every version spells in its own words (the API's, dashboard's, admin's buttons)."""
+
+    def remote_start(self, *, id_tag: str, connector_id: int | None = None) -> CommandRequest: ...
+
+    def remote_stop(self, *, transaction_id: int) -> CommandRequest: ...
+
+    def reset(self, *, hard: bool) -> CommandRequest: ...
+
+    def unlock(self, *, connector_id: int) -> CommandRequest: ...
+
+    def availability(self, *, connector_id: int, operative: bool) -> CommandRequest: ...
+
+    def trigger(self, *, message: str, connector_id: int | None = None) -> CommandRequest: ...
+
+    def boot_now(self) -> CommandRequest:
+        """Ask the charger to send a BootNotification at once (after an operator accepted it)."""
+        ...
+
+    def configuration_read(self) -> CommandRequest:
+        """Read the charger's whole configuration (1.6 GetConfiguration; 2.0.1 GetBaseReport)."""
+        ...
+
+    def clear_cache(self) -> CommandRequest: ...
+
+
+class ProtocolPort(Protocol):
+    """One OCPP version as the domain sees it."""
+
+    version: str
+    shortcuts: Shortcuts
+    #: CSMS-initiated actions this version can queue as commands.
+    commands: frozenset[str]
+    #: What ``trigger(message=...)`` accepts.
+    trigger_messages: tuple[str, ...]
+
+    def command_check(self, *, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> None:
+        """Raise ``chargers.commands.CommandError`` when this command cannot be queued as it is
+        (unknown action, payload failing its schema, or a state the schema cannot know: a RemoteStop
+        of a session that is not active, a reservation in the past...)."""
+        ...
+
+
+_PORTS: dict[str, ProtocolPort] = {}
+
+
+def register(port: ProtocolPort) -> None:
+    """Make a version known to the domain (called by each protocol package at start)."""
+    _PORTS[port.version] = port
+
+
+def port_for(version: str) -> ProtocolPort:
+    """The registered port of ``version``; LookupError when no package speaks it."""
+    try:
+        return _PORTS[version]
+    except KeyError:
+        raise LookupError(f"no protocol package for OCPP {version!r} (known: {', '.join(sorted(_PORTS))})") from None
+
+
+def port_of(charge_point: ChargePoint) -> ProtocolPort:
+    """The port of the version the charger speaks (the one of its last BootNotification)."""
+    return port_for(charge_point.ocpp_version or DEFAULT_VERSION)
+
+
+def versions() -> list[str]:
+    """The versions registered, in order."""
+    return sorted(_PORTS)
