@@ -121,7 +121,8 @@ def mutate(rng: random.Random, message_id: str) -> tuple[str, str, str]:
     if kind == "flip":
         raw = bytearray(_frame(dialect, message_id, action, payload).encode())
         start = raw.index(message_id.encode())
-        spared = range(start, start + len(message_id))  # a flipped id could become another frame's
+        # The id and its quotes are spared: a flipped id could become another frame's, or swallow its neighbours.
+        spared = range(start - 1, start + len(message_id) + 1)
         for _ in range(rng.randint(1, 4)):
             position = rng.choice([i for i in range(len(raw)) if i not in spared])
             raw[position] = rng.randrange(256)
@@ -212,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     client = bench_mqtt.connect(urls["MQTT_URL"], f"fuzz-gw-{run_id}", [prefix + "ocpp/cs/+"], on_message)
     rng = random.Random(args.seed)
     expected: dict[str, tuple[str, str]] = {}  # message id -> (mutation, expectation)
+    samples: dict[str, str] = {}  # message id -> frame text (the small ones), to show failures
     try:
         probe = "probe-" + run_id
         deadline = time.monotonic() + 60
@@ -229,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             if message_id not in text:  # the id was destroyed: what was answered cannot be told apart
                 expectation = SILENT if expectation == SILENT else UNKNOWN
             expected[message_id] = (mutation, expectation)
+            if len(text) <= 2048:
+                samples[message_id] = text
             cid = f"fz-{rng.randrange(args.chargers):03d}"
             client.publish(prefix + f"ocpp/cp/{cid}", text.encode("utf-8", "surrogatepass"), qos=1)
             if n % 10 == 0:  # the control charger, served throughout
@@ -259,7 +263,11 @@ def main(argv: list[str] | None = None) -> int:
             else f"{expectation} answered {count}x"
         )  # fmt: skip
         by_mutation.setdefault(mutation, Counter())[verdict] += 1
-        failures += verdict != "ok"
+        if verdict != "ok":
+            failures += 1
+            if failures <= 5:
+                sample = samples.get(message_id, "(large)")[:300]
+                print(f"  not as expected: {mutation} {message_id} {verdict}: {sample!r}")
     tracebacks = {role: path.read_text(errors="replace").count("Traceback") for role, path in logs.items()}
     print(f"fuzz run {run_id}: {args.frames} frames at {args.rate:.0f}/s, seed {args.seed}")
     for mutation, verdicts in sorted(by_mutation.items()):
