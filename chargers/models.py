@@ -25,6 +25,8 @@ class ChargePoint(models.Model):
     )
     ocpp_version = models.CharField(max_length=8, default="1.6")
     dialect = models.CharField(max_length=16, default="emqx", help_text="Payload encoding of its gateway")
+    # The transport of the route it last spoke on: its replies and commands go back the same way.
+    transport = models.CharField(max_length=16, default="mqtt", help_text="Transport of the route it last spoke on")
 
     vendor = models.CharField(max_length=20, blank=True)
     model = models.CharField(max_length=20, blank=True)

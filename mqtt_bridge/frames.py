@@ -44,6 +44,7 @@ class Frame:
     error_details: Any = None
     ocpp_version: str = OCPP_VERSION
     dialect: str = "emqx"
+    transport: str = "mqtt"
     topic: str = ""
     received_at: datetime | None = None
 
@@ -75,6 +76,7 @@ class Frame:
             payload=payload,
             ocpp_version=self.ocpp_version,
             dialect=self.dialect,
+            transport=self.transport,
         )
 
     def error(self, code: str, description: str, details: Any = None) -> Frame:
@@ -89,6 +91,7 @@ class Frame:
             error_details=details if details is not None else {},
             ocpp_version=self.ocpp_version,
             dialect=self.dialect,
+            transport=self.transport,
         )
 
 
