@@ -29,7 +29,11 @@ class CommandRequest:
 class Shortcuts(Protocol):
     """The operator shortcuts every version spells in its own words (the API's, dashboard's, admin's buttons)."""
 
-    def remote_start(self, *, id_tag: str, connector_id: int | None = None) -> CommandRequest: ...
+    def remote_start(
+        self, *, id_tag: str, connector_id: int | None = None, charging_profile: dict[str, Any] | None = None
+    ) -> CommandRequest:
+        """Start a session for ``id_tag``; ``charging_profile`` is the version's TxProfile, as the API takes it."""
+        ...
 
     def remote_stop(self, *, transaction_id: int) -> CommandRequest: ...
 
