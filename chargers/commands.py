@@ -22,7 +22,7 @@ from django.utils import timezone
 from backoffice import bulk
 from backoffice.events import fleet_event
 from mqtt_bridge.frames import Frame, Kind
-from mqtt_bridge.validation import OcppError, validate
+from protocols.validation import OcppError, validate
 
 from .models import (
     ChargePoint,

@@ -56,8 +56,9 @@ from typing import Any
 import orjson
 from django.conf import settings
 
+from protocols.validation import error_code
+
 from .frames import MAX_MESSAGE_ID_LENGTH
-from .validation import error_code
 
 # Reasons: short slugs, the `reason` label of csms_frames_rejected_total.
 OVERSIZED = "oversized"

@@ -1,7 +1,7 @@
 """What a worker does with one inbound frame: apply it once, log it, and say what to send back.
 
 This is the transport's service layer: it knows frames, idempotency and the message log, and
-calls the ``chargers`` / ``transactions`` services (through ``ocpp16``) for the meaning.
+calls the ``chargers`` / ``transactions`` services (through the version's protocol package) for the meaning.
 """
 
 from __future__ import annotations
@@ -29,11 +29,13 @@ from chargers.services import (
     commands_results_record,
     presence_record,
 )
+from protocols.v16.actions import CHARGER_ACTIONS as CHARGER_ACTIONS_16
+from protocols.v16.actions import CSMS_ACTIONS as CSMS_ACTIONS_16
+from protocols.v16.handlers import BULK_HANDLERS, HANDLERS
+from protocols.validation import OcppError, validate
 
 from .frames import Frame, Kind, Rejected, storable_text
 from .models import DeadLetter, InboundCall, MessageLog
-from .ocpp16 import BULK_HANDLERS, HANDLERS
-from .validation import CHARGER_ACTIONS_16, CSMS_ACTIONS_16, OcppError, validate
 
 logger = logging.getLogger(__name__)
 

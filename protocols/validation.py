@@ -14,6 +14,7 @@ jsonschema, which names the field and the constraint (and has the last word).
 from __future__ import annotations
 
 import decimal
+import enum
 from collections.abc import Callable
 from typing import Any
 
@@ -22,70 +23,24 @@ from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError, best_match
 from ocpp.messages import get_validator
 
-from .frames import Kind
+from .v16 import errors as v16
+from .v201 import errors as v201
 
-# 1.6 actions a charge point initiates (Core, Firmware Management, and the security extension).
-CHARGER_ACTIONS_16 = frozenset(
-    {
-        "Authorize",
-        "BootNotification",
-        "DataTransfer",
-        "DiagnosticsStatusNotification",
-        "FirmwareStatusNotification",
-        "Heartbeat",
-        "MeterValues",
-        "StartTransaction",
-        "StatusNotification",
-        "StopTransaction",
-        "SecurityEventNotification",
-        "SignedFirmwareStatusNotification",
-        "LogStatusNotification",
-        "SignCertificate",
-    }
-)
 
-# 1.6 actions that exist but that only the CSMS sends: a charger sending one gets NotSupported.
-CSMS_ACTIONS_16 = frozenset(
-    {
-        "CancelReservation",
-        "ChangeAvailability",
-        "ChangeConfiguration",
-        "ClearCache",
-        "ClearChargingProfile",
-        "GetCompositeSchedule",
-        "GetConfiguration",
-        "GetDiagnostics",
-        "GetLocalListVersion",
-        "RemoteStartTransaction",
-        "RemoteStopTransaction",
-        "ReserveNow",
-        "Reset",
-        "SendLocalList",
-        "SetChargingProfile",
-        "TriggerMessage",
-        "UnlockConnector",
-        "UpdateFirmware",
-        "CertificateSigned",
-        "DeleteCertificate",
-        "ExtendedTriggerMessage",
-        "GetInstalledCertificateIds",
-        "GetLog",
-        "InstallCertificate",
-        "SignedUpdateFirmware",
-    }
-)
+class MessageType(enum.IntEnum):
+    """OCPP-J MessageTypeId (the transport's ``Kind`` compares and hashes the same)."""
 
-# Schemas with 1-decimal numbers: validated with Decimal so that 21.4 is not 21.399999999999995.
-_DECIMAL_SCHEMAS = {
-    (Kind.CALL, "SetChargingProfile"),
-    (Kind.CALL, "RemoteStartTransaction"),
-    (Kind.RESULT, "GetCompositeSchedule"),
-}
+    CALL = 2
+    RESULT = 3
+    ERROR = 4
 
-_SPELLING = {
-    "1.6": {"format": "FormationViolation", "occurrence": "OccurenceConstraintViolation"},
-    "2.0.1": {"format": "FormatViolation", "occurrence": "OccurrenceConstraintViolation"},
-}
+
+Kind = MessageType  # the name the callers use (``mqtt_bridge.frames.Kind`` is an equal IntEnum)
+
+# Per version: the spellings of two error codes, the schemas validated with Decimal numbers, and
+# the integer fields whose column is narrower than the schema. A version without an entry is
+# validated like 1.6 (the spelling the decoder uses before a frame's version is known).
+_VERSIONS = {"1.6": v16, "2.0.1": v201}
 
 
 class OcppError(Exception):
@@ -100,12 +55,12 @@ class OcppError(Exception):
 
 def error_code(kind: str, ocpp_version: str) -> str:
     """``kind`` is "format" or "occurrence"; returns the version's spelling."""
-    return _SPELLING.get(ocpp_version, _SPELLING["1.6"])[kind]
+    return _VERSIONS.get(ocpp_version, v16).SPELLING[kind]
 
 
 def validate(kind: Kind, action: str, payload: Any, ocpp_version: str = "1.6") -> None:
     """Raise OcppError when ``payload`` does not conform to the schema of ``action``'s Call or result."""
-    use_decimal = (kind, action) in _DECIMAL_SCHEMAS
+    use_decimal = (kind, action) in _VERSIONS.get(ocpp_version, v16).DECIMAL_SCHEMAS
     try:
         validator = schema_validator(kind, action, ocpp_version)
     except OSError:
@@ -129,47 +84,11 @@ def validate(kind: Kind, action: str, payload: Any, ocpp_version: str = "1.6") -
     _check_columns(kind, action, payload, ocpp_version)
 
 
-# What a schema's "integer" (unbounded) becomes in the column that keeps it, in PostgreSQL.
-_INTEGER = (-(2**31), 2**31 - 1)  # IntegerField
-_POSITIVE_INTEGER = (0, 2**31 - 1)  # PositiveIntegerField: an integer with CHECK (>= 0)
-_BIGINT = (-(2**63), 2**63 - 1)  # BigIntegerField, BigAutoField (our primary keys)
-
-# Integer fields the schema allows wider than the column they land in (chargers/models.py,
-# transactions/models.py): a value past the column fails the statement of a whole wave, or a check
-# constraint, and would be answered InternalError. Both directions: the CSMS's own Calls are
-# validated by command_enqueue, so an API request past a column is refused there too.
-_COLUMN_RANGES: dict[tuple[str, Kind, str], tuple[tuple[str, tuple[int, int]], ...]] = {
-    # Connector.connector_id
-    ("1.6", Kind.CALL, "StatusNotification"): (("connectorId", _POSITIVE_INTEGER),),
-    # Transaction.connector_id, .meter_start, .reservation_id
-    ("1.6", Kind.CALL, "StartTransaction"): (
-        ("connectorId", _POSITIVE_INTEGER),
-        ("meterStart", _BIGINT),
-        ("reservationId", _INTEGER),
-    ),
-    # Transaction.pk, .meter_stop
-    ("1.6", Kind.CALL, "StopTransaction"): (("transactionId", _BIGINT), ("meterStop", _BIGINT)),
-    # MeterValue.connector_id, .transaction (a Transaction.pk)
-    ("1.6", Kind.CALL, "MeterValues"): (("connectorId", _POSITIVE_INTEGER), ("transactionId", _BIGINT)),
-    # ChargePoint.local_list_version
-    ("1.6", Kind.RESULT, "GetLocalListVersion"): (("listVersion", _INTEGER),),
-    ("1.6", Kind.CALL, "SendLocalList"): (("listVersion", _INTEGER),),
-    # Reservation.reservation_id, .connector_id
-    ("1.6", Kind.CALL, "ReserveNow"): (("reservationId", _INTEGER), ("connectorId", _POSITIVE_INTEGER)),
-    ("1.6", Kind.CALL, "CancelReservation"): (("reservationId", _INTEGER),),
-    # A Transaction.pk
-    ("1.6", Kind.CALL, "RemoteStopTransaction"): (("transactionId", _BIGINT),),
-    # ChargingProfile.connector_id, .profile_id, .stack_level
-    ("1.6", Kind.CALL, "SetChargingProfile"): (
-        ("connectorId", _POSITIVE_INTEGER),
-        ("csChargingProfiles.chargingProfileId", _INTEGER),
-        ("csChargingProfiles.stackLevel", _POSITIVE_INTEGER),
-    ),
-    ("1.6", Kind.CALL, "ClearChargingProfile"): (
-        ("id", _INTEGER),
-        ("connectorId", _POSITIVE_INTEGER),
-        ("stackLevel", _POSITIVE_INTEGER),
-    ),
+# Every version's column ranges in one table (``(version, kind, action)``), as the tests read it.
+_COLUMN_RANGES = {
+    (version, kind, action): fields
+    for version, module in _VERSIONS.items()
+    for (kind, action), fields in module.COLUMN_RANGES.items()
 }
 
 
@@ -196,7 +115,7 @@ def schema_validator(kind: Kind, action: str, ocpp_version: str = "1.6") -> Draf
     key = (kind, action, ocpp_version)
     if key not in _validators:
         validator = get_validator(int(kind), action, ocpp_version)
-        if (kind, action) in _DECIMAL_SCHEMAS:
+        if (kind, action) in _VERSIONS.get(ocpp_version, v16).DECIMAL_SCHEMAS:
             # Our own copy with Decimal numbers (0.1 exactly), whichever the package cached.
             validator = Draft4Validator(_to_decimal(validator.schema))
         _validators[key] = validator

@@ -25,10 +25,10 @@ from mqtt_bridge.frames import Frame, Kind, Rejected, utcnow
 from mqtt_bridge.models import MessageLog
 from mqtt_bridge.tasks import handle_frames
 from mqtt_bridge.topics import Route, TopicMatch
-from mqtt_bridge.validation import (
+from protocols.v16.actions import CHARGER_ACTIONS as CHARGER_ACTIONS_16
+from protocols.v16.actions import CSMS_ACTIONS as CSMS_ACTIONS_16
+from protocols.validation import (
     _COLUMN_RANGES,
-    CHARGER_ACTIONS_16,
-    CSMS_ACTIONS_16,
     OcppError,
     schema_validator,
     validate,
@@ -516,7 +516,7 @@ def test_a_decimal_schema_cached_with_floats_by_someone_else_still_validates() -
     """
     from ocpp import messages
 
-    from mqtt_bridge import validation
+    from protocols import validation
 
     key = "GetCompositeScheduleResponse_1.6"
     saved = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mqtt_bridge.frames import Kind
-from mqtt_bridge.validation import OcppError, validate
+from protocols.validation import OcppError, validate
 
 
 def test_valid_payload_passes() -> None:

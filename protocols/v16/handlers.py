@@ -14,9 +14,8 @@ from typing import Any
 from chargers import commands
 from chargers import services as chargers
 from chargers.models import ChargePoint, ChargerEvent
+from protocols.validation import OcppError
 from transactions import services as sessions
-
-from .validation import OcppError
 
 Handler = Callable[[ChargePoint, dict[str, Any], datetime], dict[str, Any]]
 
