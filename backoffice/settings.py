@@ -232,6 +232,9 @@ CSMS_TOPIC_PRESENCE = env_list(
     ),
 )
 CSMS_DEFAULT_DIALECT = env_choice("CSMS_DEFAULT_DIALECT", "emqx", ("emqx", "ocppj"))
+# Routes beside the default one (the topics above): `<dialect>[+<dialect>]@<version>:<template>`,
+# comma-separated, e.g. `ocppj@1.6:charger/{cid}` (mqtt_bridge/topics.py).
+CSMS_MQTT_ROUTES = env_list("CSMS_MQTT_ROUTES")
 CSMS_MQTT_CLIENT_ID = env_str("CSMS_MQTT_CLIENT_ID", "csms-bridge")
 CSMS_MQTT_SHARED_GROUP = env_str("CSMS_MQTT_SHARED_GROUP", "")
 CSMS_MQTT_KEEPALIVE = env_int("CSMS_MQTT_KEEPALIVE", 30, minimum=5)
