@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "mqtt_bridge",
     "gateway",
     "dashboard",
+    "fleet",
     "drf_spectacular_sidecar",
     "apikeys",
 ]
