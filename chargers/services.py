@@ -109,10 +109,12 @@ class BootIdentity:
 
 @dataclasses.dataclass(frozen=True)
 class BootReport:
-    """One BootNotification, parsed: the (locked) charge point and the identity it reports."""
+    """One BootNotification, parsed: the (locked) charge point, the identity it reports, and the OCPP
+    version it spoke it in (the charger's version from now on: its commands are checked and built in it)."""
 
     charge_point: ChargePoint
     identity: BootIdentity
+    ocpp_version: str = "1.6"
 
 
 _IDENTITY_FIELDS = tuple(field.name for field in dataclasses.fields(BootIdentity))
@@ -135,9 +137,11 @@ def boot_notifications_record(*, reports: list[BootReport], now: datetime) -> li
         for field in _IDENTITY_FIELDS:
             setattr(charge_point, field, getattr(report.identity, field))
         charge_point.heartbeat_interval = interval
+        charge_point.ocpp_version = report.ocpp_version
         charge_point.first_boot_at = charge_point.first_boot_at or now
         charge_point.last_boot_at = charge_point.updated_at = now
-        rows.append((charge_point.pk, *(getattr(report.identity, field) for field in _IDENTITY_FIELDS), interval))
+        identity = (getattr(report.identity, field) for field in _IDENTITY_FIELDS)
+        rows.append((charge_point.pk, *identity, report.ocpp_version, interval))
         answers.append((charge_point.registration_status, interval))
     if rows:
         with connection.cursor() as cursor:
@@ -150,11 +154,13 @@ def boot_notifications_record(*, reports: list[BootReport], now: datetime) -> li
 def _boot_update_sql() -> str:
     meta, quote = ChargePoint._meta, connection.ops.quote_name
     pk = quote(meta.pk.column)
-    written = [quote(meta.get_field(field).column) for field in (*_IDENTITY_FIELDS, "heartbeat_interval")]
+    written = [
+        quote(meta.get_field(field).column) for field in (*_IDENTITY_FIELDS, "ocpp_version", "heartbeat_interval")
+    ]
     first, last, updated = (
         quote(meta.get_field(field).column) for field in ("first_boot_at", "last_boot_at", "updated_at")
     )
-    arrays = ["%s::bigint[]", *["%s::text[]"] * len(_IDENTITY_FIELDS), "%s::integer[]"]
+    arrays = ["%s::bigint[]", *["%s::text[]"] * (len(_IDENTITY_FIELDS) + 1), "%s::integer[]"]
     return (
         f"UPDATE {quote(meta.db_table)} AS cp SET {', '.join(f'{column} = v.{column}' for column in written)}, "
         # updated_at is auto_now: save() set it, an UPDATE has to.

@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from chargers.models import ChargePoint, IdTag
 from chargers.services import (
+    BootIdentity,
+    BootReport,
+    boot_notifications_record,
     charge_point_registration_set,
     id_tag_authorize,
     presence_record,
@@ -21,6 +24,17 @@ pytestmark = pytest.mark.django_db
 
 def accepted(cid: str = "CP-1") -> ChargePoint:
     return ChargePoint.objects.create(charge_point_id=cid, registration_status="Accepted")
+
+
+def test_the_version_a_charger_boots_in_is_written_with_its_identity() -> None:
+    charge_point = accepted()
+    identity = BootIdentity(vendor="V", model="M")
+    boot_notifications_record(reports=[BootReport(charge_point, identity, ocpp_version="2.0.1")], now=timezone.now())
+    charge_point.refresh_from_db()
+    assert (charge_point.ocpp_version, charge_point.vendor) == ("2.0.1", "V")
+    boot_notifications_record(reports=[BootReport(charge_point, identity)], now=timezone.now())
+    charge_point.refresh_from_db()
+    assert charge_point.ocpp_version == "1.6"
 
 
 def test_authorize_known_blocked_expired_and_parent(settings: Any) -> None:
