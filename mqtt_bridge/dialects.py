@@ -1,8 +1,13 @@
 """Payload dialects: how each gateway writes an OCPP frame into an MQTT payload (WIRE.md).
 
-``decode`` turns one MQTT payload into a Frame, or into a Rejected that says why not (and carries
+``decode`` turns one payload into a Frame, or into a Rejected that says why not (and carries
 the CallError to answer with when the message id was readable). ``encode`` writes a Frame in the
-dialect of the charger's gateway. Adding a gateway means adding a dialect here, nothing else.
+dialect of the charger's gateway. Adding a gateway's encoding means adding a dialect here.
+
+Nothing is guessed: the route a payload came by (``TopicMatch.spec``) gives the frame its transport
+and OCPP version and lists the dialects it accepts. Among those, the JSON value's structure decides:
+an object is the EMQX envelope, an array OCPP-J; a structure the route does not accept is refused. A
+CallError answering a payload whose structure could not be read is written in the route's first dialect.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ import json
 from datetime import datetime
 from typing import Any
 
+from protocols.validation import error_code
+
 from . import decoding
-from .frames import MAX_ACTION_LENGTH, MAX_MESSAGE_ID_LENGTH, OCPP_VERSION, Frame, Kind, Rejected
+from .frames import MAX_ACTION_LENGTH, MAX_MESSAGE_ID_LENGTH, Frame, Kind, Rejected
 from .topics import TopicMatch
 
 EMQX = "emqx"
@@ -56,36 +63,52 @@ class _Unreadable(Exception):
         self.reason = reason
         self.description = description
         self.message_id = message_id
-        self.error_code = error_code  # set when the charger is to get a CallError
+        # Set when the charger is to get a CallError; "format": the version's spelling of FormationViolation.
+        self.error_code = error_code
         self.dialect = dialect  # of the reply, when the payload could not be decoded
 
 
 def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: datetime, max_bytes: int) -> Frame | Rejected:
-    """Decode one upstream MQTT payload (either dialect, detected from its first character).
+    """Decode one upstream payload that came by the route of ``match`` (one of the route's dialects).
 
     The limits are ``decoding.loads``'s; a Call that fails one is answered whenever its message id
     can be read, from the first bytes of the payload if need be (an oversized one too).
     """
     cid = match.charge_point_id
+    spec = match.spec
+    dialect = ""  # known once the JSON value's structure is
     try:
         try:
             data = decoding.loads(payload, max_bytes=max_bytes)
         except decoding.DecodeError as exc:
-            raise _refused(exc, payload) from None
+            raise _refused(exc, payload, spec.ocpp_version) from None
         if isinstance(data, dict):
-            fields = _from_envelope(data, match.action)
             dialect = EMQX
         elif isinstance(data, list):
-            fields = _from_array(data)
             dialect = OCPPJ
         else:
             raise _Unreadable("bad_structure", "payload is neither an EMQX JSON object nor an OCPP-J array")
+        if dialect not in spec.dialects:
+            description = f"payload is {_STRUCTURE[dialect]}; this route takes {' or '.join(spec.dialects)}"
+            dialect = ""
+            raise _Unreadable("bad_structure", description)
+        fields = _from_envelope(data, match.action) if dialect == EMQX else _from_array(data)
     except _Unreadable as exc:
         reply = None
         if exc.error_code and exc.message_id:
-            dialect = exc.dialect or _guess(payload)
-            call = Frame(charge_point_id=cid, kind=Kind.CALL, message_id=exc.message_id, dialect=dialect)
-            reply = call.error(exc.error_code, exc.description)
+            # The structure read (the whole value, or readable_message's head), else the route's first.
+            read = exc.dialect or dialect
+            reply_dialect = read if read in spec.dialects else spec.dialect
+            code = error_code("format", spec.ocpp_version) if exc.error_code == "format" else exc.error_code
+            call = Frame(
+                charge_point_id=cid,
+                kind=Kind.CALL,
+                message_id=exc.message_id,
+                ocpp_version=spec.ocpp_version,
+                dialect=reply_dialect,
+                transport=spec.transport,
+            )
+            reply = call.error(code, exc.description)
         return Rejected(
             reason=exc.reason,
             description=exc.description,
@@ -97,10 +120,21 @@ def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: dateti
             reply=reply,
             size=len(payload),
         )
-    return Frame(charge_point_id=cid, topic=topic, dialect=dialect, received_at=received_at, **fields)
+    return Frame(
+        charge_point_id=cid,
+        topic=topic,
+        ocpp_version=spec.ocpp_version,
+        dialect=dialect,
+        transport=spec.transport,
+        received_at=received_at,
+        **fields,
+    )
 
 
-def _refused(exc: decoding.DecodeError, payload: bytes) -> _Unreadable:
+_STRUCTURE = {EMQX: "a JSON object (EMQX envelope)", OCPPJ: "a JSON array (OCPP-J)"}
+
+
+def _refused(exc: decoding.DecodeError, payload: bytes, ocpp_version: str) -> _Unreadable:
     """The rejection of a payload the decoder refused; answered when it is a Call whose id is readable.
 
     A result or an error keeps its message id for the log, but is never answered (OCPP-J).
@@ -109,12 +143,8 @@ def _refused(exc: decoding.DecodeError, payload: bytes) -> _Unreadable:
     if message is None:
         return _Unreadable(exc.reason, exc.description)
     dialect, type_id, message_id = message
-    code = exc.error_code(OCPP_VERSION) if type_id == Kind.CALL else ""
+    code = exc.error_code(ocpp_version) if type_id == Kind.CALL else ""
     return _Unreadable(exc.reason, exc.description, message_id, code, dialect)
-
-
-def _guess(payload: bytes) -> str:
-    return OCPPJ if payload.lstrip()[:1] == b"[" else EMQX
 
 
 def _message_id(value: Any) -> str:
@@ -142,7 +172,7 @@ def _call_fields(message_id: str, action: Any, payload: Any, *, has_payload: boo
     if not has_payload:
         raise _Unreadable("bad_structure", f"{action} Call without a Payload", message_id, "ProtocolError")
     if not isinstance(payload, dict):
-        raise _Unreadable("bad_structure", f"{action} Payload must be a JSON object", message_id, "FormationViolation")
+        raise _Unreadable("bad_structure", f"{action} Payload must be a JSON object", message_id, "format")
     return {"kind": Kind.CALL, "message_id": message_id, "action": action, "payload": payload}
 
 

@@ -1,4 +1,11 @@
-"""paho-mqtt clients configured from MQTT_URL, and the publisher the workers send replies with."""
+"""The one factory of MQTT clients (``client_create``), and the MQTT publisher of replies and commands.
+
+Every paho client of the project is built here: the bridge's consumer, the workers' publisher, our
+gateway's link, ``/healthz``, the benchmark's chargers and responder, the tests' gateways. So the URL
+parsing (``mqtt[s]://user:pass@host:port``), the credentials, TLS (``CSMS_MQTT_CA_FILE``), the protocol
+version, the reconnect delays and ``TCP_NODELAY`` are decided once. Given a ``url``, the factory needs no
+Django settings: the benchmark's load generator runs in a process without them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -19,27 +27,47 @@ from backoffice import metrics
 from . import dialects
 from .frames import Frame
 from .topics import Topics
+from .transports import PublishError
+
+__all__ = ["PublishError", "Publisher", "broker_address", "client_create", "publisher", "set_nodelay"]
 
 logger = logging.getLogger(__name__)
 
 
-class PublishError(Exception):
-    """A reply could not be handed to the broker in time (the task is retried)."""
-
-
-def set_nodelay(client: paho.Client) -> None:
+def _nodelay(sock: Any) -> None:
     # paho never sets TCP_NODELAY: with QoS 1, Nagle + delayed ACKs cost ~40 ms per hop (MEASURED.md).
-    sock = client.socket()
     if isinstance(sock, socket.socket):  # ssl.SSLSocket included
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def client_create(*, client_id: str, clean_session: bool, url: str | None = None, **kwargs: Any) -> paho.Client:
-    """A paho 2.x client for MQTT_URL (user, password, TLS for mqtts://), not yet connected.
+def set_nodelay(client: paho.Client) -> None:
+    """Turn Nagle's algorithm off on a connected client's socket (``client_create`` already does it)."""
+    _nodelay(client.socket())
+
+
+def _setting(name: str, default: str) -> str:
+    """A Django setting when settings are configured (the benchmark's processes have none)."""
+    return str(getattr(settings, name, default)) if settings.configured else default
+
+
+def client_create(
+    *,
+    client_id: str,
+    clean_session: bool,
+    url: str | None = None,
+    ca_file: str | None = None,
+    username_fallback: str | None = None,
+    max_reconnect_delay: int = 30,
+    **kwargs: Any,
+) -> paho.Client:
+    """A paho 2.x client for ``url`` (default MQTT_URL): credentials, TLS for mqtts://, not yet connected.
 
     MQTT 3.1.1 so that every broker we support (Mosquitto, EMQX, RabbitMQ, amqtt) takes it.
+    ``username_fallback`` is sent when the URL has no user: amqtt keeps a persistent session only for a
+    client that sends a username (MEASURED.md). ``TCP_NODELAY`` is set as soon as the socket opens,
+    before CONNECT, whatever ``on_connect`` the caller installs.
     """
-    parts = urlsplit(url or settings.MQTT_URL)
+    parts = urlsplit(url or _setting("MQTT_URL", "mqtt://127.0.0.1:1883"))
     client = paho.Client(
         callback_api_version=paho.CallbackAPIVersion.VERSION2,
         client_id=client_id,
@@ -47,21 +75,25 @@ def client_create(*, client_id: str, clean_session: bool, url: str | None = None
         protocol=paho.MQTTv311,
         **kwargs,
     )
-    if parts.username:
-        client.username_pw_set(unquote(parts.username), unquote(parts.password) if parts.password else None)
+    username = unquote(parts.username) if parts.username else username_fallback
+    if username:
+        client.username_pw_set(username, unquote(parts.password) if parts.password else None)
     if parts.scheme == "mqtts":
-        client.tls_set(ca_certs=settings.CSMS_MQTT_CA_FILE or None, cert_reqs=ssl.CERT_REQUIRED)
-    client.reconnect_delay_set(min_delay=1, max_delay=30)
+        ca = ca_file if ca_file is not None else _setting("CSMS_MQTT_CA_FILE", "")
+        client.tls_set(ca_certs=ca or None, cert_reqs=ssl.CERT_REQUIRED)
+    client.reconnect_delay_set(min_delay=1, max_delay=max_reconnect_delay)
+    client.on_socket_open = lambda client, userdata, sock: _nodelay(sock)
     return client
 
 
 def broker_address(url: str | None = None) -> tuple[str, int]:
-    parts = urlsplit(url or settings.MQTT_URL)
+    """``(host, port)`` of ``url`` (default MQTT_URL)."""
+    parts = urlsplit(url or _setting("MQTT_URL", "mqtt://127.0.0.1:1883"))
     return parts.hostname or "127.0.0.1", parts.port or (8883 if parts.scheme == "mqtts" else 1883)
 
 
 class Publisher:
-    """One connected client per process for the downstream topic (workers, admin, API)."""
+    """The MQTT transport's publisher: one connected client per process (workers, admin, API)."""
 
     def __init__(self) -> None:
         self.topics = Topics.from_settings()
@@ -81,13 +113,12 @@ class Publisher:
         if reason.is_failure:
             logger.error("publisher: broker refused the connection: %s", reason)
             return
-        set_nodelay(client)
         self._connected.set()
 
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         self._connected.clear()
 
-    def publish(self, frames: list[Frame], *, timeout: float = 10.0) -> None:
+    def publish(self, frames: Sequence[Frame], *, timeout: float = 10.0) -> None:
         """Publish at QoS 1 and wait until the broker has them all; raise PublishError otherwise."""
         if not frames:
             return

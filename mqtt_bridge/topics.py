@@ -1,9 +1,24 @@
-"""Topic templates: the subscriptions they make, and the charge point id they carry.
+"""MQTT routes: topic templates, the subscriptions they make, and what a matching message is.
 
 Templates use ``{cid}`` and ``{action}`` placeholders and may contain MQTT wildcards (``+``) for
 parts we do not care about (the broker node name in ``$SYS`` presence topics). The charge point
 id is taken by matching the whole template, never by a fixed position, so a deployment that
 changes the gateway's topics only changes these settings.
+
+A route is explicit: every template names its transport, the dialects it accepts and its OCPP
+version (a ``RouteSpec``); a frame's version is its route's, never read from the payload.
+
+- The **default route** is the EMQX gateway's: ``CSMS_TOPIC_CALL`` (``ocpp/cp/{cid}``),
+  ``CSMS_TOPIC_REPLY`` (``ocpp/cp/{cid}/Reply``) and ``CSMS_TOPIC_CALL_OVERRIDES``, transport ``mqtt``,
+  OCPP 1.6, dialects ``emqx`` and ``ocppj`` (WIRE.md: raw OCPP-J chargers use the same topics). A
+  payload is told apart structurally: a JSON object is the EMQX envelope, an array OCPP-J. The route's
+  first dialect, ``CSMS_DEFAULT_DIALECT`` (``emqx``), is the one of a reply to a payload whose
+  structure could not be read.
+- **Further routes** come from ``CSMS_MQTT_ROUTES``: a comma-separated list of
+  ``<dialect>[+<dialect>...]@<version>:<template>``, e.g. ``ocppj@1.6:charger/{cid}`` (a route of raw
+  OCPP-J chargers that accepts nothing else) or ``ocppj@2.0.1:ocpp/v201/cp/{cid}``. Each is a Call
+  topic that takes results and errors too (the MessageTypeId tells them apart).
+- Everything goes out on ``CSMS_TOPIC_DOWNSTREAM`` (``ocpp/cs/{cid}``), encoded in the frame's dialect.
 """
 
 from __future__ import annotations
@@ -15,6 +30,42 @@ import re
 from django.conf import settings
 
 CID_PATTERN = r"[^/+#]{1,48}"
+
+MQTT = "mqtt"
+# `ocppj+emqx@2.0.1:ocpp/v201/cp/{cid}`: the dialects, the OCPP version, the template.
+_ROUTE_ENTRY = re.compile(
+    r"(?P<dialects>[a-z0-9]+(?:\+[a-z0-9]+)*)@(?P<version>[0-9]+(?:\.[0-9]+)*):(?P<template>.+)\Z"
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """What a route declares: its transport, the dialects it accepts (in order) and its OCPP version."""
+
+    transport: str = MQTT
+    dialects: tuple[str, ...] = ("emqx", "ocppj")
+    ocpp_version: str = "1.6"
+
+    def __post_init__(self) -> None:
+        if not self.dialects:
+            raise ValueError("a route accepts at least one dialect")
+
+    @property
+    def dialect(self) -> str:
+        """The dialect of a reply when the payload's own could not be read."""
+        return self.dialects[0]
+
+    @classmethod
+    def parse(cls, entry: str) -> tuple[RouteSpec, str]:
+        """``(spec, template)`` from a ``CSMS_MQTT_ROUTES`` entry such as ``ocppj@1.6:charger/{cid}``."""
+        found = _ROUTE_ENTRY.match(entry.strip())
+        if found is None:
+            raise ValueError(f"route {entry!r} must look like <dialect>[+<dialect>...]@<version>:<topic template>")
+        dialects = tuple(dict.fromkeys(found["dialects"].split("+")))
+        return cls(transport=MQTT, dialects=dialects, ocpp_version=found["version"]), found["template"]
+
+
+DEFAULT_SPEC = RouteSpec()
 
 
 class Route(enum.Enum):
@@ -28,6 +79,7 @@ class Route(enum.Enum):
 class TopicTemplate:
     template: str
     route: Route
+    spec: RouteSpec = DEFAULT_SPEC
 
     @property
     def subscription(self) -> str:
@@ -51,9 +103,12 @@ class TopicTemplate:
 
 @dataclasses.dataclass(frozen=True)
 class TopicMatch:
+    """A message's place: its role on the route, its charge point, and the route's spec."""
+
     route: Route
     charge_point_id: str
     action: str = ""
+    spec: RouteSpec = DEFAULT_SPEC
 
 
 class Topics:
@@ -67,31 +122,50 @@ class Topics:
         downstream: str,
         call_overrides: list[str] | None = None,
         presence: list[str] | None = None,
+        routes: list[str] | None = None,
+        default: RouteSpec = DEFAULT_SPEC,
     ) -> None:
         if "{cid}" not in downstream:
             raise ValueError(f"downstream topic {downstream!r} has no {{cid}} placeholder")
         self.downstream = downstream
-        templates = [TopicTemplate(t, Route.CALL) for t in [call, *(call_overrides or [])]]
-        templates.append(TopicTemplate(reply, Route.REPLY))
+        self.default = default
+        templates = [TopicTemplate(t, Route.CALL, default) for t in [call, *(call_overrides or [])]]
+        templates.append(TopicTemplate(reply, Route.REPLY, default))
+        for entry in routes or []:
+            spec, template = RouteSpec.parse(entry)
+            templates.append(TopicTemplate(template, Route.CALL, spec))
         for template in presence or []:
             route = Route.DISCONNECTED if template.rstrip("/").endswith("disconnected") else Route.CONNECTED
             templates.append(TopicTemplate(template, route))
         for template in templates:
             if "{cid}" not in template.template:
                 raise ValueError(f"topic template {template.template!r} has no {{cid}} placeholder")
+        duplicates = {t.template for t in templates if [u.template for u in templates].count(t.template) > 1}
+        if duplicates:
+            raise ValueError(f"topic templates {sorted(duplicates)} are configured twice: which route would it be?")
         # The most specific template first: `ocpp/cp/{cid}/Reply` must not be read as a Call topic.
         self.templates = sorted(templates, key=lambda t: -t.template.count("/"))
         self._compiled = [(t, t.regex) for t in self.templates]
 
     @classmethod
     def from_settings(cls) -> Topics:
+        # The deployment's default dialect first: the one a reply to an unreadable payload is written in.
+        first = settings.CSMS_DEFAULT_DIALECT
+        dialects = (first, *(d for d in DEFAULT_SPEC.dialects if d != first))
         return cls(
             call=settings.CSMS_TOPIC_CALL,
             reply=settings.CSMS_TOPIC_REPLY,
             downstream=settings.CSMS_TOPIC_DOWNSTREAM,
             call_overrides=settings.CSMS_TOPIC_CALL_OVERRIDES,
             presence=settings.CSMS_TOPIC_PRESENCE,
+            routes=settings.CSMS_MQTT_ROUTES,
+            default=dataclasses.replace(DEFAULT_SPEC, dialects=dialects),
         )
+
+    @property
+    def specs(self) -> list[RouteSpec]:
+        """Every route's spec, the default first."""
+        return list(dict.fromkeys([self.default, *(t.spec for t in self.templates)]))
 
     @property
     def subscriptions(self) -> list[str]:
@@ -102,7 +176,7 @@ class Topics:
             found = regex.match(topic)
             if found:
                 groups = found.groupdict()
-                return TopicMatch(template.route, groups["cid"], groups.get("action") or "")
+                return TopicMatch(template.route, groups["cid"], groups.get("action") or "", template.spec)
         return None
 
     def downstream_for(self, charge_point_id: str) -> str:

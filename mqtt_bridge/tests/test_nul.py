@@ -185,11 +185,11 @@ def test_a_batch_with_nul_frames_is_stored_and_nothing_is_lost() -> None:
 @pytest.mark.django_db
 def test_a_presence_event_holding_nul_is_rejected_and_kept_as_storable_text() -> None:
     # Presence events go through the bounded decoder too (the bridge), which refuses NUL.
-    from mqtt_bridge.bridge import Bridge
+    from mqtt_bridge.ingest import Ingest
 
     cid = unique_cid()
     payload = json.dumps({"clientid": cid, "reason": f"kicked{NUL}out", "disconnected_at": 1_790_000_000_000})
-    item = Bridge()._presence(f"ocpp/presence/{cid}/disconnected", cid, False, payload.encode(), utcnow())
+    item = Ingest().presence(f"ocpp/presence/{cid}/disconnected", cid, False, payload.encode(), utcnow())
     handle_frames.run([item])
     row = MessageLog.objects.get(charge_point_id=cid, kind=MessageLog.Kind.INVALID)
     assert row.error_code == "bad_presence" and row.raw == payload
