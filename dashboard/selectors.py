@@ -10,29 +10,15 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import (
-    Case,
-    CharField,
-    Count,
-    Exists,
-    F,
-    FloatField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-    Window,
-)
+from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from chargers.api.filters import IdTagFilter
+from chargers.filtersets import ChargePointFilterSet, IdTagFilterSet
 from chargers.models import (
     ChargePoint,
     Command,
@@ -42,57 +28,29 @@ from chargers.models import (
     RegistrationStatus,
 )
 from chargers.services import id_tags_authorize
+from fleet import figures
+from fleet.selectors import (
+    ENERGY,
+    PHASES,
+    POWER,
+    State,
+    chargers_power_w,
+    session_duration,
+    session_energy_wh,
+    sessions_power_w,
+    with_charger_state,
+    with_latest_energy,
+)
 from mqtt_bridge.models import MessageLog
+from transactions.filtersets import TransactionFilterSet
 from transactions.models import MeterValue, Transaction
 
 PAGE_SIZE = 50
-POWER = "Power.Active.Import"
-ENERGY = "Energy.Active.Import.Register"
-CHARGING_STATUSES = ("Charging", "SuspendedEV", "SuspendedEVSE")
-# Per-phase values are summed when a charger reports no total (phase "").
-PHASES = ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N")
 SERIES_LIMIT = 5000
 RECENT_MESSAGES = 25
 RECENT_COMMANDS = 15
 
-
-class State:
-    """What a charger is doing, derived from its connectors (worst first)."""
-
-    FAULTED = "faulted"
-    CHARGING = "charging"
-    AVAILABLE = "available"
-    UNAVAILABLE = "unavailable"
-
-    CHOICES = (
-        (FAULTED, "Faulted"),
-        (CHARGING, "Charging"),
-        (AVAILABLE, "Available"),
-        (UNAVAILABLE, "Unavailable / other"),
-    )
-
-
-def _state_expression() -> Case:
-    """A charger's state in SQL, worst first.
-
-    Faulted if any connector (connector 0 included) is; charging if a connector charges (a
-    charger can go on charging offline); available only while online, not made Unavailable as a
-    whole (connector 0), and with an Available connector; everything else is unavailable.
-    """
-    connectors = Connector.objects.filter(charge_point=OuterRef("pk"))
-    outlets = connectors.filter(connector_id__gt=0)
-    return Case(
-        When(Exists(connectors.filter(status="Faulted")), then=Value(State.FAULTED)),
-        When(Exists(outlets.filter(status__in=CHARGING_STATUSES)), then=Value(State.CHARGING)),
-        When(
-            Q(online=True)
-            & Exists(outlets.filter(status="Available"))
-            & ~Exists(connectors.filter(connector_id=0, status="Unavailable")),
-            then=Value(State.AVAILABLE),
-        ),
-        default=Value(State.UNAVAILABLE),
-        output_field=CharField(),
-    )
+__all__ = ["State"]  # re-exported: the views and templates name the fleet's states through this module
 
 
 # --- Fleet overview ----------------------------------------------------------------------------
@@ -111,7 +69,7 @@ class FleetCounts:
 
 @dataclasses.dataclass(frozen=True)
 class FleetFilters:
-    """The overview's search and filters, read from a query string."""
+    """The overview's search and filters as the form shows them (what ``ChargePointFilterSet`` understood)."""
 
     q: str = ""
     state: str = ""
@@ -120,14 +78,18 @@ class FleetFilters:
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> FleetFilters:
-        state = query.get("state", "")
-        online = query.get("online", "")
-        registration = query.get("registration", "")
+        return cls.from_filterset(ChargePointFilterSet(query, queryset=ChargePoint.objects.none()))
+
+    @classmethod
+    def from_filterset(cls, filterset: ChargePointFilterSet) -> FleetFilters:
+        filterset.is_valid()  # invalid values are dropped, not an error page
+        data = filterset.form.cleaned_data
+        online = data.get("online")
         return cls(
-            q=query.get("q", "").strip()[:100],
-            state=state if state in {value for value, _ in State.CHOICES} else "",
-            online=online if online in {"yes", "no"} else "",
-            registration=registration if registration in RegistrationStatus.values else "",
+            q=(data.get("q") or "")[:100],
+            state=data.get("state") or "",
+            online="" if online is None else ("yes" if online else "no"),
+            registration=data.get("registration") or "",
         )
 
 
@@ -149,7 +111,7 @@ class FleetPage:
 def fleet_counts() -> FleetCounts:
     """The headline numbers, in one query."""
     totals = (
-        ChargePoint.objects.annotate(state=_state_expression())
+        with_charger_state(ChargePoint.objects.all())
         .order_by()
         .aggregate(
             total=Count("pk"),
@@ -163,76 +125,19 @@ def fleet_counts() -> FleetCounts:
     return FleetCounts(offline=totals["total"] - totals["online"], **totals)
 
 
-def charger_queryset(filters: FleetFilters) -> QuerySet[ChargePoint]:
-    """Chargers matching the filters, with their state annotated and connectors prefetched."""
-    queryset = ChargePoint.objects.annotate(state=_state_expression()).prefetch_related("connectors")
-    if filters.q:
-        queryset = queryset.filter(
-            Q(charge_point_id__icontains=filters.q)
-            | Q(vendor__icontains=filters.q)
-            | Q(model__icontains=filters.q)
-            | Q(serial_number__icontains=filters.q)
-            | Q(charge_box_serial_number__icontains=filters.q)
-        )
-    if filters.state:
-        queryset = queryset.filter(state=filters.state)
-    if filters.online:
-        queryset = queryset.filter(online=filters.online == "yes")
-    if filters.registration:
-        queryset = queryset.filter(registration_status=filters.registration)
-    return queryset.order_by("charge_point_id")
-
-
-def _watts(value: float | None, unit: str) -> float | None:
-    if value is None:
-        return None
-    return value * 1000 if unit == "kW" else value
-
-
-def _watt_hours(value: float | None, unit: str) -> float | None:
-    if value is None:
-        return None
-    return value * 1000 if unit == "kWh" else value
-
-
-def _latest_power(sessions: Q) -> dict[int, tuple[int, float]]:
-    """``{session id: (charge point pk, W)}`` from each session's newest Power.Active.Import sample(s).
-
-    One query: DISTINCT ON keeps the newest sample per (session, phase); per-phase values are
-    summed when the charger reports no total.
-    """
-    rows = (
-        MeterValue.objects.filter(sessions, measurand=POWER, numeric_value__isnull=False)
-        .order_by("transaction_id", "phase", "-timestamp", "-id")
-        .distinct("transaction_id", "phase")
-        .values_list("transaction_id", "charge_point_id", "phase", "numeric_value", "unit")
-    )
-    per_session: dict[int, dict[str, float]] = defaultdict(dict)
-    owner: dict[int, int] = {}
-    for transaction_id, charge_point_pk, phase, value, unit in rows:
-        per_session[transaction_id][phase] = _watts(value, unit) or 0.0
-        owner[transaction_id] = charge_point_pk
-    return {
-        tid: (owner[tid], phases.get("", sum(v for p, v in phases.items() if p in PHASES)))
-        for tid, phases in per_session.items()
-    }
-
-
-def current_power(charge_point_ids: Iterable[int]) -> dict[int, float]:
-    """Power (W) of each charger: the sum over its active sessions (one query for a whole page)."""
-    sessions = Q(transaction__charge_point_id__in=list(charge_point_ids), transaction__stopped_at__isnull=True)
-    power: dict[int, float] = defaultdict(float)
-    for charge_point_pk, watts in _latest_power(sessions).values():
-        power[charge_point_pk] += watts
-    return dict(power)
+def charger_filterset(query: Mapping[str, str]) -> ChargePointFilterSet:
+    """The API's charger FilterSet over the overview's queryset (state annotated, connectors prefetched)."""
+    queryset = with_charger_state(ChargePoint.objects.all()).prefetch_related("connectors").order_by("charge_point_id")
+    return ChargePointFilterSet(query, queryset=queryset)
 
 
 def fleet_page(query: Mapping[str, str]) -> FleetPage:
     """The overview: counts, and one page of the filtered charger table with power."""
-    filters = FleetFilters.from_query(query)
-    page = Paginator(charger_queryset(filters), PAGE_SIZE).get_page(query.get("page"))
+    filterset = charger_filterset(query)
+    filters = FleetFilters.from_filterset(filterset)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(query.get("page"))
     charge_points = list(page.object_list)
-    power = current_power(cp.pk for cp in charge_points) if charge_points else {}
+    power = chargers_power_w(cp.pk for cp in charge_points)
     rows = [ChargerRow(cp, cp.state, power.get(cp.pk)) for cp in charge_points]
     return FleetPage(counts=fleet_counts(), filters=filters, page=page, rows=rows)
 
@@ -242,11 +147,11 @@ def fleet_page(query: Mapping[str, str]) -> FleetPage:
 
 @dataclasses.dataclass(frozen=True)
 class SessionSummary:
-    """A session with what the dashboard shows about it."""
+    """A session with what the dashboard shows about it (the figures of ``fleet.selectors``)."""
 
     transaction: Transaction
-    energy_wh: float | None
-    power_w: float | None
+    energy_wh: int | None
+    power_w: int | None
     duration: timedelta
     # Filled in where the page draws the session's chart (a charger's current sessions).
     series: Series | None = None
@@ -268,44 +173,20 @@ class Series:
         return {"x": self.x, "power": self.power_kw, "energy": self.energy_kwh}
 
 
-def _latest_energy_wh() -> Subquery:
-    latest = (
-        MeterValue.objects.filter(transaction=OuterRef("pk"), measurand=ENERGY, phase="", numeric_value__isnull=False)
-        .order_by("-timestamp", "-id")
-        .annotate(wh=Case(When(unit="kWh", then=F("numeric_value") * 1000), default=F("numeric_value")))
-        .values("wh")[:1]
-    )
-    return Subquery(latest, output_field=FloatField())
-
-
-def _duration(transaction: Transaction, now: datetime) -> timedelta:
-    end = transaction.stopped_at or now
-    return max(end - transaction.started_at, timedelta(0))
-
-
-def _summary(transaction: Transaction, power: Mapping[int, float], now: datetime) -> SessionSummary:
-    if transaction.meter_stop is not None:
-        energy: float | None = float(transaction.meter_stop - transaction.meter_start)
-    elif getattr(transaction, "latest_energy_wh", None) is not None:
-        energy = transaction.latest_energy_wh - transaction.meter_start
-    else:
-        energy = None
+def session_summary(transaction: Transaction, *, power: Mapping[int, int], now: datetime) -> SessionSummary:
+    """The summary of a session read through ``with_latest_energy``, with the page's power figures."""
     return SessionSummary(
         transaction=transaction,
-        energy_wh=energy,
+        energy_wh=session_energy_wh(transaction),
         power_w=power.get(transaction.pk) if transaction.stopped_at is None else None,
-        duration=_duration(transaction, now),
+        duration=session_duration(transaction, now=now),
     )
-
-
-def session_power(transaction_ids: Iterable[int]) -> dict[int, float]:
-    """Power (W) per session, from its latest Power.Active.Import sample(s)."""
-    latest = _latest_power(Q(transaction_id__in=list(transaction_ids)))
-    return {tid: watts for tid, (_, watts) in latest.items()}
 
 
 @dataclasses.dataclass(frozen=True)
 class SessionFilters:
+    """The sessions page's filters as the form shows them (what ``TransactionFilterSet`` understood)."""
+
     charger: str = ""
     id_tag: str = ""
     status: str = ""
@@ -313,22 +194,16 @@ class SessionFilters:
     started_to: date | None = None
 
     @classmethod
-    def from_query(cls, query: Mapping[str, str]) -> SessionFilters:
-        status = query.get("status", "")
+    def from_filterset(cls, filterset: TransactionFilterSet) -> SessionFilters:
+        filterset.is_valid()  # invalid values are dropped, not an error page
+        data = filterset.form.cleaned_data
         return cls(
-            charger=query.get("charger", "").strip()[:48],
-            id_tag=query.get("id_tag", "").strip()[:20],
-            status=status if status in {"active", "completed"} else "",
-            started_from=_date(query.get("started_from", "")),
-            started_to=_date(query.get("started_to", "")),
+            charger=data.get("charger") or "",
+            id_tag=data.get("id_tag") or "",
+            status=data.get("status") or "",
+            started_from=data.get("started_from"),
+            started_to=data.get("started_to"),
         )
-
-
-def _date(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -338,34 +213,23 @@ class SessionPage:
     rows: list[SessionSummary]
 
 
-def session_queryset(filters: SessionFilters) -> QuerySet[Transaction]:
-    queryset = Transaction.objects.select_related("charge_point").annotate(latest_energy_wh=_latest_energy_wh())
-    if filters.charger:
-        queryset = queryset.filter(charge_point__charge_point_id__icontains=filters.charger)
-    if filters.id_tag:
-        queryset = queryset.filter(id_tag__iexact=filters.id_tag)
-    if filters.status == "active":
-        queryset = queryset.filter(stopped_at__isnull=True)
-    elif filters.status == "completed":
-        queryset = queryset.filter(stopped_at__isnull=False)
-    tz = timezone.get_current_timezone()
-    if filters.started_from:
-        queryset = queryset.filter(started_at__gte=datetime.combine(filters.started_from, time.min, tzinfo=tz))
-    if filters.started_to:
-        end = datetime.combine(filters.started_to + timedelta(days=1), time.min, tzinfo=tz)
-        queryset = queryset.filter(started_at__lt=end)
-    return queryset.order_by("-started_at", "-id")
+def session_filterset(query: Mapping[str, str]) -> TransactionFilterSet:
+    """The API's session FilterSet over the list's queryset (newest register reading annotated)."""
+    queryset = with_latest_energy(Transaction.objects.select_related("charge_point")).order_by("-started_at", "-id")
+    return TransactionFilterSet(query, queryset=queryset)
 
 
 def session_page(query: Mapping[str, str]) -> SessionPage:
     """One page of sessions, newest first, with energy, power and duration."""
-    filters = SessionFilters.from_query(query)
-    page = Paginator(session_queryset(filters), PAGE_SIZE).get_page(query.get("page"))
+    filterset = session_filterset(query)
+    filters = SessionFilters.from_filterset(filterset)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(query.get("page"))
     transactions = list(page.object_list)
-    active = [t.pk for t in transactions if t.stopped_at is None]
-    power = session_power(active) if active else {}
+    power = sessions_power_w(t.pk for t in transactions if t.stopped_at is None)
     now = timezone.now()
-    return SessionPage(filters=filters, page=page, rows=[_summary(t, power, now) for t in transactions])
+    return SessionPage(
+        filters=filters, page=page, rows=[session_summary(t, power=power, now=now) for t in transactions]
+    )
 
 
 def session_series(transaction: Transaction, limit: int = SERIES_LIMIT) -> Series:
@@ -394,9 +258,9 @@ def sessions_series(transactions: Iterable[Transaction], limit: int = SERIES_LIM
     energy: dict[int, dict[datetime, float]] = defaultdict(dict)
     for transaction_id, timestamp, measurand, phase, value, unit in rows:
         if measurand == POWER:
-            power[transaction_id][timestamp][phase] = _watts(value, unit) or 0.0
+            power[transaction_id][timestamp][phase] = figures.to_w(value, unit) or 0.0
         elif phase == "":
-            energy[transaction_id][timestamp] = _watt_hours(value, unit) or 0.0
+            energy[transaction_id][timestamp] = figures.to_wh(value, unit) or 0.0
     return {pk: _series(transaction, power[pk], energy[pk]) for pk, transaction in by_pk.items()}
 
 
@@ -409,12 +273,15 @@ def _series(
     for stamp in stamps:
         phases = power.get(stamp)
         if phases:
-            watts = phases.get("", sum(v for p, v in phases.items() if p in PHASES))
-            power_kw.append(round(watts / 1000, 3))
+            watts = figures.power_w(phases.get("", sum(v for p, v in phases.items() if p in PHASES))) or 0
+            power_kw.append(watts / 1000)
         else:
             power_kw.append(None)
-        wh = energy.get(stamp)
-        energy_kwh.append(round((wh - transaction.meter_start) / 1000, 3) if wh is not None else None)
+        # The chart's points follow the summary's rule (whole Wh), so its last point reads as the summary does.
+        wh = figures.energy_wh(
+            meter_start=transaction.meter_start, meter_stop=None, latest_register_wh=energy.get(stamp)
+        )
+        energy_kwh.append(wh / 1000 if wh is not None else None)
     return Series(x=[s.timestamp() for s in stamps], power_kw=power_kw, energy_kwh=energy_kwh)
 
 
@@ -426,16 +293,11 @@ class SessionDetail:
 
 def session_detail(pk: int) -> SessionDetail | None:
     """One session with its chart; None when it does not exist."""
-    transaction = (
-        Transaction.objects.select_related("charge_point")
-        .annotate(latest_energy_wh=_latest_energy_wh())
-        .filter(pk=pk)
-        .first()
-    )
+    transaction = with_latest_energy(Transaction.objects.select_related("charge_point")).filter(pk=pk).first()
     if transaction is None:
         return None
-    power = session_power([transaction.pk]) if transaction.stopped_at is None else {}
-    return SessionDetail(_summary(transaction, power, timezone.now()), session_series(transaction))
+    power = sessions_power_w([transaction.pk]) if transaction.stopped_at is None else {}
+    return SessionDetail(session_summary(transaction, power=power, now=timezone.now()), session_series(transaction))
 
 
 # --- One charger ----------------------------------------------------------------------------------
@@ -487,21 +349,19 @@ def configuration_snapshot(charge_point: ChargePoint) -> ConfigurationSnapshot |
 
 def charger_detail(charge_point_id: str) -> ChargerDetail | None:
     """Everything the charger page shows; None when the charger does not exist."""
-    charge_point = (
-        ChargePoint.objects.annotate(state=_state_expression()).filter(charge_point_id=charge_point_id).first()
-    )
+    charge_point = with_charger_state(ChargePoint.objects.filter(charge_point_id=charge_point_id)).first()
     if charge_point is None:
         return None
     active = list(
-        Transaction.objects.filter(charge_point=charge_point, stopped_at__isnull=True)
-        .annotate(latest_energy_wh=_latest_energy_wh())
-        .order_by("connector_id", "-started_at")
+        with_latest_energy(Transaction.objects.filter(charge_point=charge_point, stopped_at__isnull=True)).order_by(
+            "connector_id", "-started_at"
+        )
     )
-    power = session_power([t.pk for t in active]) if active else {}
+    power = sessions_power_w(t.pk for t in active)
     now = timezone.now()
     # One chart per current session: a charger with two connectors charging shows both.
     series = sessions_series(active) if active else {}
-    sessions = [dataclasses.replace(_summary(t, power, now), series=series[t.pk]) for t in active]
+    sessions = [dataclasses.replace(session_summary(t, power=power, now=now), series=series[t.pk]) for t in active]
     return ChargerDetail(
         charge_point=charge_point,
         state=charge_point.state,
@@ -552,7 +412,7 @@ class IdTagPage:
 
 def id_tag_page(query: Mapping[str, str]) -> IdTagPage:
     """The authorization list, filtered as the API filters it (one FilterSet for both), by id tag."""
-    filterset = IdTagFilter(query, queryset=IdTag.objects.select_related("parent").order_by("id_tag"))
+    filterset = IdTagFilterSet(query, queryset=IdTag.objects.select_related("parent").order_by("id_tag"))
     # Invalid filter values are dropped, not an error page: the form shows what was understood.
     filterset.is_valid()
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(query.get("page"))

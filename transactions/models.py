@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from fleet import figures
+
 
 class Transaction(models.Model):
     """A charging session. Its primary key is the ``transactionId`` we hand to the charger.
@@ -55,10 +57,8 @@ class Transaction(models.Model):
 
     @property
     def energy_wh(self) -> int | None:
-        """Energy delivered, from the meter readings at start and stop."""
-        if self.meter_stop is None:
-            return None
-        return self.meter_stop - self.meter_start
+        """Final energy delivered (None until stopped); "energy so far" is ``fleet.selectors.session_energy_wh``."""
+        return figures.energy_wh(meter_start=self.meter_start, meter_stop=self.meter_stop, latest_register_wh=None)
 
 
 class MeterValue(models.Model):

@@ -23,14 +23,15 @@ from apikeys.pagination import cursor_pagination
 from apikeys.schema import ErrorSerializer
 from apikeys.viewsets import TextLookupMixin
 from chargers.commands import CommandError, command_cancel, command_enqueue
+from chargers.filtersets import ChargePointFilterSet, CommandFilterSet, ConnectorStatusChangeFilterSet, IdTagFilterSet
 from chargers.models import ChargePoint, Command, Connector, ConnectorStatusChange, IdTag, RegistrationStatus
 from chargers.services import IdTagError, charge_point_registration_set, id_tag_create, id_tag_delete, id_tag_update
+from gateway.filtersets import ChargerCredentialFilterSet
 from gateway.models import ChargerCredential
 from gateway.services import credential_set_enabled, credential_set_password
 from transactions.models import Transaction
 
 from . import serializers as s
-from .filters import ChargePointFilter, CommandFilter, ConnectorStatusChangeFilter, CredentialFilter, IdTagFilter
 
 # Charge point ids may hold '-', '.', ':' and more, never '/' (an MQTT topic level). Anything else
 # reaches the view, whose lookup answers 404 for what cannot exist.
@@ -216,7 +217,7 @@ class ChargePointViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
 
     queryset = ChargePoint.objects.all()
     serializer_class = s.ChargePointSerializer
-    filterset_class = ChargePointFilter
+    filterset_class = ChargePointFilterSet
     lookup_field = "charge_point_id"
     lookup_value_regex = CHARGE_POINT_ID_RE
     read_permissions = ("chargers.view_chargepoint",)
@@ -364,7 +365,7 @@ class ConnectorStatusHistoryViewSet(TextLookupMixin, mixins.ListModelMixin, view
 
     queryset = ConnectorStatusChange.objects.none()
     serializer_class = s.ConnectorStatusChangeSerializer
-    filterset_class = ConnectorStatusChangeFilter
+    filterset_class = ConnectorStatusChangeFilterSet
     pagination_class = cursor_pagination("-received_at", "-id")
     read_permissions = ("chargers.view_connectorstatuschange",)
 
@@ -419,7 +420,7 @@ class IdTagViewSet(TextLookupMixin, viewsets.ModelViewSet):
 
     queryset = IdTag.objects.select_related("parent")
     serializer_class = s.IdTagSerializer
-    filterset_class = IdTagFilter
+    filterset_class = IdTagFilterSet
     lookup_field = "id_tag"
     lookup_value_regex = ID_TAG_RE
     read_permissions = ("chargers.view_idtag",)
@@ -473,7 +474,7 @@ class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     queryset = Command.objects.select_related("charge_point")
     serializer_class = s.CommandSerializer
-    filterset_class = CommandFilter
+    filterset_class = CommandFilterSet
     read_permissions = ("chargers.view_command",)
     action_permissions = {
         "create": ("chargers.view_command", "chargers.add_command"),
@@ -577,7 +578,7 @@ class CredentialViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     queryset = ChargerCredential.objects.all()
     serializer_class = s.CredentialSerializer
-    filterset_class = CredentialFilter
+    filterset_class = ChargerCredentialFilterSet
     lookup_field = "charge_point_id"
     lookup_value_regex = CHARGE_POINT_ID_RE
     read_permissions = ("gateway.view_chargercredential",)

@@ -2,35 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from django.utils import timezone
 from rest_framework import serializers
 
+from fleet.selectors import session_duration_seconds, session_energy_wh
 from transactions.models import MeterValue, Transaction
-
-ENERGY_REGISTER = "Energy.Active.Import.Register"
-
-
-def energy_wh(transaction: Transaction) -> int | None:
-    """Energy delivered so far: meter stop (final), else the latest register reading, else unknown.
-
-    The latest reading comes from the ``last_register``/``last_register_unit`` annotations of the
-    view's queryset (one subquery in the same SELECT, not one query per session).
-    """
-    if transaction.meter_stop is not None:
-        return transaction.meter_stop - transaction.meter_start
-    reading = getattr(transaction, "last_register", None)
-    if reading is None:
-        return None
-    factor = 1000 if getattr(transaction, "last_register_unit", "Wh") == "kWh" else 1
-    return round(reading * factor) - transaction.meter_start
-
-
-def duration_seconds(transaction: Transaction, now: datetime | None = None) -> int:
-    """Charger-clock duration; for a session still open, until now."""
-    end = transaction.stopped_at or now or timezone.now()
-    return max(0, int((end - transaction.started_at).total_seconds()))
 
 
 class TransactionSerializer(serializers.ModelSerializer):
@@ -71,13 +46,14 @@ class TransactionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_energy_wh(self, obj: Transaction) -> int | None:
-        return energy_wh(obj)
+        # The view reads sessions through fleet.selectors.with_latest_energy: no query per row.
+        return session_energy_wh(obj)
 
     def get_energy_final(self, obj: Transaction) -> bool:
         return obj.meter_stop is not None
 
     def get_duration_seconds(self, obj: Transaction) -> int:
-        return duration_seconds(obj)
+        return session_duration_seconds(obj)
 
 
 class MeterValueSerializer(serializers.ModelSerializer):

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -18,21 +18,11 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 
 from apikeys.pagination import cursor_pagination
+from fleet.selectors import session_duration_seconds, session_energy_wh, with_latest_energy
+from transactions.filtersets import MeterValueFilterSet, TransactionFilterSet
 from transactions.models import MeterValue, Transaction
 
-from .filters import MeterValueFilter, TransactionFilter
-from .serializers import ENERGY_REGISTER, MeterValueSerializer, TransactionSerializer, duration_seconds, energy_wh
-
-
-def with_energy(queryset: QuerySet[Transaction]) -> QuerySet[Transaction]:
-    """Annotate each session with its latest energy register reading (for sessions still open)."""
-    latest = MeterValue.objects.filter(
-        transaction=OuterRef("pk"), measurand=ENERGY_REGISTER, phase="", numeric_value__isnull=False
-    ).order_by("-timestamp", "-id")
-    return queryset.annotate(
-        last_register=Subquery(latest.values("numeric_value")[:1]),
-        last_register_unit=Subquery(latest.values("unit")[:1]),
-    )
+from .serializers import MeterValueSerializer, TransactionSerializer
 
 
 class CSVRenderer(BaseRenderer):
@@ -85,6 +75,7 @@ def csv_rows(queryset: QuerySet[Transaction]) -> Iterator[str]:
     yield writer.writerow(CSV_COLUMNS)
     now = timezone.now()
     for tx in queryset.iterator(chunk_size=2000):
+        energy = session_energy_wh(tx)
         yield writer.writerow(
             [
                 tx.pk,
@@ -94,10 +85,10 @@ def csv_rows(queryset: QuerySet[Transaction]) -> Iterator[str]:
                 _cell(tx.id_tag_status),
                 tx.started_at.isoformat(),
                 tx.stopped_at.isoformat() if tx.stopped_at else "",
-                duration_seconds(tx, now),
+                session_duration_seconds(tx, now=now),
                 tx.meter_start,
                 "" if tx.meter_stop is None else tx.meter_stop,
-                "" if energy_wh(tx) is None else energy_wh(tx),
+                "" if energy is None else energy,
                 "true" if tx.meter_stop is not None else "false",
                 _cell(tx.stop_reason),
                 _cell(tx.stop_id_tag),
@@ -151,11 +142,11 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = Transaction.objects.select_related("charge_point").order_by("-started_at", "-id")
     serializer_class = TransactionSerializer
-    filterset_class = TransactionFilter
+    filterset_class = TransactionFilterSet
     read_permissions = ("transactions.view_transaction",)
 
     def get_queryset(self) -> QuerySet[Transaction]:
-        return with_energy(super().get_queryset())
+        return with_latest_energy(super().get_queryset())
 
     @extend_schema(
         summary="Export charging sessions as CSV",
@@ -206,7 +197,7 @@ class MeterValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     queryset = MeterValue.objects.none()
     serializer_class = MeterValueSerializer
-    filterset_class = MeterValueFilter
+    filterset_class = MeterValueFilterSet
     pagination_class = cursor_pagination("timestamp", "id")
     read_permissions = ("transactions.view_transaction", "transactions.view_metervalue")
 
