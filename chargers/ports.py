@@ -13,7 +13,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .models import ChargePoint
+    from .models import ChargePoint, Command
 
 DEFAULT_VERSION = "1.6"
 
@@ -70,6 +70,11 @@ class ProtocolPort(Protocol):
         """Raise ``chargers.commands.CommandError`` when this command cannot be queued as it is
         (unknown action, payload failing its schema, or a state the schema cannot know: a RemoteStop
         of a session that is not active, a reservation in the past...)."""
+        ...
+
+    def command_queued(self, *, command: Command) -> None:
+        """Record what queuing ``command`` means to the domain before any answer (a reservation
+        command requests its ``Reservation``); called in the transaction that queues it."""
         ...
 
 
