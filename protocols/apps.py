@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class ProtocolsConfig(AppConfig):
+    name = "protocols"
+    verbose_name = "OCPP versions"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: the packages' handlers use the models, which do not exist
+        # yet when Django imports this module.
+        from chargers import ports
+
+        from . import register
+        from .v16 import protocol as v16
+
+        for version in (v16,):
+            register(version.PROTOCOL)
+            ports.register(version.PORT)

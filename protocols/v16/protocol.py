@@ -1,0 +1,47 @@
+"""OCPP 1.6 as the processing sees it (``PROTOCOL``) and as the domain sees it (``PORT``).
+
+Both are registered by ``protocols.apps`` when Django starts: ``PROTOCOL`` in ``protocols.PROTOCOLS``,
+``PORT`` with ``chargers.ports.register``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chargers.models import ChargePoint, Command
+from chargers.ports import Shortcuts
+
+from .. import Protocol
+from . import commands, enums, results
+from .actions import CHARGER_ACTIONS, COMMANDS, CSMS_ACTIONS
+from .handlers import BULK_HANDLERS, HANDLERS
+from .shortcuts import SHORTCUTS
+
+VERSION = "1.6"
+
+PROTOCOL = Protocol(
+    version=VERSION,
+    handlers=HANDLERS,
+    bulk_handlers=BULK_HANDLERS,
+    charger_actions=CHARGER_ACTIONS,
+    csms_actions=CSMS_ACTIONS,
+    results_apply=results.commands_results_apply,
+)
+
+
+class Port:
+    """``chargers.ports.ProtocolPort`` for OCPP 1.6."""
+
+    version = VERSION
+    shortcuts: Shortcuts = SHORTCUTS
+    commands = COMMANDS
+    trigger_messages = enums.TRIGGER_MESSAGES
+
+    def command_check(self, *, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> None:
+        commands.command_check(charge_point=charge_point, action=action, payload=payload)
+
+    def command_queued(self, *, command: Command) -> None:
+        commands.command_queued(command=command)
+
+
+PORT = Port()

@@ -1,0 +1,134 @@
+"""What an answered 1.6 command changes: configuration keys, reservations, charging profiles, the
+local list version, a reset's reboot. Called by the processing, in the results' transaction, for
+the commands whose results were recorded (``chargers.services.commands_results_record``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from backoffice import bulk
+from chargers.models import ChargePoint, ChargingProfile, Command, ConfigurationKey, Reservation
+
+
+def commands_results_apply(*, commands: list[Command], now: datetime) -> None:
+    """Apply the state changes answered commands imply (called in the results' transaction).
+
+    The configuration keys of every GetConfiguration among them go in one upsert (a charger
+    reports dozens, and a reconnection storm brings one GetConfiguration per charger); the
+    other actions' effects one command at a time.
+    """
+    keys: dict[tuple[int, str], tuple[str | None, bool]] = {}
+    for command in commands:
+        if command.status not in (Command.Status.ACCEPTED, Command.Status.REJECTED):
+            continue
+        response = command.response or {}
+        if command.action == "GetConfiguration":
+            for item in response.get("configurationKey", []):
+                # The last report of a key wins (an upsert cannot touch one row twice).
+                keys[(command.charge_point_id, item["key"])] = (item.get("value"), item.get("readonly", False))
+        elif (effect := _EFFECTS.get(command.action)) is not None:
+            effect(command, response, now)
+    if keys:
+        bulk.copy_insert(
+            model=ConfigurationKey,
+            fields=("charge_point_id", "key", "value", "readonly", "updated_at"),
+            rows=[(cp, key, value, readonly, now) for (cp, key), (value, readonly) in keys.items()],
+            on_conflict="ON CONFLICT (charge_point_id, key) DO UPDATE"
+            " SET value = EXCLUDED.value, readonly = EXCLUDED.readonly, updated_at = EXCLUDED.updated_at",
+        )
+
+
+def _accepted(command: Command) -> bool:
+    return command.status == Command.Status.ACCEPTED
+
+
+def _change_configuration(command: Command, response: dict[str, Any], now: datetime) -> None:
+    if _accepted(command):
+        ConfigurationKey.objects.update_or_create(
+            charge_point=command.charge_point,
+            key=command.request["key"],
+            defaults={"value": command.request["value"], "updated_at": now},
+        )
+
+
+def _reserve_now(command: Command, response: dict[str, Any], now: datetime) -> None:
+    status = Reservation.Status.ACCEPTED if _accepted(command) else Reservation.Status.REJECTED
+    Reservation.objects.filter(
+        charge_point=command.charge_point, reservation_id=command.request["reservationId"]
+    ).update(status=status)
+
+
+def _cancel_reservation(command: Command, response: dict[str, Any], now: datetime) -> None:
+    if _accepted(command):
+        Reservation.objects.filter(
+            charge_point=command.charge_point, reservation_id=command.request["reservationId"]
+        ).update(status=Reservation.Status.CANCELLED)
+
+
+def _set_charging_profile(command: Command, response: dict[str, Any], now: datetime) -> None:
+    if not _accepted(command):
+        return
+    profile = command.request["csChargingProfiles"]
+    connector_id = command.request["connectorId"]
+    # A profile with the same id, or the same stack level and purpose, replaces the old one (1.6 §3.13.2).
+    ChargingProfile.objects.filter(charge_point=command.charge_point, active=True).filter(
+        profile_id=profile["chargingProfileId"]
+    ).update(active=False, cleared_at=now)
+    ChargingProfile.objects.filter(
+        charge_point=command.charge_point,
+        active=True,
+        connector_id=connector_id,
+        stack_level=profile["stackLevel"],
+        purpose=profile["chargingProfilePurpose"],
+    ).update(active=False, cleared_at=now)
+    ChargingProfile.objects.create(
+        charge_point=command.charge_point,
+        connector_id=connector_id,
+        profile_id=profile["chargingProfileId"],
+        stack_level=profile["stackLevel"],
+        purpose=profile["chargingProfilePurpose"],
+        profile=profile,
+    )
+
+
+def _clear_charging_profile(command: Command, response: dict[str, Any], now: datetime) -> None:
+    if not _accepted(command):
+        return
+    criteria = {
+        "profile_id": command.request.get("id"),
+        "connector_id": command.request.get("connectorId"),
+        "purpose": command.request.get("chargingProfilePurpose"),
+        "stack_level": command.request.get("stackLevel"),
+    }
+    ChargingProfile.objects.filter(
+        charge_point=command.charge_point, active=True, **{k: v for k, v in criteria.items() if v is not None}
+    ).update(active=False, cleared_at=now)
+
+
+def _get_local_list_version(command: Command, response: dict[str, Any], now: datetime) -> None:
+    ChargePoint.objects.filter(pk=command.charge_point_id).update(local_list_version=response.get("listVersion"))
+
+
+def _send_local_list(command: Command, response: dict[str, Any], now: datetime) -> None:
+    if _accepted(command):
+        ChargePoint.objects.filter(pk=command.charge_point_id).update(local_list_version=command.request["listVersion"])
+
+
+def _reset(command: Command, response: dict[str, Any], now: datetime) -> None:
+    if _accepted(command):
+        ChargePoint.objects.filter(pk=command.charge_point_id).update(reset_requested_at=now)
+
+
+# GetConfiguration's effect (its keys) is applied for many commands at once: commands_results_apply.
+_EFFECTS = {
+    "ChangeConfiguration": _change_configuration,
+    "ReserveNow": _reserve_now,
+    "CancelReservation": _cancel_reservation,
+    "SetChargingProfile": _set_charging_profile,
+    "ClearChargingProfile": _clear_charging_profile,
+    "GetLocalListVersion": _get_local_list_version,
+    "SendLocalList": _send_local_list,
+    "Reset": _reset,
+}
