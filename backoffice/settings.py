@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "channels",
     "chargers",
     "transactions",
+    "protocols",
     "mqtt_bridge",
     "gateway",
     "dashboard",
