@@ -19,6 +19,6 @@ urlpatterns = [
     path("id-tags/", views.id_tags_view, name="id-tags"),
     path("id-tags/<str:id_tag>/", views.id_tag_action_view, name="id-tag-action"),
     path("favicon.ico", views.favicon_view, name="favicon"),
-    path("login/", auth_views.LoginView.as_view(template_name="dashboard/login.html"), name="login"),
+    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
