@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import hmac
 import os
-import ssl
 import time
 import uuid
 from collections.abc import Callable
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from backoffice import metrics
+from mqtt_bridge.mqtt import broker_address, client_create
 
 MQTT_TIMEOUT = 2.0
 REASON_MAX = 200
@@ -85,15 +83,8 @@ def check_redis() -> None:
 
 def check_mqtt() -> None:
     """Raise unless the broker of settings.MQTT_URL answers CONNECT with a successful CONNACK."""
-    url = urlsplit(settings.MQTT_URL)
-    client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=f"csms-healthz-{uuid.uuid4().hex[:12]}", clean_session=True
-    )
+    client = client_create(client_id=f"csms-healthz-{uuid.uuid4().hex[:12]}", clean_session=True)
     client.connect_timeout = MQTT_TIMEOUT
-    if url.username:
-        client.username_pw_set(unquote(url.username), unquote(url.password) if url.password else None)
-    if url.scheme == "mqtts":
-        client.tls_set(ca_certs=settings.CSMS_MQTT_CA_FILE or None, cert_reqs=ssl.CERT_REQUIRED)
     outcome: dict[str, str] = {}
 
     def on_connect(client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
@@ -102,7 +93,7 @@ def check_mqtt() -> None:
 
     client.on_connect = on_connect
     try:
-        _await_connack(client, url.hostname or "localhost", url.port or _default_port(url.scheme), outcome)
+        _await_connack(client, *broker_address(), outcome)
     finally:
         _close(client)
     if not outcome.get("ok"):
@@ -115,10 +106,6 @@ def _close(client: mqtt.Client) -> None:
     sock = client.socket()
     if sock is not None:
         sock.close()
-
-
-def _default_port(scheme: str) -> int:
-    return 8883 if scheme == "mqtts" else 1883
 
 
 def _await_connack(client: mqtt.Client, host: str, port: int, outcome: dict[str, str]) -> None:

@@ -1,20 +1,22 @@
 """MQTT plumbing shared by the load generator and the bare responder.
 
-Clients are paho-mqtt 2.2 with ``TCP_NODELAY`` set on their socket as soon as they connect: paho
-never sets it, and without it every QoS 1 hop waits on a delayed ACK (p50 88 ms instead of 5 ms
-through the broker, see docs MEASURED.md).
+Clients come from the project's one factory (``mqtt_bridge.mqtt.client_create``), given the URL so
+that no Django settings are needed in the load generator's processes: paho-mqtt 2.2 with
+``TCP_NODELAY`` set on their socket as soon as it opens (paho never sets it, and without it every
+QoS 1 hop waits on a delayed ACK: p50 88 ms instead of 5 ms through the broker, MEASURED.md).
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
+
+from mqtt_bridge.mqtt import client_create
 
 CONNECT_TIMEOUT = 10.0
 MAX_INFLIGHT = 1000
@@ -79,13 +81,6 @@ class BrokerUrl:
         )
 
 
-def set_nodelay(client: mqtt.Client) -> None:
-    """Turn Nagle's algorithm off on the client's socket."""
-    sock = client.socket()
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
 def connect(
     url: str,
     client_id: str,
@@ -97,16 +92,12 @@ def connect(
     Returns once the broker acknowledged every subscription; raises TimeoutError otherwise.
     """
     broker = BrokerUrl.parse(url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    # Any username makes amqtt keep sessions; harmless elsewhere. The system's CAs for mqtts://.
+    client = client_create(client_id=client_id, clean_session=True, url=url, ca_file="", username_fallback=client_id)
     client.max_inflight_messages_set(MAX_INFLIGHT)
-    # Any username makes amqtt keep sessions; harmless elsewhere.
-    client.username_pw_set(broker.username or client_id, broker.password)
-    if broker.tls:
-        client.tls_set()
     ready = threading.Event()
 
     def on_connect(client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
-        set_nodelay(client)
         client.subscribe([(topic, 1) for topic in subscriptions])
 
     def on_subscribe(client: mqtt.Client, userdata: object, mid: int, codes: object, props: object) -> None:

@@ -7,13 +7,12 @@ presence event, and holds ONE subscription to the downstream template (``ocpp/cs
 from __future__ import annotations
 
 import logging
-import socket
-import ssl
 import threading
 from collections.abc import Callable
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
+
+from mqtt_bridge.mqtt import broker_address, client_create
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +33,7 @@ class MqttLink:
         ca_file: str = "",
         clean_session: bool = False,
     ) -> None:
-        parts = urlsplit(url)
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        self.host, self.port = broker_address(url)
         self.keepalive = keepalive
         self.subscriptions = subscriptions
         self._on_message_cb = on_message
@@ -44,23 +41,19 @@ class MqttLink:
         self._stopping = False
         # A persistent session (clean_session False) keeps QoS 1 downlinks queued in the broker
         # while our link is down for a moment; the chargers' WebSockets stay open meanwhile.
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+        # amqtt only keeps a persistent session for a client that sends a username (MEASURED.md).
+        self.client = client_create(
             client_id=client_id,
             clean_session=clean_session,
-            protocol=mqtt.MQTTv311,
+            url=url,
+            ca_file=ca_file,
+            username_fallback=client_id,
+            max_reconnect_delay=10,
         )
-        # amqtt only keeps a persistent session for a client that sends a username (MEASURED.md).
-        username = unquote(parts.username) if parts.username else client_id
-        password = unquote(parts.password) if parts.password else None
-        self.client.username_pw_set(username, password)
-        if parts.scheme == "mqtts":
-            self.client.tls_set(ca_certs=ca_file or None, cert_reqs=ssl.CERT_REQUIRED)
         # A reboot storm publishes ~4 messages per charger at once: do not cap the in-flight window
         # at paho's default of 20, and never drop a queued message.
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -86,10 +79,6 @@ class MqttLink:
         if getattr(reason, "is_failure", False):
             logger.error("MQTT connection refused: %s", reason)
             return
-        # paho never sets TCP_NODELAY: without it every QoS handshake waits on delayed ACKs (MEASURED.md).
-        sock = client.socket()
-        if isinstance(sock, socket.socket):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for topic in self.subscriptions:
             client.subscribe(topic, qos=1)
         logger.info("MQTT connected to %s:%s, subscribed to %s", self.host, self.port, ", ".join(self.subscriptions))

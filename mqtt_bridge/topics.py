@@ -136,7 +136,7 @@ class Topics:
             templates.append(TopicTemplate(template, Route.CALL, spec))
         for template in presence or []:
             route = Route.DISCONNECTED if template.rstrip("/").endswith("disconnected") else Route.CONNECTED
-            templates.append(TopicTemplate(template, route))
+            templates.append(TopicTemplate(template, route, default))
         for template in templates:
             if "{cid}" not in template.template:
                 raise ValueError(f"topic template {template.template!r} has no {{cid}} placeholder")
