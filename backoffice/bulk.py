@@ -21,9 +21,16 @@ def _fields_of(model: type[models.Model], names: Sequence[str]) -> list[models.F
     return [by_attname[name] for name in names]
 
 
+def _column(field: models.Field) -> str:
+    # Every concrete field has a column; the stubs type ``column`` optional for the others (a reverse relation).
+    if field.column is None:
+        raise TypeError(f"{field!r} has no database column")
+    return field.column
+
+
 def columns_of(model: type[models.Model], fields: Sequence[str]) -> list[str]:
     """The database columns of ``fields`` (attribute names: ``charge_point_id``, not ``charge_point``), quoted."""
-    return [connection.ops.quote_name(field.column) for field in _fields_of(model, fields)]
+    return [connection.ops.quote_name(_column(field)) for field in _fields_of(model, fields)]
 
 
 def copy_rows(*, model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -64,7 +71,7 @@ def copy_insert(
 
 
 def _copy(cursor: Any, table: str, fields: list[models.Field], rows: Iterable[Sequence[Any]]) -> None:
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    columns = ", ".join(connection.ops.quote_name(_column(field)) for field in fields)
     # Django's cursor wraps psycopg's; COPY is psycopg's own, so its errors are made Django's
     # here (a DataError is a CallError for the charger, an OperationalError retries the task).
     with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -90,11 +97,11 @@ def update_objects(objects: Sequence[models.Model], fields: Sequence[str]) -> No
     values, params = values_list(rows, types)
     quote = connection.ops.quote_name
     names = [f"v{i}" for i in range(len(chosen))]
-    assignments = ", ".join(f"{quote(field.column)} = v.{name}" for field, name in zip(chosen, names, strict=True))
+    assignments = ", ".join(f"{quote(_column(field))} = v.{name}" for field, name in zip(chosen, names, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(meta.db_table)} AS t SET {assignments} FROM ({values}) AS v (pk, {', '.join(names)})"
-            f" WHERE t.{quote(meta.pk.column)} = v.pk",
+            f" WHERE t.{quote(_column(meta.pk))} = v.pk",
             params,
         )
 

@@ -210,6 +210,10 @@ def queue_depth() -> int:
 # --- rendering -----------------------------------------------------------------------------------
 
 
+# A Redis hash as redis-py returns it: bytes, or str with decode_responses.
+_RedisHash = dict[bytes | str, bytes | str]
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -225,7 +229,7 @@ def _label_names(label_sets: Iterable[dict[str, str]]) -> list[str]:
     return sorted(names)
 
 
-def counter_family(name: str, raw: dict[bytes, bytes]) -> Metric:
+def counter_family(name: str, raw: _RedisHash) -> Metric:
     """A counter family from the Redis hash of ``name``."""
     samples = [(decode_labels(_text(k)), float(_text(v))) for k, v in raw.items()]
     names = _label_names(labels for labels, _ in samples)
@@ -243,7 +247,7 @@ class _Series:
     total: float = 0.0
 
 
-def _histogram_series(raw: dict[bytes, bytes]) -> dict[str, _Series]:
+def _histogram_series(raw: _RedisHash) -> dict[str, _Series]:
     series: dict[str, _Series] = {}
     for key, value in raw.items():
         base, _, part = _text(key).rpartition("|")
@@ -255,7 +259,7 @@ def _histogram_series(raw: dict[bytes, bytes]) -> dict[str, _Series]:
     return series
 
 
-def histogram_family(name: str, raw: dict[bytes, bytes]) -> Metric:
+def histogram_family(name: str, raw: _RedisHash) -> Metric:
     """A histogram family from the Redis hash of ``name`` (buckets made cumulative)."""
     series = {base: (decode_labels(base), entry) for base, entry in _histogram_series(raw).items()}
     names = _label_names(labels for labels, _ in series.values())

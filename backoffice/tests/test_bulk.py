@@ -11,8 +11,8 @@ from mqtt_bridge.models import InboundCall, MessageLog
 
 pytestmark = pytest.mark.django_db
 
-LOG_FIELDS = ("charge_point_id", "direction", "kind", "message_id", "action", "payload", "raw", "topic")
-LOG_FIELDS += ("error_code", "error_description", "created_at")
+LOG_FIELDS: tuple[str, ...] = ("charge_point_id", "direction", "kind", "message_id", "action", "payload", "raw")
+LOG_FIELDS += ("topic", "error_code", "error_description", "created_at")
 
 
 def log_row(message_id: str, action: str = "Heartbeat") -> tuple:

@@ -44,7 +44,7 @@ class _Client:
         self.client.username_pw_set(parts.username, parts.password)
         self.client.on_connect = lambda *_args: self._acks.put("connack")
         self.client.on_subscribe = lambda *_args: self._acks.put("suback")
-        self.client.on_message = lambda _client, _userdata, message: self.received.put(message.payload)
+        self.client.on_message = lambda _client, _userdata, message: self.received.put(bytes(message.payload))
         self.client.connect(parts.hostname or "", parts.port or 1883)
         self.client.loop_start()
         assert self._acks.get(timeout=5) == "connack"

@@ -31,7 +31,9 @@ class Dashboard:
     """
 
     def __init__(self) -> None:
-        self.layer = get_channel_layer()
+        layer = get_channel_layer()
+        assert layer is not None, "settings.CHANNEL_LAYERS has no default layer"
+        self.layer = layer
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
