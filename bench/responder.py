@@ -44,7 +44,7 @@ class Responder:
         self.answered += 1
 
     @staticmethod
-    def reply_to(raw: bytes) -> bytes | None:
+    def reply_to(raw: bytes | bytearray) -> bytes | None:
         """The encoded CallResult for a Call frame, None for anything else."""
         try:
             frame: Any = json.loads(raw)
@@ -52,7 +52,9 @@ class Responder:
             return None
         if not isinstance(frame, dict) or frame.get("MessageTypeId") != 2:
             return None
-        payload = frame.get("Payload") if isinstance(frame.get("Payload"), dict) else {}
+        payload = frame.get("Payload")
+        if not isinstance(payload, dict):
+            payload = {}
         result = csms_result(str(frame.get("Action")), payload)
         reply = {"MessageTypeId": 3, "UniqueId": frame.get("UniqueId"), "Payload": result}
         return json.dumps(reply, separators=(",", ":")).encode()

@@ -310,7 +310,8 @@ class Gateway:
         """The port actually bound (useful with port 0)."""
         if self._server is None:
             return self.config.port
-        return self._server.sockets[0].getsockname()[1]
+        # websockets types ``sockets`` as an Iterable (asyncio's tuple today): take the first without indexing.
+        return next(iter(self._server.sockets)).getsockname()[1]
 
     async def serve_forever(self, stop: asyncio.Event) -> None:
         """Start, run until ``stop`` is set, then stop cleanly."""

@@ -23,6 +23,7 @@ from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 logger = logging.getLogger(__name__)
 
@@ -568,7 +569,7 @@ async def run_charger(cid: str, options: Options, stats: FleetStats, stop: async
         try:
             async with connect(
                 url,
-                subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+                subprotocols=[Subprotocol("ocpp1.6")],
                 additional_headers=headers,
                 compression=None,
                 ping_interval=options.ws_ping_interval,

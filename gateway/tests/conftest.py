@@ -16,10 +16,13 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as paho
 import pytest
 from django.conf import settings
+from websockets.typing import Subprotocol
 
 from gateway.server import Gateway, GatewayConfig
 
 RUN = uuid.uuid4().hex[:6]
+# The subprotocol the chargers under test offer, typed as websockets wants it.
+OCPP16 = Subprotocol("ocpp1.6")
 # The gateway never publishes under $SYS/ (the broker's own topics); these tests ask it to announce
 # presence on topics of their own.
 PRESENCE = [

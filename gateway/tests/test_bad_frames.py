@@ -18,11 +18,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from gateway import protocol
-from gateway.tests.conftest import Backoffice, call_topic, new_cid
+from gateway.tests.conftest import OCPP16, Backoffice, call_topic, new_cid
 
 
 def ws_connect(url: str, cid: str) -> Any:
-    return connect(f"{url}/{cid}", subprotocols=["ocpp1.6"], max_size=None)
+    return connect(f"{url}/{cid}", subprotocols=[OCPP16], max_size=None)
 
 
 def nested(depth: int) -> str:

@@ -21,7 +21,7 @@ from chargers.models import Connector, IdTag
 from conftest import Stack
 from gateway import services
 from gateway.simulator import FleetStats, Options, run_charger
-from gateway.tests.conftest import new_cid, stack_topics
+from gateway.tests.conftest import OCPP16, new_cid, stack_topics
 from transactions.models import MeterValue, Transaction
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -54,7 +54,7 @@ def test_real_charger_through_our_gateway(stack: Stack, start_gateway: Any) -> N
 
     async def scenario() -> None:
         async with connect(
-            f"{gw.url}/{cid}", subprotocols=["ocpp1.6"], additional_headers={"Authorization": f"Basic {token}"}
+            f"{gw.url}/{cid}", subprotocols=[OCPP16], additional_headers={"Authorization": f"Basic {token}"}
         ) as ws:
             charger = ChargePoint(cid, ws, response_timeout=20)
             receiver = asyncio.create_task(charger.start())

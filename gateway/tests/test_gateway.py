@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from gateway import services
-from gateway.tests.conftest import RUN, Backoffice, call_topic, new_cid, reply_topic
+from gateway.tests.conftest import OCPP16, RUN, Backoffice, call_topic, new_cid, reply_topic
 
 PRESENCE_PREFIX = f"gwtest-{RUN}/presence/csms-gateway@127.0.0.1"
 
@@ -29,7 +29,7 @@ def basic(cid: str, password: str) -> dict[str, str]:
 
 
 def ws_connect(url: str, cid: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
-    return connect(f"{url}/{cid}", subprotocols=["ocpp1.6"], additional_headers=headers or {}, **kwargs)
+    return connect(f"{url}/{cid}", subprotocols=[OCPP16], additional_headers=headers or {}, **kwargs)
 
 
 class Charger(ChargePoint):

@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from gateway.tests.conftest import RUN, Backoffice, call_topic, new_cid
+from gateway.tests.conftest import OCPP16, RUN, Backoffice, call_topic, new_cid
 
 PRESENCE_PREFIX = f"gwtest-{RUN}/presence/csms-gateway@127.0.0.1"
 # 0.4 s x 1.5: a charger is dropped after 0.6 s of silence unless something keeps it.
@@ -28,7 +28,7 @@ BOOT = {"chargePointVendor": "sap", "chargePointModel": "simulator"}
 
 def ws_connect(url: str, cid: str) -> Any:
     # ping_interval=None: the tests send every ping themselves and count them.
-    return connect(f"{url}/{cid}", subprotocols=["ocpp1.6"], ping_interval=None)
+    return connect(f"{url}/{cid}", subprotocols=[OCPP16], ping_interval=None)
 
 
 async def boot(ws: ClientConnection, backoffice: Backoffice, cid: str, unique_id: str, status: str) -> None:

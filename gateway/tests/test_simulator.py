@@ -97,7 +97,9 @@ def test_simulated_charger_answers_remote_commands(start_gateway: Any, backoffic
                     if topic == reply_topic(cid):
                         break
                     if topic == call_topic(cid):
-                        reply = {"currentTime": "2026-11-23T10:00:00Z"} if body["Action"] == "Heartbeat" else {}
+                        reply: dict[str, Any] = (
+                            {"currentTime": "2026-11-23T10:00:00Z"} if body["Action"] == "Heartbeat" else {}
+                        )
                         if body["Action"] == "StartTransaction":
                             reply = {"transactionId": 42, "idTagInfo": {"status": "Accepted"}}
                         await asyncio.to_thread(
