@@ -67,9 +67,9 @@ def assert_well_formed(result: Frame | Rejected) -> None:
     """What every outcome of decode must be, for the bridge, Celery, the charger and PostgreSQL."""
     assert isinstance(result, Frame | Rejected)
     if isinstance(result, Rejected):
-        task = json.dumps(result.to_task(), ensure_ascii=False)
-        assert "\\u0000" not in task.replace("\\\\u0000", "")  # storable: NUL only as escaped text
-        task.encode()  # valid UTF-8: no lone surrogate in the raw text or the description
+        stored = json.dumps(result.to_task(), ensure_ascii=False)
+        assert "\\u0000" not in stored.replace("\\\\u0000", "")  # storable: NUL only as escaped text
+        stored.encode()  # valid UTF-8: no lone surrogate in the raw text or the description
         if result.reply is not None:
             reply = result.reply
             assert reply.kind == Kind.ERROR and reply.message_id == result.message_id
@@ -295,7 +295,8 @@ def test_nesting_up_to_the_limit_is_a_frame_one_more_is_refused() -> None:
     limit = django_settings.CSMS_MAX_JSON_DEPTH
     # The envelope is one level, the Payload object another: `data` holds limit - 2 more.
     assert isinstance(decode(data_transfer(nested(limit - 2))), Frame)
-    assert decode(data_transfer(nested(limit - 1))).reason == "too_deep"
+    refused = decode(data_transfer(nested(limit - 1)))
+    assert isinstance(refused, Rejected) and refused.reason == "too_deep"
     # Brackets inside strings are text, not nesting (the pre-scan must not count them).
     assert isinstance(decode(data_transfer(json.dumps("[" * 100 + '\\"{' * 50))), Frame)
     assert isinstance(decode(data_transfer(json.dumps([["[" * 40], {"k": "]" * 40}]))), Frame)
