@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", views.healthz_view, name="healthz"),
     path("gateway/", include("gateway.urls")),
     path("api/v1/", include("chargers.api.urls")),
+    path("api/v1/", include("gateway.api.urls")),
     path("api/v1/", include("transactions.api.urls")),
     path("api/v1/", include("mqtt_bridge.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

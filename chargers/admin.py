@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from transactions.models import Transaction
 
+from . import ports
 from .commands import CommandError, command_cancel, command_enqueue
 from .models import (
     ChargePoint,
@@ -34,18 +38,34 @@ class ReadOnlyMixin:
         return False
 
 
+# Shown and read-only alike: one tuple each (django-stubs types ``fields`` and ``readonly_fields``
+# differently, so one cannot be assigned the other).
+_CONNECTOR_FIELDS = (
+    "connector_id",
+    "status",
+    "error_code",
+    "info",
+    "vendor_error_code",
+    "charger_timestamp",
+    "status_updated_at",
+)
+_SESSION_FIELDS = (
+    "id",
+    "connector_id",
+    "id_tag",
+    "started_at",
+    "stopped_at",
+    "meter_start",
+    "meter_stop",
+    "stop_reason",
+)
+_STATUS_FIELDS = ("received_at", "status", "error_code", "info", "vendor_error_code", "charger_timestamp")
+
+
 class ConnectorInline(ReadOnlyMixin, admin.TabularInline):
     model = Connector
-    fields = [
-        "connector_id",
-        "status",
-        "error_code",
-        "info",
-        "vendor_error_code",
-        "charger_timestamp",
-        "status_updated_at",
-    ]
-    readonly_fields = fields
+    fields = _CONNECTOR_FIELDS
+    readonly_fields = _CONNECTOR_FIELDS
     extra = 0
     can_delete = False
     show_change_link = True
@@ -54,8 +74,8 @@ class ConnectorInline(ReadOnlyMixin, admin.TabularInline):
 class RecentTransactionInline(ReadOnlyMixin, admin.TabularInline):
     model = Transaction
     verbose_name_plural = "Recent sessions (last 10)"
-    fields = ["id", "connector_id", "id_tag", "started_at", "stopped_at", "meter_start", "meter_stop", "stop_reason"]
-    readonly_fields = fields
+    fields = _SESSION_FIELDS
+    readonly_fields = _SESSION_FIELDS
     extra = 0
     can_delete = False
     show_change_link = True
@@ -110,38 +130,52 @@ class ChargePointAdmin(admin.ModelAdmin):
     def reject(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
         self._decide(request, queryset, RegistrationStatus.REJECTED)
 
-    @admin.action(description="Send: Reset (soft)")
+    # Each action is a shortcut; the charger's version spells the command (ports.Shortcuts).
+    @admin.action(description="Send: soft reset")
     def soft_reset(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
-        self._command(request, queryset, "Reset", {"type": "Soft"})
+        self._command(request, queryset, lambda shortcuts: shortcuts.reset(hard=False))
 
-    @admin.action(description="Send: Reset (hard)")
+    @admin.action(description="Send: hard reset")
     def hard_reset(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
-        self._command(request, queryset, "Reset", {"type": "Hard"})
+        self._command(request, queryset, lambda shortcuts: shortcuts.reset(hard=True))
 
-    @admin.action(description="Send: GetConfiguration (all keys)")
+    @admin.action(description="Send: read the configuration (all keys)")
     def get_configuration(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
-        self._command(request, queryset, "GetConfiguration", {})
+        self._command(request, queryset, lambda shortcuts: shortcuts.configuration_read())
 
-    @admin.action(description="Send: ClearCache")
+    @admin.action(description="Send: clear the authorization cache")
     def clear_cache(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
-        self._command(request, queryset, "ClearCache", {})
+        self._command(request, queryset, lambda shortcuts: shortcuts.clear_cache())
 
-    @admin.action(description="Send: TriggerMessage StatusNotification")
+    @admin.action(description="Send: trigger a StatusNotification")
     def trigger_status(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
-        self._command(request, queryset, "TriggerMessage", {"requestedMessage": "StatusNotification"})
+        # StatusNotification: a trigger message of 1.6 and 2.0.1 alike.
+        self._command(request, queryset, lambda shortcuts: shortcuts.trigger(message="StatusNotification"))
 
-    def _command(self, request: HttpRequest, queryset: QuerySet[ChargePoint], action: str, payload: dict) -> None:
-        queued = 0
+    def _command(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[ChargePoint],
+        build: Callable[[ports.Shortcuts], ports.CommandRequest],
+    ) -> None:
+        queued: Counter[str] = Counter()
         for charge_point in queryset:
             try:
+                command = build(ports.port_of(charge_point).shortcuts)
                 command_enqueue(
-                    charge_point=charge_point, action=action, payload=payload, requested_by=request.user.get_username()
+                    charge_point=charge_point,
+                    action=command.action,
+                    payload=command.payload,
+                    requested_by=request.user.get_username(),
                 )
-                queued += 1
+                queued[command.action] += 1
+            except LookupError as exc:  # a version no protocol package speaks
+                self.message_user(request, f"{charge_point}: {exc}", messages.ERROR)
             except CommandError as exc:
                 self.message_user(request, f"{charge_point}: {exc.message}", messages.ERROR)
-        if queued:
-            self.message_user(request, f"{action} queued for {queued} charge point(s).", messages.SUCCESS)
+        # One line per action: chargers of two versions may spell one shortcut two ways.
+        for action, count in queued.items():
+            self.message_user(request, f"{action} queued for {count} charge point(s).", messages.SUCCESS)
 
     def _decide(self, request: HttpRequest, queryset: QuerySet[ChargePoint], status: str) -> None:
         for charge_point in queryset:
@@ -151,8 +185,8 @@ class ChargePointAdmin(admin.ModelAdmin):
 
 class StatusHistoryInline(ReadOnlyMixin, admin.TabularInline):
     model = ConnectorStatusChange
-    fields = ["received_at", "status", "error_code", "info", "vendor_error_code", "charger_timestamp"]
-    readonly_fields = fields
+    fields = _STATUS_FIELDS
+    readonly_fields = _STATUS_FIELDS
     extra = 0
     can_delete = False
 

@@ -1,92 +1,103 @@
 """Input of the dashboard's command buttons, registration decisions and id tag page, parsed at the edge.
 
-A form only turns what an operator typed into an OCPP payload; whether and when the command goes
-out is decided by ``chargers.commands.command_enqueue`` (which also validates the payload
-against the OCPP schema).
+A command form only turns what an operator typed into the arguments of an operator shortcut; the
+charger's OCPP version spells the payload (``chargers.ports.port_of(charge_point).shortcuts``), and
+whether and when the command goes out is decided by ``chargers.commands.command_enqueue`` (which
+also validates the payload against the version's schema).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 
 from chargers.models import IdTag, RegistrationStatus
+from chargers.ports import CommandRequest, ProtocolPort, Shortcuts
 
-TRIGGER_MESSAGES = (
-    "BootNotification",
-    "DiagnosticsStatusNotification",
-    "FirmwareStatusNotification",
-    "Heartbeat",
-    "MeterValues",
-    "StatusNotification",
-)
-ACTIONS = (
-    "RemoteStartTransaction",
-    "RemoteStopTransaction",
-    "Reset",
-    "UnlockConnector",
-    "ChangeAvailability",
-    "TriggerMessage",
-    "GetConfiguration",
-)
+Build = Callable[[Shortcuts, dict[str, Any]], CommandRequest]
+
+# The page's buttons: each one's shortcut, called with the form's cleaned fields. A connector left
+# empty (or 0) on remote start and trigger means "any": the charger picks (as the page's placeholder says).
+BUTTONS: dict[str, Build] = {
+    "remote_start": lambda s, d: s.remote_start(id_tag=d["id_tag"], connector_id=d.get("connector_id") or None),
+    "remote_stop": lambda s, d: s.remote_stop(transaction_id=d["transaction_id"]),
+    "reset": lambda s, d: s.reset(hard=d["reset_type"] == "Hard"),
+    "unlock": lambda s, d: s.unlock(connector_id=d["connector_id"]),
+    "availability": lambda s, d: s.availability(
+        connector_id=d["connector_id"], operative=d["availability"] == "Operative"
+    ),
+    "trigger": lambda s, d: s.trigger(message=d["requested_message"], connector_id=d.get("connector_id") or None),
+    "configuration_read": lambda s, d: s.configuration_read(),
+}
+_REQUIRED = {
+    "remote_start": ("id_tag",),
+    "remote_stop": ("transaction_id",),
+    "reset": ("reset_type",),
+    "unlock": ("connector_id",),
+    "availability": ("connector_id", "availability"),
+    "trigger": ("requested_message",),
+}
+
+
+def button_actions(port: ProtocolPort) -> dict[str, str]:
+    """Each button by the action it sends in ``port``'s version (RemoteStartTransaction -> remote_start
+    in 1.6): the page posts a button as the action it sends. Read off the builders, with placeholder
+    fields (a builder only spells, it checks nothing), so no action name is written here."""
+    sample = {
+        "id_tag": "-",
+        "transaction_id": 1,
+        "connector_id": 1,
+        "reset_type": "Soft",
+        "availability": "Operative",
+        "requested_message": port.trigger_messages[0],
+    }
+    return {build(port.shortcuts, sample).action: button for button, build in BUTTONS.items()}
 
 
 class CommandForm(forms.Form):
-    """One command button: the action and the few fields it needs."""
+    """One command button: the action and the few fields it needs, for one charger's version.
 
-    action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
+    ``action`` is what the button sends in the charger's version (what the page posts) or the
+    button's own name (``remote_start``, ``reset``...: the same in every version).
+    """
+
+    action = forms.ChoiceField()
     connector_id = forms.IntegerField(required=False, min_value=0, max_value=1000)
     id_tag = forms.CharField(required=False, max_length=20)
     transaction_id = forms.IntegerField(required=False, min_value=1)
+    # The page's words for the two choices, which the builders turn into the version's.
     reset_type = forms.ChoiceField(required=False, choices=[("Soft", "Soft"), ("Hard", "Hard")])
     availability = forms.ChoiceField(
         required=False, choices=[("Operative", "Operative"), ("Inoperative", "Inoperative")]
     )
-    requested_message = forms.ChoiceField(required=False, choices=[(m, m) for m in TRIGGER_MESSAGES])
+    requested_message = forms.ChoiceField(required=False)
 
-    _REQUIRED = {
-        "RemoteStartTransaction": ("id_tag",),
-        "RemoteStopTransaction": ("transaction_id",),
-        "Reset": ("reset_type",),
-        "UnlockConnector": ("connector_id",),
-        "ChangeAvailability": ("connector_id", "availability"),
-        "TriggerMessage": ("requested_message",),
-    }
+    def __init__(self, data: Any, *, port: ProtocolPort) -> None:
+        super().__init__(data)
+        self.port = port
+        self.buttons = {**button_actions(port), **{button: button for button in BUTTONS}}
+        for name, values in (("action", self.buttons), ("requested_message", port.trigger_messages)):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [(value, value) for value in values]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        for field in self._REQUIRED.get(data.get("action", ""), ()):
+        super().clean()
+        data = self.cleaned_data
+        button = self.buttons.get(data.get("action", ""))
+        for field in _REQUIRED.get(button or "", ()):
             if data.get(field) in (None, ""):
                 self.add_error(field, "This field is required for this command.")
-        if data.get("action") == "UnlockConnector" and data.get("connector_id") == 0:
+        if button == "unlock" and data.get("connector_id") == 0:
             self.add_error("connector_id", "Unlock needs a connector (1 or more).")
         return data
 
-    def payload(self) -> dict[str, Any]:
-        """The OCPP 1.6 request payload of the cleaned command."""
+    def command(self) -> CommandRequest:
+        """The cleaned button as the charger's version spells it."""
         data = self.cleaned_data
-        action = data["action"]
-        connector = data.get("connector_id")
-        if action == "RemoteStartTransaction":
-            payload: dict[str, Any] = {"idTag": data["id_tag"]}
-            if connector:
-                payload["connectorId"] = connector
-            return payload
-        if action == "RemoteStopTransaction":
-            return {"transactionId": data["transaction_id"]}
-        if action == "Reset":
-            return {"type": data["reset_type"]}
-        if action == "UnlockConnector":
-            return {"connectorId": connector}
-        if action == "ChangeAvailability":
-            return {"connectorId": connector, "type": data["availability"]}
-        if action == "TriggerMessage":
-            payload = {"requestedMessage": data["requested_message"]}
-            if connector:
-                payload["connectorId"] = connector
-            return payload
-        return {}
+        return BUTTONS[self.buttons[data["action"]]](self.port.shortcuts, data)
 
 
 class RegistrationForm(forms.Form):
@@ -115,7 +126,8 @@ class BulkAcceptForm(forms.Form):
         self.charge_point_ids = charge_point_ids
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["status"] = data.get("status") or RegistrationStatus.PENDING
         if data.get("scope") == "selected":
             ids = list(dict.fromkeys(cid for cid in self.charge_point_ids if cid and len(cid) <= 48))

@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from chargers import ports
 from chargers.commands import CommandError, command_enqueue
 from chargers.models import ChargePoint, IdTag, RegistrationStatus
 from chargers.services import (
@@ -33,13 +34,12 @@ from chargers.services import (
 
 from . import fragments, selectors
 from .forms import (
-    ACTIONS,
-    TRIGGER_MESSAGES,
     BulkAcceptForm,
     CommandForm,
     IdTagActionForm,
     IdTagCreateForm,
     RegistrationForm,
+    button_actions,
 )
 
 FAVICON = Path(__file__).resolve().parent / "static" / "dashboard" / "favicon.ico"
@@ -49,6 +49,14 @@ def _live_path(path: str, request: HttpRequest) -> str:
     """The websocket path of a page, carrying the page's query so the consumer shows the same rows."""
     query = request.GET.urlencode()
     return f"{path}?{query}" if query else path
+
+
+def _port(charge_point: ChargePoint) -> ports.ProtocolPort | None:
+    """The charger's version, or None when no protocol package speaks it (its page shows, its buttons refuse)."""
+    try:
+        return ports.port_of(charge_point)
+    except LookupError:
+        return None
 
 
 def _wants_fragment(request: HttpRequest) -> bool:
@@ -75,10 +83,12 @@ def charger_view(request: HttpRequest, charge_point_id: str) -> HttpResponse:
     detail = selectors.charger_detail(charge_point_id)
     if detail is None:
         raise Http404("No such charger")
+    port = _port(detail.charge_point)
     context = {
         "detail": detail,
-        "actions": ACTIONS,
-        "trigger_messages": TRIGGER_MESSAGES,
+        # What the buttons may send, in the charger's version (the page posts a button as its action).
+        "actions": button_actions(port) if port else {},
+        "trigger_messages": port.trigger_messages if port else (),
         "live_path": f"/ws/chargers/{charge_point_id}/",
     }
     return render(request, "dashboard/charger.html", context)
@@ -93,22 +103,26 @@ def command_create_view(request: HttpRequest, charge_point_id: str) -> HttpRespo
     fragment; a plain form post gets a redirect back to the charger page and a flash message.
     """
     charge_point = get_object_or_404(ChargePoint, charge_point_id=charge_point_id)
-    form = CommandForm(request.POST)
+    port = _port(charge_point)
+    form = CommandForm(request.POST, port=port) if port else None
     error = ""
     command = None
-    if form.is_valid():
+    if form is None:
+        error = f"{charge_point} speaks OCPP {charge_point.ocpp_version}, which this CSMS cannot send commands in"
+    elif form.is_valid():
+        shortcut = form.command()
         try:
             command = command_enqueue(
                 charge_point=charge_point,
-                action=form.cleaned_data["action"],
-                payload=form.payload(),
+                action=shortcut.action,
+                payload=shortcut.payload,
                 requested_by=request.user.get_username(),
             )
         except CommandError as exc:
             error = exc.message
     else:
-        error = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
-    message = error or f"{form.cleaned_data['action']} queued"
+        error = "; ".join(f"{field}: {' '.join(str(e) for e in errs)}" for field, errs in form.errors.items())
+    message = error or f"{command.action if command else ''} queued"
     if _wants_fragment(request):
         detail = selectors.charger_detail(charge_point_id)
         body = {

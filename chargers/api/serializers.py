@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from chargers.commands import SUPPORTED_ACTIONS
+from chargers import ports
 from chargers.models import ChargePoint, Command, Connector, ConnectorStatusChange, IdTag
-from gateway.models import ChargerCredential
+from chargers.ports import CommandRequest, ProtocolPort, Shortcuts
 from transactions.models import Transaction
 
 # A command may wait at most a week for its charger.
@@ -27,6 +28,20 @@ def json_storable(value: Any) -> Any:
     if "\\u0000" in text or "\x00" in text:
         raise serializers.ValidationError("must not contain NUL characters")
     return value
+
+
+def offered(port: ProtocolPort | None, values: Callable[[ProtocolPort], Iterable[str]]) -> list[str]:
+    """What a choice field offers: the charger's version's values, or (no charger known, as when the
+    OpenAPI document is built) those of every version this CSMS speaks. The lists are the protocol
+    packages' (through ``chargers.ports``), never spelled here."""
+    chosen = [port] if port is not None else [ports.port_for(version) for version in ports.versions()]
+    return list(dict.fromkeys(value for each in chosen for value in values(each)))
+
+
+def choices(field: serializers.Field, values: list[str]) -> None:
+    """Set a choice field's choices once the serializer exists (the ports are registered by then)."""
+    assert isinstance(field, serializers.ChoiceField)
+    field.choices = values
 
 
 class ConnectorSerializer(serializers.ModelSerializer):
@@ -132,7 +147,7 @@ class CommandSerializer(serializers.ModelSerializer):
     charge_point_id = serializers.CharField(source="charge_point.charge_point_id", read_only=True)
     request = serializers.JSONField(read_only=True, help_text="The OCPP request payload sent")
     response = serializers.JSONField(read_only=True, allow_null=True, help_text="The charger's CallResult payload")
-    transaction = serializers.PrimaryKeyRelatedField(
+    transaction: serializers.PrimaryKeyRelatedField[Transaction] = serializers.PrimaryKeyRelatedField(
         read_only=True, help_text="The session an accepted RemoteStartTransaction started, once it did"
     )
 
@@ -186,10 +201,19 @@ class CommandCreateSerializer(ExpiresInMixin):
         required=False,
         help_text="Deprecated: use `charge_point_id`",
     )
-    action = serializers.ChoiceField(choices=sorted(SUPPORTED_ACTIONS), help_text="OCPP 1.6 action")
-    payload = serializers.DictField(
-        required=False, default=dict, help_text="The OCPP request payload, as the 1.6 schema of the action has it"
+    action = serializers.ChoiceField(
+        choices=[], help_text="The OCPP action, as the charger's version spells it (OCPP 1.6 today)"
     )
+    payload = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="The OCPP request payload, as the schema of the action in the charger's version has it",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Any action of any version this CSMS speaks; validate() narrows it to the charger's.
+        choices(self.fields["action"], sorted(offered(None, lambda port: port.commands)))
 
     def validate_payload(self, value: dict[str, Any]) -> dict[str, Any]:
         return json_storable(value)
@@ -202,11 +226,40 @@ class CommandCreateSerializer(ExpiresInMixin):
             raise serializers.ValidationError(
                 {"charge_point": ["names another charge point than charge_point_id; send only charge_point_id"]}
             )
-        attrs["charge_point"] = new or old
+        charge_point = attrs["charge_point"] = new or old
+        try:
+            commands = ports.port_of(charge_point).commands
+        except LookupError as exc:
+            raise serializers.ValidationError({"charge_point_id": [str(exc)]}) from None
+        if attrs["action"] not in commands:
+            raise serializers.ValidationError(
+                {"action": [f"not a command of OCPP {charge_point.ocpp_version}, which {charge_point} speaks"]}
+            )
         return attrs
 
+    def command(self) -> CommandRequest:
+        """The command as it was asked for: any action, any payload (``command_enqueue`` checks both)."""
+        return CommandRequest(self.validated_data["action"], self.validated_data["payload"])
 
-class RemoteStartSerializer(ExpiresInMixin):
+
+class ShortcutSerializer(ExpiresInMixin):
+    """The input of one operator shortcut: its fields validated here, its payload built by the charger's
+    version (``chargers.ports.Shortcuts``), so the API never spells an OCPP payload itself.
+
+    ``context["port"]`` is the charger's ``ProtocolPort`` (the view passes it); without one (the
+    OpenAPI document) the choices are those of every version.
+    """
+
+    @property
+    def port(self) -> ProtocolPort | None:
+        port: ProtocolPort | None = self.context.get("port")
+        return port
+
+    def command(self, shortcuts: Shortcuts) -> CommandRequest:
+        raise NotImplementedError
+
+
+class RemoteStartSerializer(ShortcutSerializer):
     id_tag = serializers.CharField(max_length=20)
     connector_id = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     charging_profile = serializers.DictField(required=False, help_text="OCPP csChargingProfiles (TxProfile)")
@@ -214,68 +267,61 @@ class RemoteStartSerializer(ExpiresInMixin):
     def validate_charging_profile(self, value: dict[str, Any]) -> dict[str, Any]:
         return json_storable(value)
 
-    def to_payload(self) -> dict[str, Any]:
+    def command(self, shortcuts: Shortcuts) -> CommandRequest:
         data = self.validated_data
-        payload: dict[str, Any] = {"idTag": data["id_tag"]}
-        if "connector_id" in data:
-            payload["connectorId"] = data["connector_id"]
-        if "charging_profile" in data:
-            payload["chargingProfile"] = data["charging_profile"]
-        return payload
+        return shortcuts.remote_start(
+            id_tag=data["id_tag"], connector_id=data.get("connector_id"), charging_profile=data.get("charging_profile")
+        )
 
 
-class RemoteStopSerializer(ExpiresInMixin):
+class RemoteStopSerializer(ShortcutSerializer):
     transaction_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
-    def to_payload(self) -> dict[str, Any]:
-        return {"transactionId": self.validated_data["transaction_id"]}
+    def command(self, shortcuts: Shortcuts) -> CommandRequest:
+        return shortcuts.remote_stop(transaction_id=self.validated_data["transaction_id"])
 
 
-class ResetSerializer(ExpiresInMixin):
+class ResetSerializer(ShortcutSerializer):
+    # The API's words (its contract since 1.0), which the builder turns into the version's.
     type = serializers.ChoiceField(choices=["Soft", "Hard"], default="Soft")
 
-    def to_payload(self) -> dict[str, Any]:
-        return {"type": self.validated_data["type"]}
+    def command(self, shortcuts: Shortcuts) -> CommandRequest:
+        return shortcuts.reset(hard=self.validated_data["type"] == "Hard")
 
 
-class UnlockSerializer(ExpiresInMixin):
+class UnlockSerializer(ShortcutSerializer):
     connector_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
-    def to_payload(self) -> dict[str, Any]:
-        return {"connectorId": self.validated_data["connector_id"]}
+    def command(self, shortcuts: Shortcuts) -> CommandRequest:
+        return shortcuts.unlock(connector_id=self.validated_data["connector_id"])
 
 
-class AvailabilitySerializer(ExpiresInMixin):
+class AvailabilitySerializer(ShortcutSerializer):
     connector_id = serializers.IntegerField(min_value=0, max_value=2**31 - 1, help_text="0: the whole charger")
+    # The API's words, as for ResetSerializer.type.
     type = serializers.ChoiceField(choices=["Operative", "Inoperative"])
 
-    def to_payload(self) -> dict[str, Any]:
-        return {"connectorId": self.validated_data["connector_id"], "type": self.validated_data["type"]}
+    def command(self, shortcuts: Shortcuts) -> CommandRequest:
+        data = self.validated_data
+        return shortcuts.availability(connector_id=data["connector_id"], operative=data["type"] == "Operative")
 
 
-TRIGGER_MESSAGES = [
-    "BootNotification",
-    "DiagnosticsStatusNotification",
-    "FirmwareStatusNotification",
-    "Heartbeat",
-    "MeterValues",
-    "StatusNotification",
-]
-
-
-class TriggerSerializer(ExpiresInMixin):
-    requested_message = serializers.ChoiceField(choices=TRIGGER_MESSAGES)
+class TriggerSerializer(ShortcutSerializer):
+    requested_message = serializers.ChoiceField(choices=[], help_text="A message the charger's version can trigger")
     connector_id = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
 
-    def to_payload(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {"requestedMessage": self.validated_data["requested_message"]}
-        if "connector_id" in self.validated_data:
-            payload["connectorId"] = self.validated_data["connector_id"]
-        return payload
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices(self.fields["requested_message"], offered(self.port, lambda port: port.trigger_messages))
+
+    def command(self, shortcuts: Shortcuts) -> CommandRequest:
+        data = self.validated_data
+        return shortcuts.trigger(message=data["requested_message"], connector_id=data.get("connector_id"))
 
 
 class IdTagSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(
+    # The model's field name; it shadows Field.parent (the enclosing serializer) only for type checkers.
+    parent = serializers.SlugRelatedField(  # type: ignore[assignment]
         slug_field="id_tag",
         queryset=IdTag.objects.all(),
         required=False,
@@ -304,35 +350,3 @@ class IdTagUpdateSerializer(IdTagSerializer):
 
 class RegistrationSerializer(serializers.Serializer):
     """No input: the action's URL says what to do."""
-
-
-class CredentialSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ChargerCredential
-        fields = ["charge_point_id", "enabled", "note", "created_at", "updated_at"]
-        read_only_fields = fields
-
-
-class CredentialSetSerializer(serializers.Serializer):
-    password = serializers.CharField(
-        required=False,
-        min_length=16,
-        max_length=40,
-        trim_whitespace=False,
-        write_only=True,
-        help_text="The charger's AuthorizationKey (16..40 characters); omit to generate one",
-    )
-    enabled = serializers.BooleanField(default=True)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=200)
-
-
-class CredentialSecretSerializer(CredentialSerializer):
-    password = serializers.CharField(read_only=True, help_text="Shown this once: only a hash is stored")
-
-    class Meta(CredentialSerializer.Meta):
-        fields = [*CredentialSerializer.Meta.fields, "password"]
-        read_only_fields = fields
-
-
-class CredentialEnableSerializer(serializers.Serializer):
-    enabled = serializers.BooleanField()

@@ -12,7 +12,6 @@ router.include_root_view = False
 router.register("chargers", views.ChargePointViewSet, basename="api-charger")
 router.register("id-tags", views.IdTagViewSet, basename="api-idtag")
 router.register("commands", views.CommandViewSet, basename="api-command")
-router.register("credentials", views.CredentialViewSet, basename="api-credential")
 
 _CHARGER = rf"^chargers/(?P<charge_point_id>{views.CHARGE_POINT_ID_RE})/connectors/"
 

@@ -1,4 +1,4 @@
-"""Views of the fleet API: chargers, connectors, id tags, commands, charger credentials.
+"""Views of the fleet API: chargers, connectors, id tags, commands (the credentials API is gateway.api's).
 
 Thin: each view picks a queryset, validates input with a serializer and calls a service.
 """
@@ -22,13 +22,11 @@ from apikeys.models import APIToken
 from apikeys.pagination import cursor_pagination
 from apikeys.schema import ErrorSerializer
 from apikeys.viewsets import TextLookupMixin
+from chargers import ports
 from chargers.commands import CommandError, command_cancel, command_enqueue
 from chargers.filtersets import ChargePointFilterSet, CommandFilterSet, ConnectorStatusChangeFilterSet, IdTagFilterSet
 from chargers.models import ChargePoint, Command, Connector, ConnectorStatusChange, IdTag, RegistrationStatus
 from chargers.services import IdTagError, charge_point_registration_set, id_tag_create, id_tag_delete, id_tag_update
-from gateway.filtersets import ChargerCredentialFilterSet
-from gateway.models import ChargerCredential
-from gateway.services import credential_set_enabled, credential_set_password
 from transactions.models import Transaction
 
 from . import serializers as s
@@ -73,8 +71,7 @@ def enqueue(
     request: Request,
     *,
     charge_point: ChargePoint,
-    action_name: str,
-    payload: dict[str, Any],
+    command_request: ports.CommandRequest,
     expires_in: int | None,
     snake_case: bool,
 ) -> Response:
@@ -82,8 +79,8 @@ def enqueue(
     try:
         command = command_enqueue(
             charge_point=charge_point,
-            action=action_name,
-            payload=payload,
+            action=command_request.action,
+            payload=command_request.payload,
             requested_by=requested_by(request),
             expires_in=expires_in,
         )
@@ -271,15 +268,19 @@ class ChargePointViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
     def reject(self, request: Request, charge_point_id: str) -> Response:
         return self._registration(RegistrationStatus.REJECTED)
 
-    def _shortcut(self, request: Request, serializer_class: type[Any], ocpp_action: str) -> Response:
+    def _shortcut(self, request: Request, serializer_class: type[s.ShortcutSerializer]) -> Response:
+        """Validate the shortcut's fields, let the charger's version build the command, queue it."""
         charge_point = self.get_object()
-        serializer = serializer_class(data=request.data)
+        try:
+            port = ports.port_of(charge_point)
+        except LookupError as exc:  # a version no protocol package speaks: nothing to build it with
+            raise ValidationError({"non_field_errors": [str(exc)]}) from None
+        serializer = serializer_class(data=request.data, context={"port": port})
         serializer.is_valid(raise_exception=True)
         return enqueue(
             request,
             charge_point=charge_point,
-            action_name=ocpp_action,
-            payload=serializer.to_payload(),
+            command_request=serializer.command(port.shortcuts),
             expires_in=serializer.validated_data.get("expires_in"),
             snake_case=True,
         )
@@ -289,22 +290,22 @@ class ChargePointViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="remote-start")
     def remote_start(self, request: Request, charge_point_id: str) -> Response:
-        return self._shortcut(request, s.RemoteStartSerializer, "RemoteStartTransaction")
+        return self._shortcut(request, s.RemoteStartSerializer)
 
     @shortcut_schema("Remote stop", "RemoteStopTransaction", s.RemoteStopSerializer, {"transaction_id": 7})
     @action(detail=True, methods=["post"], url_path="remote-stop")
     def remote_stop(self, request: Request, charge_point_id: str) -> Response:
-        return self._shortcut(request, s.RemoteStopSerializer, "RemoteStopTransaction")
+        return self._shortcut(request, s.RemoteStopSerializer)
 
     @shortcut_schema("Reset", "Reset", s.ResetSerializer, {"type": "Soft"})
     @action(detail=True, methods=["post"])
     def reset(self, request: Request, charge_point_id: str) -> Response:
-        return self._shortcut(request, s.ResetSerializer, "Reset")
+        return self._shortcut(request, s.ResetSerializer)
 
     @shortcut_schema("Unlock a connector", "UnlockConnector", s.UnlockSerializer, {"connector_id": 1})
     @action(detail=True, methods=["post"])
     def unlock(self, request: Request, charge_point_id: str) -> Response:
-        return self._shortcut(request, s.UnlockSerializer, "UnlockConnector")
+        return self._shortcut(request, s.UnlockSerializer)
 
     @shortcut_schema(
         "Change availability",
@@ -314,7 +315,7 @@ class ChargePointViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def availability(self, request: Request, charge_point_id: str) -> Response:
-        return self._shortcut(request, s.AvailabilitySerializer, "ChangeAvailability")
+        return self._shortcut(request, s.AvailabilitySerializer)
 
     @shortcut_schema(
         "Trigger a message",
@@ -324,7 +325,7 @@ class ChargePointViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def trigger(self, request: Request, charge_point_id: str) -> Response:
-        return self._shortcut(request, s.TriggerSerializer, "TriggerMessage")
+        return self._shortcut(request, s.TriggerSerializer)
 
 
 CONNECTOR_ID_PARAM = OpenApiParameter(
@@ -518,8 +519,7 @@ class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return enqueue(
             request,
             charge_point=data["charge_point"],
-            action_name=data["action"],
-            payload=data["payload"],
+            command_request=serializer.command(),
             expires_in=data.get("expires_in"),
             snake_case=False,
         )
@@ -554,95 +554,3 @@ class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
         command = self.get_queryset().get(pk=command.pk)
         return Response(self.get_serializer(command).data)
-
-
-_CREDENTIAL_CID_PARAM = OpenApiParameter(
-    "charge_point_id",
-    OpenApiTypes.STR,
-    OpenApiParameter.PATH,
-    description="The charge point id (its HTTP Basic username); the charger need not have booted yet",
-    pattern=PATH_SEGMENT_PATTERN,
-)
-
-
-@extend_schema_view(
-    list=extend_schema(summary="List charger credentials", description="Needs the admin role. Never shows passwords."),
-    retrieve=extend_schema(summary="A charger's credential", parameters=[_CREDENTIAL_CID_PARAM]),
-)
-class CredentialViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Charger credentials (OCPP security profile 1 passwords), checked by the OCPP gateway.
-
-    Keyed by charge point id rather than nested under /chargers/: a charger needs its credential
-    before it can connect (and so before it exists here).
-    """
-
-    queryset = ChargerCredential.objects.all()
-    serializer_class = s.CredentialSerializer
-    filterset_class = ChargerCredentialFilterSet
-    lookup_field = "charge_point_id"
-    lookup_value_regex = CHARGE_POINT_ID_RE
-    read_permissions = ("gateway.view_chargercredential",)
-    action_permissions = {
-        "update": (
-            "gateway.view_chargercredential",
-            "gateway.add_chargercredential",
-            "gateway.change_chargercredential",
-        ),
-        "partial_update": ("gateway.view_chargercredential", "gateway.change_chargercredential"),
-    }
-
-    @extend_schema(
-        summary="Set a charger's password",
-        description="Creates (201) or replaces (200) the credential. Without `password` a random one is "
-        "generated. The password is in this response only: only its hash is stored. Needs the admin role.",
-        request=s.CredentialSetSerializer,
-        parameters=[_CREDENTIAL_CID_PARAM],
-        responses={
-            200: OpenApiResponse(s.CredentialSecretSerializer, description="Replaced"),
-            201: OpenApiResponse(s.CredentialSecretSerializer, description="Created"),
-        },
-        examples=[
-            OpenApiExample("Generate", value={"enabled": True, "note": "site Nord, bay 3"}, request_only=True),
-            OpenApiExample(
-                "Set",
-                value={
-                    "charge_point_id": "CP-0001",
-                    "enabled": True,
-                    "note": "site Nord, bay 3",
-                    "created_at": "2026-11-23T10:00:00Z",
-                    "updated_at": "2026-11-23T10:00:00Z",
-                    "password": "q3Jx0lVfS1mM7bQz9yW2cA8e",
-                },
-                response_only=True,
-            ),
-        ],
-    )
-    def update(self, request: Request, charge_point_id: str) -> Response:
-        serializer = s.CredentialSetSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        # Read before the write only to pick the status code (RFC 9110: 201 when a PUT creates).
-        # Two first PUTs racing may both answer 201; the row itself is one either way.
-        existed = ChargerCredential.objects.filter(charge_point_id=charge_point_id).exists()
-        try:
-            credential, password = credential_set_password(charge_point_id=charge_point_id, **serializer.validated_data)
-        except ValueError as exc:
-            raise ValidationError({"charge_point_id": [str(exc)]}) from None
-        credential.password = password
-        code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
-        return Response(s.CredentialSecretSerializer(credential).data, status=code)
-
-    @extend_schema(
-        summary="Enable or disable a charger's credential",
-        description="A disabled credential refuses the charger's next connection. Needs the admin role.",
-        request=s.CredentialEnableSerializer,
-        parameters=[_CREDENTIAL_CID_PARAM],
-        responses={200: s.CredentialSerializer},
-        examples=[OpenApiExample("Disable", value={"enabled": False}, request_only=True)],
-    )
-    def partial_update(self, request: Request, charge_point_id: str) -> Response:
-        credential = self.get_object()
-        serializer = s.CredentialEnableSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        credential_set_enabled(charge_point_id=credential.charge_point_id, enabled=serializer.validated_data["enabled"])
-        credential.refresh_from_db()
-        return Response(s.CredentialSerializer(credential).data)
