@@ -76,19 +76,3 @@ def test_every_shortcut_of_the_port_has_a_builder_test() -> None:
 def test_every_trigger_message_offered_is_one_the_schema_takes(message: str) -> None:
     request = SHORTCUTS.trigger(message=message, connector_id=1)
     get_validator(2, request.action, "1.6").validate(request.payload)
-
-
-def test_the_enumerations_are_the_16_schemas_own() -> None:
-    # Read from the schemas: the lists the API and the dashboard offer are what validation accepts.
-    assert enums.TRIGGER_MESSAGES == (
-        "BootNotification",
-        "DiagnosticsStatusNotification",
-        "FirmwareStatusNotification",
-        "Heartbeat",
-        "MeterValues",
-        "StatusNotification",
-    )
-    assert set(enums.RESET_TYPES) == {"Soft", "Hard"}
-    assert set(enums.AVAILABILITY_TYPES) == {"Operative", "Inoperative"}
-    assert "SuspendedEVSE" in enums.CONNECTOR_STATUSES and "Unknown" not in enums.CONNECTOR_STATUSES
-    assert len(enums.CONNECTOR_STATUSES) == 9 and "NoError" in enums.CONNECTOR_ERROR_CODES
