@@ -16,6 +16,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
+from django.http import QueryDict
 from django.utils import timezone
 
 from chargers.filtersets import ChargePointFilterSet, IdTagFilterSet
@@ -34,6 +35,7 @@ from fleet.selectors import (
     PHASES,
     POWER,
     State,
+    charger_state,
     chargers_power_w,
     session_duration,
     session_energy_wh,
@@ -51,6 +53,11 @@ RECENT_MESSAGES = 25
 RECENT_COMMANDS = 15
 
 __all__ = ["State"]  # re-exported: the views and templates name the fleet's states through this module
+
+
+def _filter_data(query: Mapping[str, Any]) -> QueryDict | dict[str, Any]:
+    """A page's query as a FilterSet takes it (a request's QueryDict keeps its repeated parameters)."""
+    return query if isinstance(query, QueryDict) else dict(query)
 
 
 # --- Fleet overview ----------------------------------------------------------------------------
@@ -78,7 +85,7 @@ class FleetFilters:
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> FleetFilters:
-        return cls.from_filterset(ChargePointFilterSet(query, queryset=ChargePoint.objects.none()))
+        return cls.from_filterset(ChargePointFilterSet(_filter_data(query), queryset=ChargePoint.objects.none()))
 
     @classmethod
     def from_filterset(cls, filterset: ChargePointFilterSet) -> FleetFilters:
@@ -128,7 +135,7 @@ def fleet_counts() -> FleetCounts:
 def charger_filterset(query: Mapping[str, str]) -> ChargePointFilterSet:
     """The API's charger FilterSet over the overview's queryset (state annotated, connectors prefetched)."""
     queryset = with_charger_state(ChargePoint.objects.all()).prefetch_related("connectors").order_by("charge_point_id")
-    return ChargePointFilterSet(query, queryset=queryset)
+    return ChargePointFilterSet(_filter_data(query), queryset=queryset)
 
 
 def fleet_page(query: Mapping[str, str]) -> FleetPage:
@@ -138,7 +145,7 @@ def fleet_page(query: Mapping[str, str]) -> FleetPage:
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(query.get("page"))
     charge_points = list(page.object_list)
     power = chargers_power_w(cp.pk for cp in charge_points)
-    rows = [ChargerRow(cp, cp.state, power.get(cp.pk)) for cp in charge_points]
+    rows = [ChargerRow(cp, charger_state(cp), power.get(cp.pk)) for cp in charge_points]
     return FleetPage(counts=fleet_counts(), filters=filters, page=page, rows=rows)
 
 
@@ -216,7 +223,7 @@ class SessionPage:
 def session_filterset(query: Mapping[str, str]) -> TransactionFilterSet:
     """The API's session FilterSet over the list's queryset (newest register reading annotated)."""
     queryset = with_latest_energy(Transaction.objects.select_related("charge_point")).order_by("-started_at", "-id")
-    return TransactionFilterSet(query, queryset=queryset)
+    return TransactionFilterSet(_filter_data(query), queryset=queryset)
 
 
 def session_page(query: Mapping[str, str]) -> SessionPage:
@@ -364,7 +371,7 @@ def charger_detail(charge_point_id: str) -> ChargerDetail | None:
     sessions = [dataclasses.replace(session_summary(t, power=power, now=now), series=series[t.pk]) for t in active]
     return ChargerDetail(
         charge_point=charge_point,
-        state=charge_point.state,
+        state=charger_state(charge_point),
         connectors=list(charge_point.connectors.order_by("connector_id")),
         sessions=sessions,
         messages=list(MessageLog.objects.filter(charge_point_id=charge_point_id)[:RECENT_MESSAGES]),
@@ -412,7 +419,7 @@ class IdTagPage:
 
 def id_tag_page(query: Mapping[str, str]) -> IdTagPage:
     """The authorization list, filtered as the API filters it (one FilterSet for both), by id tag."""
-    filterset = IdTagFilterSet(query, queryset=IdTag.objects.select_related("parent").order_by("id_tag"))
+    filterset = IdTagFilterSet(_filter_data(query), queryset=IdTag.objects.select_related("parent").order_by("id_tag"))
     # Invalid filter values are dropped, not an error page: the form shows what was understood.
     filterset.is_valid()
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(query.get("page"))

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db.models import Case, CharField, Exists, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from chargers.models import ChargePoint, Connector
@@ -177,6 +178,11 @@ def charger_state_expression() -> Case:
     )
 
 
+def charger_state_is(state: str) -> Exact:
+    """A WHERE condition on the state, for querysets with or without the ``with_charger_state`` annotation."""
+    return Exact(charger_state_expression(), Value(state))
+
+
 def with_charger_state(queryset: QuerySet[ChargePoint]) -> QuerySet[ChargePoint]:
     """Annotate each charger with ``state`` (one of ``State``), in the same SELECT."""
     return queryset.annotate(state=charger_state_expression())
@@ -187,4 +193,4 @@ def charger_state(charge_point: ChargePoint) -> str:
     state = getattr(charge_point, "state", None)
     if isinstance(state, str):
         return state
-    return with_charger_state(ChargePoint.objects.filter(pk=charge_point.pk)).values_list("state", flat=True).get()
+    return str(ChargePoint.objects.filter(pk=charge_point.pk).values_list(charger_state_expression(), flat=True).get())

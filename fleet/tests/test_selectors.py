@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.http import StreamingHttpResponse
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -51,8 +52,22 @@ def _api(viewer_api: APIClient, tx: Transaction) -> dict[str, Any]:
 
 
 def _csv(viewer_api: APIClient, tx: Transaction) -> dict[str, str]:
-    body = b"".join(viewer_api.get("/api/v1/transactions/export/").streaming_content).decode()
+    response = viewer_api.get("/api/v1/transactions/export/")
+    assert isinstance(response, StreamingHttpResponse)
+    body = response.getvalue().decode()
     return next(row for row in csv.DictReader(io.StringIO(body)) if row["id"] == str(tx.pk))
+
+
+def _detail(tx: Transaction) -> dashboard.SessionDetail:
+    detail = dashboard.session_detail(tx.pk)
+    assert detail is not None
+    return detail
+
+
+def _charger(charge_point_id: str) -> dashboard.ChargerDetail:
+    detail = dashboard.charger_detail(charge_point_id)
+    assert detail is not None
+    return detail
 
 
 def _summary(tx: Transaction) -> dashboard.SessionSummary:
@@ -65,8 +80,8 @@ def test_energy_so_far_is_the_same_whole_wh_on_the_dashboard_the_api_and_the_csv
     api = _api(viewer_api, tx)["energy_wh"]
     assert api == 2346
     assert _summary(tx).energy_wh == api
-    assert dashboard.session_detail(tx.pk).summary.energy_wh == api
-    assert dashboard.charger_detail("CP-RND").sessions[0].energy_wh == api
+    assert _detail(tx).summary.energy_wh == api
+    assert _charger("CP-RND").sessions[0].energy_wh == api
     assert int(_csv(viewer_api, tx)["energy_wh"]) == api
     assert selectors.session_energy_wh(tx, latest_register_wh=12_345.6) == api
 
@@ -77,7 +92,7 @@ def test_duration_is_the_same_whole_seconds_on_the_dashboard_the_api_and_the_csv
     api = _api(viewer_api, tx)["duration_seconds"]
     assert api == 1799
     assert _summary(tx).duration == timedelta(seconds=api)
-    assert dashboard.session_detail(tx.pk).summary.duration == timedelta(seconds=api)
+    assert _detail(tx).summary.duration == timedelta(seconds=api)
     assert int(_csv(viewer_api, tx)["duration_seconds"]) == api
 
 
@@ -99,8 +114,8 @@ def test_power_is_the_same_whole_watts_on_every_dashboard_page() -> None:
     assert selectors.chargers_power_w([cp.pk]) == {cp.pk: 3704}
     assert next(row.power_w for row in dashboard.fleet_page({}).rows if row.charge_point.pk == cp.pk) == 3704
     assert _summary(tx).power_w == 3704
-    assert dashboard.charger_detail("CP-PWR").sessions[0].power_w == 3704
-    assert dashboard.session_detail(tx.pk).series.power_kw == [3.704]
+    assert _charger("CP-PWR").sessions[0].power_w == 3704
+    assert _detail(tx).series.power_kw == [3.704]
 
 
 def test_power_of_a_stopped_session_is_none() -> None:
@@ -124,7 +139,10 @@ def test_charger_state_is_one_figure_annotated_or_not() -> None:
         State.CHARGING,
         State.UNAVAILABLE,
     ]
-    annotated = {cp.charge_point_id: cp.state for cp in selectors.with_charger_state(type(faulted).objects.all())}
+    annotated = {
+        cp.charge_point_id: selectors.charger_state(cp)
+        for cp in selectors.with_charger_state(type(faulted).objects.all())
+    }
     assert annotated == {"CP-F": State.FAULTED, "CP-C": State.CHARGING, "CP-O": State.UNAVAILABLE}
 
 
