@@ -4,7 +4,7 @@
 the CallError to answer with when the message id was readable). ``encode`` writes a Frame in the
 dialect of the charger's gateway. Adding a gateway's encoding means adding a dialect here.
 
-Nothing is guessed: the route a payload came by (``TopicMatch.spec``) gives the frame its transport
+Nothing is guessed: the route a payload came by (``RouteMatch.spec``) gives the frame its transport
 and OCPP version and lists the dialects it accepts. Among those, the JSON value's structure decides:
 an object is the EMQX envelope, an array OCPP-J; a structure the route does not accept is refused. A
 CallError answering a payload whose structure could not be read is written in the route's first dialect.
@@ -20,7 +20,7 @@ from protocols.validation import error_code
 
 from . import decoding
 from .frames import MAX_ACTION_LENGTH, MAX_MESSAGE_ID_LENGTH, Frame, Kind, Rejected
-from .topics import TopicMatch
+from .routes import RouteMatch
 
 EMQX = "emqx"
 OCPPJ = "ocppj"
@@ -68,7 +68,7 @@ class _Unreadable(Exception):
         self.dialect = dialect  # of the reply, when the payload could not be decoded
 
 
-def decode(*, topic: str, match: TopicMatch, payload: bytes, received_at: datetime, max_bytes: int) -> Frame | Rejected:
+def decode(*, topic: str, match: RouteMatch, payload: bytes, received_at: datetime, max_bytes: int) -> Frame | Rejected:
     """Decode one upstream payload that came by the route of ``match`` (one of the route's dialects).
 
     The limits are ``decoding.loads``'s; a Call that fails one is answered whenever its message id

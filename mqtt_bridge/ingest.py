@@ -1,7 +1,7 @@
 """The ingest core: decode what a transport's consumer receives, batch it, hand it to Celery, then acknowledge.
 
 Independent of any transport. A consumer (``transports.Consumer``: MQTT today, AMQP next) calls
-``receive`` for every message with the route it came by (a ``TopicMatch``: role, charge point id,
+``receive`` for every message with the route it came by (a ``RouteMatch``: role, charge point id,
 transport, dialects, OCPP version), where it came from (``source``, for the message log), the payload
 as received, and an ``ack`` callback with the ``token`` it needs to acknowledge that message.
 
@@ -38,8 +38,8 @@ from backoffice import metrics
 
 from . import decoding, dialects
 from .frames import Rejected, storable_text, utcnow
+from .routes import Route, RouteMatch
 from .tasks import handle_frames
-from .topics import Route, TopicMatch
 from .transports import Token
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Ingest:
         self._dispatcher: threading.Thread | None = None
 
     # --- what consumers call (from their own threads) -----------------------------------------
-    def receive(self, *, match: TopicMatch | None, source: str, payload: bytes, ack: Acknowledge, token: Token) -> None:
+    def receive(self, *, match: RouteMatch | None, source: str, payload: bytes, ack: Acknowledge, token: Token) -> None:
         """Decode one message and queue it for the next batch; ``match`` None: it came by no route."""
         try:
             item = self.decode(match=match, source=source, payload=payload)
@@ -83,7 +83,7 @@ class Ingest:
         self._queue.put(Received(item=item, source=source, payload=payload, ack=ack, token=token))
 
     # --- decoding -----------------------------------------------------------------------------
-    def decode(self, *, match: TopicMatch | None, source: str, payload: bytes) -> dict[str, Any]:
+    def decode(self, *, match: RouteMatch | None, source: str, payload: bytes) -> dict[str, Any]:
         """Turn one message into a task item: a frame, a presence event or a rejection."""
         received_at = utcnow()
         if match is None:

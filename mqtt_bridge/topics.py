@@ -24,55 +24,15 @@ version (a ``RouteSpec``); a frame's version is its route's, never read from the
 from __future__ import annotations
 
 import dataclasses
-import enum
 import re
 
 from django.conf import settings
 
+from .routes import DEFAULT_SPEC, MQTT, Route, RouteMatch, RouteSpec
+
+__all__ = ["CID_PATTERN", "DEFAULT_SPEC", "Route", "RouteSpec", "TopicMatch", "TopicTemplate", "Topics"]
+
 CID_PATTERN = r"[^/+#]{1,48}"
-
-MQTT = "mqtt"
-# `ocppj+emqx@2.0.1:ocpp/v201/cp/{cid}`: the dialects, the OCPP version, the template.
-_ROUTE_ENTRY = re.compile(
-    r"(?P<dialects>[a-z0-9]+(?:\+[a-z0-9]+)*)@(?P<version>[0-9]+(?:\.[0-9]+)*):(?P<template>.+)\Z"
-)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class RouteSpec:
-    """What a route declares: its transport, the dialects it accepts (in order) and its OCPP version."""
-
-    transport: str = MQTT
-    dialects: tuple[str, ...] = ("emqx", "ocppj")
-    ocpp_version: str = "1.6"
-
-    def __post_init__(self) -> None:
-        if not self.dialects:
-            raise ValueError("a route accepts at least one dialect")
-
-    @property
-    def dialect(self) -> str:
-        """The dialect of a reply when the payload's own could not be read."""
-        return self.dialects[0]
-
-    @classmethod
-    def parse(cls, entry: str) -> tuple[RouteSpec, str]:
-        """``(spec, template)`` from a ``CSMS_MQTT_ROUTES`` entry such as ``ocppj@1.6:charger/{cid}``."""
-        found = _ROUTE_ENTRY.match(entry.strip())
-        if found is None:
-            raise ValueError(f"route {entry!r} must look like <dialect>[+<dialect>...]@<version>:<topic template>")
-        dialects = tuple(dict.fromkeys(found["dialects"].split("+")))
-        return cls(transport=MQTT, dialects=dialects, ocpp_version=found["version"]), found["template"]
-
-
-DEFAULT_SPEC = RouteSpec()
-
-
-class Route(enum.Enum):
-    CALL = "call"  # upstream Calls (and anything else a gateway sends there)
-    REPLY = "reply"  # upstream CallResults and CallErrors
-    CONNECTED = "connected"
-    DISCONNECTED = "disconnected"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,14 +61,8 @@ class TopicTemplate:
         return re.compile("/".join(parts) + r"\Z")
 
 
-@dataclasses.dataclass(frozen=True)
-class TopicMatch:
-    """A message's place: its role on the route, its charge point, and the route's spec."""
-
-    route: Route
-    charge_point_id: str
-    action: str = ""
-    spec: RouteSpec = DEFAULT_SPEC
+# The name this module gave it first: every transport's consumers now say RouteMatch.
+TopicMatch = RouteMatch
 
 
 class Topics:
@@ -132,7 +86,7 @@ class Topics:
         templates = [TopicTemplate(t, Route.CALL, default) for t in [call, *(call_overrides or [])]]
         templates.append(TopicTemplate(reply, Route.REPLY, default))
         for entry in routes or []:
-            spec, template = RouteSpec.parse(entry)
+            spec, template = RouteSpec.parse(entry, transport=MQTT)
             templates.append(TopicTemplate(template, Route.CALL, spec))
         for template in presence or []:
             route = Route.DISCONNECTED if template.rstrip("/").endswith("disconnected") else Route.CONNECTED
@@ -171,12 +125,12 @@ class Topics:
     def subscriptions(self) -> list[str]:
         return list(dict.fromkeys(t.subscription for t in self.templates))
 
-    def match(self, topic: str) -> TopicMatch | None:
+    def match(self, topic: str) -> RouteMatch | None:
         for template, regex in self._compiled:
             found = regex.match(topic)
             if found:
                 groups = found.groupdict()
-                return TopicMatch(template.route, groups["cid"], groups.get("action") or "", template.spec)
+                return RouteMatch(template.route, groups["cid"], groups.get("action") or "", template.spec)
         return None
 
     def downstream_for(self, charge_point_id: str) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from backoffice.celery import app
 from mqtt_bridge.ingest import Ingest
-from mqtt_bridge.topics import Route, RouteSpec, TopicMatch
+from mqtt_bridge.routes import Route, RouteMatch, RouteSpec
 from mqtt_bridge.transports import Token
 
 
@@ -30,7 +30,7 @@ class FakeConsumer:
     def start(self, ingest: Ingest) -> None:
         self.ingest = ingest
 
-    def deliver(self, token: Token, payload: bytes, match: TopicMatch | None) -> None:
+    def deliver(self, token: Token, payload: bytes, match: RouteMatch | None) -> None:
         assert self.ingest is not None
         self.ingest.receive(match=match, source=f"fake/{token}", payload=payload, ack=self.ack, token=token)
 
@@ -85,7 +85,7 @@ def test_nothing_is_acknowledged_while_the_celery_broker_is_down(
     ingest = Ingest(batch_size=100)
     consumer.start(ingest)
     caplog.set_level(logging.ERROR, logger="mqtt_bridge.ingest")
-    match = TopicMatch(Route.CALL, "CP-DOWN", spec=RouteSpec())
+    match = RouteMatch(Route.CALL, "CP-DOWN", spec=RouteSpec())
     consumer.deliver(("mid", 7), b'[2, "m1", "Heartbeat", {}]', match)
     ingest.start()
     try:

@@ -4,11 +4,13 @@ A transport is one way frames travel between the chargers' gateways and us (MQTT
 the RabbitMQ Web OCPP plugin next). It brings two things and touches nothing else:
 
 - a **consumer** (``Consumer``): connects, receives, and for every message calls
-  ``Ingest.receive(match=..., source=..., payload=..., token=...)``, where ``match`` names the route
-  (transport, dialects, OCPP version), the role and the charge point id, ``source`` is where the
-  message came from (a topic, a routing key: kept in the message log) and ``token`` is whatever the
-  transport needs to acknowledge it. The core calls ``ack(tokens)`` once the task carrying them is in
-  the Celery broker, never before: a consumer that dies in between gets the messages again.
+  ``Ingest.receive(match=..., source=..., payload=..., ack=self.ack, token=...)``, where ``match`` (a
+  ``routes.RouteMatch``) names the route (transport, dialects, OCPP version), the role and the charge
+  point id, read from the message's address by the transport's own rules (MQTT: topic templates;
+  AMQP: routing key and ``reply_to``); ``source`` is that address (kept in the message log); ``token``
+  is whatever the transport needs to acknowledge the message (MQTT ``(mid, qos)``, an AMQP delivery
+  tag). The core calls ``ack(tokens)`` once the task carrying them is in the Celery broker, never
+  before: a consumer that dies in between gets the messages again.
 - a **publisher** (``Publisher``): ``publish(frames)`` encodes each frame in its dialect, hands them to
   the broker and returns once the broker has them all, raising ``PublishError`` otherwise. It is
   registered by name in ``mqtt_bridge.outbound.TRANSPORTS``; a frame goes out through the publisher of
