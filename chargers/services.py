@@ -19,7 +19,7 @@ from django.utils import timezone
 from backoffice import bulk
 from backoffice.events import fleet_event
 
-from . import commands
+from . import commands, ports
 from .models import (
     AuthorizationStatus,
     ChargePoint,
@@ -193,17 +193,21 @@ def charge_point_registration_set(*, charge_point: ChargePoint, status: str) -> 
 
 
 def _boot_trigger_enqueue(*, charge_point: ChargePoint) -> None:
-    """Queue a TriggerMessage BootNotification unless one is already waiting (accepted twice)."""
-    request = {"requestedMessage": "BootNotification"}
+    """Queue the version's "boot now" (1.6: TriggerMessage BootNotification) unless one is already
+    waiting (accepted twice)."""
+    try:
+        boot_now = ports.port_of(charge_point).shortcuts.boot_now()
+    except LookupError:  # a version no package speaks: it boots again at its own retry
+        return
     waiting = Command.objects.filter(
-        charge_point=charge_point, action="TriggerMessage", request=request, status=Command.Status.QUEUED
+        charge_point=charge_point, action=boot_now.action, request=boot_now.payload, status=Command.Status.QUEUED
     )
     if not waiting.exists():
         # Expires with the charger's own retry: by then it has booted again by itself.
         commands.command_enqueue(
             charge_point=charge_point,
-            action="TriggerMessage",
-            payload=request,
+            action=boot_now.action,
+            payload=boot_now.payload,
             requested_by="system: accepted",
             expires_in=settings.CSMS_BOOT_RETRY_INTERVAL,
         )
