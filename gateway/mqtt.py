@@ -95,4 +95,4 @@ class MqttLink:
         logger.warning("MQTT disconnected (%s); paho reconnects", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        self._on_message_cb(message.topic, message.payload)
+        self._on_message_cb(message.topic, bytes(message.payload))  # already bytes: no copy

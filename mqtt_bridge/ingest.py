@@ -208,7 +208,7 @@ class Ingest:
         restart), so the batch is halved until the culprit is alone, and it travels as a rejection.
         """
         try:
-            handle_frames.apply_async(args=[[received.item for received in batch]])
+            handle_frames.apply_async(args=([received.item for received in batch],))
         except (EncodeError, RecursionError, TypeError, ValueError) as exc:
             if len(batch) > 1:
                 middle = len(batch) // 2
@@ -221,7 +221,7 @@ class Ingest:
             )
             description = f"the bridge could not put this message in a task: {type(exc).__name__}"
             item = self._rejected("unencodable", description, culprit.source, culprit.payload)
-            handle_frames.apply_async(args=[[item]])
+            handle_frames.apply_async(args=([item],))
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:

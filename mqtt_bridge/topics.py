@@ -86,11 +86,11 @@ class Topics:
         templates = [TopicTemplate(t, Route.CALL, default) for t in [call, *(call_overrides or [])]]
         templates.append(TopicTemplate(reply, Route.REPLY, default))
         for entry in routes or []:
-            spec, template = RouteSpec.parse(entry, transport=MQTT)
-            templates.append(TopicTemplate(template, Route.CALL, spec))
-        for template in presence or []:
-            route = Route.DISCONNECTED if template.rstrip("/").endswith("disconnected") else Route.CONNECTED
-            templates.append(TopicTemplate(template, route, default))
+            spec, address = RouteSpec.parse(entry, transport=MQTT)
+            templates.append(TopicTemplate(address, Route.CALL, spec))
+        for address in presence or []:
+            route = Route.DISCONNECTED if address.rstrip("/").endswith("disconnected") else Route.CONNECTED
+            templates.append(TopicTemplate(address, route, default))
         for template in templates:
             if "{cid}" not in template.template:
                 raise ValueError(f"topic template {template.template!r} has no {{cid}} placeholder")

@@ -45,9 +45,10 @@ class FakeConsumer:
 
 
 def _broker(url: str) -> None:
-    app.conf.broker_url = url
-    app._pool = None
-    app.amqp._producer_pool = None
+    app.conf.update(broker_url=url)
+    # Celery caches its connection and producer pools: drop them so the next publish dials ``url``.
+    app._pool = None  # type: ignore[attr-defined]
+    app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import paho.mqtt.client as paho
 from django.conf import settings
@@ -68,7 +68,8 @@ class MqttConsumer:
 
     def ack(self, tokens: Sequence[Token]) -> None:
         """PUBACK each ``(mid, qos)`` (QoS 0 has nothing to acknowledge)."""
-        for mid, qos in tokens:  # type: ignore[misc]
+        for token in tokens:
+            mid, qos = cast(tuple[int, int], token)
             if qos > 0:
                 self.client.ack(mid, qos)
 
@@ -114,7 +115,7 @@ class MqttConsumer:
         self._ingest.receive(
             match=self.topics.match(message.topic),
             source=message.topic,
-            payload=message.payload,
+            payload=bytes(message.payload),  # already bytes: no copy
             ack=self.ack,
             token=(message.mid, message.qos),
         )
