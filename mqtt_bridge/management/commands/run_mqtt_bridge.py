@@ -1,4 +1,8 @@
-"""`manage.py run_mqtt_bridge`: consume upstream OCPP messages from the MQTT broker."""
+"""`manage.py run_mqtt_bridge`: the ingest core fed by the transports' consumers (MQTT today).
+
+Thin: it builds the ``Bridge`` (mqtt_bridge/bridge.py) and stops it cleanly on SIGTERM/SIGINT, after
+the messages received so far are in a task and acknowledged.
+"""
 
 from __future__ import annotations
 
