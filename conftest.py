@@ -78,15 +78,20 @@ class GatewayClient:
         """Send an EMQX-format Call and return our EMQX-format reply."""
         message_id = message_id or uuid.uuid4().hex[:16]
         self.publish(cid, {"MessageTypeId": 2, "UniqueId": message_id, "Action": action, "Payload": payload})
-        reply = self.reply(message_id, timeout)
-        assert isinstance(reply, dict)
-        return reply
+        return self.emqx_reply(message_id, timeout)
 
     def reply(self, message_id: str, timeout: float = 15) -> dict[str, Any] | list[Any]:
+        """Our reply to ``message_id``: an EMQX object, or an OCPP-J array on a raw route."""
         try:
             return self.replies.setdefault(message_id, queue.Queue()).get(timeout=timeout)
         except queue.Empty:
             raise AssertionError(f"no reply to {message_id} within {timeout} s") from None
+
+    def emqx_reply(self, message_id: str, timeout: float = 15) -> dict[str, Any]:
+        """Our reply to ``message_id``, which must be an EMQX-format object."""
+        reply = self.reply(message_id, timeout)
+        assert isinstance(reply, dict), reply
+        return reply
 
     def next_call(self, cid: str, timeout: float = 15) -> dict[str, Any]:
         """The next Call (a command) we sent to ``cid``, in EMQX JSON."""
