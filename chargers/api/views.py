@@ -435,15 +435,17 @@ class IdTagViewSet(TextLookupMixin, viewsets.ModelViewSet):
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return s.IdTagUpdateSerializer if self.action in ("update", "partial_update") else s.IdTagSerializer
 
-    def perform_create(self, serializer: serializers.Serializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         try:
             serializer.instance = id_tag_create(**serializer.validated_data)
         except IdTagError as exc:
             raise ValidationError({exc.field: [exc.message]}) from None
 
-    def perform_update(self, serializer: serializers.Serializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        tag = serializer.instance
+        assert isinstance(tag, IdTag)  # an update's serializer holds the looked-up tag
         try:
-            serializer.instance = id_tag_update(tag=serializer.instance, **serializer.validated_data)
+            serializer.instance = id_tag_update(tag=tag, **serializer.validated_data)
         except IdTagError as exc:
             raise ValidationError({exc.field: [exc.message]}) from None
 
