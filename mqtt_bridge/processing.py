@@ -1,7 +1,9 @@
 """What a worker does with one inbound frame: apply it once, log it, and say what to send back.
 
-This is the transport's service layer: it knows frames, idempotency and the message log, and
-calls the ``chargers`` / ``transactions`` services (through the version's protocol package) for the meaning.
+This is the transport's service layer: it knows frames, idempotency and the message log. What a
+frame means is its OCPP version's: the handlers, validation, error spellings and result effects
+come from ``protocols.for_version(frame.ocpp_version)``, which call the ``chargers`` /
+``transactions`` services. A frame of a version no package speaks is answered ``NotImplemented``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from psycopg.errors import CheckViolation
 
 from backoffice import bulk, metrics
 from backoffice.events import fleet_event
-from chargers.commands import commands_results_apply
 from chargers.models import ChargePoint, Command
 from chargers.services import (
     CommandResult,
@@ -29,9 +30,7 @@ from chargers.services import (
     commands_results_record,
     presence_record,
 )
-from protocols.v16.actions import CHARGER_ACTIONS as CHARGER_ACTIONS_16
-from protocols.v16.actions import CSMS_ACTIONS as CSMS_ACTIONS_16
-from protocols.v16.handlers import BULK_HANDLERS, HANDLERS
+from protocols import PROTOCOLS, BulkHandler
 from protocols.validation import OcppError, validate
 
 from .frames import Frame, Kind, Rejected, storable_text
@@ -57,7 +56,7 @@ def calls_handle(frames: list[Frame]) -> list[Frame]:
     The batch is cut into waves holding at most one Call per charger (the first Call of each
     charger, then the second, ...), so each charger's Calls apply in the order they came. One
     wave is one database transaction with a fixed number of statements whatever its size: the
-    chargers locked in one SELECT, the stored replies read in one, the bulk actions (``BULK_HANDLERS``:
+    chargers locked in one SELECT, the stored replies read in one, the bulk actions (the version's ``bulk_handlers``:
     heartbeats, status notifications, meter values, authorizations) a few statements per action,
     the others one by one in savepoints, then one upsert for the stored replies, one UPDATE for
     presence and one COPY for the message log.
@@ -167,12 +166,15 @@ def _previous_calls(frames: list[Frame]) -> dict[tuple[str, str], InboundCall]:
 
 
 def _dispatch_all(chargers: dict[str, ChargePoint], fresh: list[tuple[int, Frame]], now: datetime) -> dict[int, Frame]:
-    """Apply Calls of distinct chargers: bulk actions together, the others one by one."""
+    """Apply Calls of distinct chargers: bulk actions together (per version and action), the others one by one."""
     replies: dict[int, Frame] = {}
-    grouped: dict[str, list[tuple[int, Frame, Any]]] = {}
+    # (version, action) -> the entries and the version's bulk handler of that action
+    grouped: dict[tuple[str, str], list[tuple[int, Frame, Any]]] = {}
+    handlers: dict[tuple[str, str], BulkHandler] = {}
     for index, frame in fresh:
         charge_point = chargers[frame.charge_point_id]
-        handler = BULK_HANDLERS.get(frame.action)
+        protocol = PROTOCOLS.get(frame.ocpp_version)
+        handler = protocol.bulk_handlers.get(frame.action) if protocol is not None else None
         if handler is None:
             replies[index] = _dispatch(charge_point, frame, now)
             continue
@@ -182,23 +184,24 @@ def _dispatch_all(chargers: dict[str, ChargePoint], fresh: list[tuple[int, Frame
         except OcppError as exc:
             replies[index] = frame.error(exc.code, exc.description, exc.details)
             continue
-        grouped.setdefault(frame.action, []).append((index, frame, item))
+        key = (frame.ocpp_version, frame.action)
+        handlers[key] = handler
+        grouped.setdefault(key, []).append((index, frame, item))
     if not grouped:
         return replies
     try:
         # One savepoint for all the bulk actions: if a statement fails, nothing of them is left.
         with transaction.atomic():
             applied = {
-                action: BULK_HANDLERS[action].apply([item for _, _, item in entries], now)
-                for action, entries in grouped.items()
+                key: handlers[key].apply([item for _, _, item in entries], now) for key, entries in grouped.items()
             }
     except RETRYABLE:
         raise
     except Exception as exc:
         logger.info("bulk actions of %d Calls failed (%s); action by action", len(fresh), exc)
-        applied = {action: _bulk_apply_alone(action, entries, now) for action, entries in grouped.items()}
-    for action, entries in grouped.items():
-        payloads = applied[action]
+        applied = {key: _bulk_apply_alone(key, handlers[key], entries, now) for key, entries in grouped.items()}
+    for key, entries in grouped.items():
+        payloads = applied[key]
         if payloads is None:
             # One bad value (an integer past our columns, ...) fails the statement for all: apply
             # them one at a time, so that only that Call gets the error.
@@ -210,23 +213,29 @@ def _dispatch_all(chargers: dict[str, ChargePoint], fresh: list[tuple[int, Frame
     return replies
 
 
-def _bulk_apply_alone(action: str, entries: list[tuple[int, Frame, Any]], now: datetime) -> list[dict[str, Any]] | None:
+def _bulk_apply_alone(
+    key: tuple[str, str], handler: BulkHandler, entries: list[tuple[int, Frame, Any]], now: datetime
+) -> list[dict[str, Any]] | None:
     """One action's items in their own savepoint; None when its statements fail."""
     try:
         with transaction.atomic():
-            return BULK_HANDLERS[action].apply([item for _, _, item in entries], now)
+            return handler.apply([item for _, _, item in entries], now)
     except RETRYABLE:
         raise
     except Exception as exc:
-        logger.info("bulk %s of %d Calls failed (%s); one by one", action, len(entries), exc)
+        logger.info("bulk %s of %d Calls failed (%s); one by one", key[1], len(entries), exc)
         return None
 
 
 def _dispatch(charge_point: ChargePoint, frame: Frame, now: datetime) -> Frame:
-    """Apply one Call with its action's handler; every failure becomes the CallError to answer."""
-    handler = HANDLERS.get(frame.action)
+    """Apply one Call with its version's handler; every failure becomes the CallError to answer."""
+    protocol = PROTOCOLS.get(frame.ocpp_version)
+    if protocol is None:
+        # No action of a version we do not speak is known to us: as for an unknown action.
+        return frame.error("NotImplemented", f"OCPP {frame.ocpp_version} is not spoken by this CSMS")
+    handler = protocol.handlers.get(frame.action)
     if handler is None:
-        if frame.action in CHARGER_ACTIONS_16 or frame.action in CSMS_ACTIONS_16:
+        if protocol.known(frame.action):
             return frame.error("NotSupported", f"{frame.action} is not supported by this CSMS")
         return frame.error("NotImplemented", f"Unknown action {frame.action!r}")
     try:
@@ -276,7 +285,7 @@ def results_handle(frames: list[Frame]) -> None:
 
     One transaction for the lot: the commands locked in one query (in primary key order, so
     overlapping batches wait instead of deadlocking), each result recorded, their effects
-    applied together (``commands_results_apply``: one upsert for all the configuration keys
+    applied together (the version's ``results_apply``: one upsert for all the configuration keys
     reported), presence in one UPDATE and the message log in one COPY. A result for a command
     that is no longer waiting (a late answer, a QoS 1 redelivery, the same result twice in the
     batch) is logged and never applied twice.
@@ -292,6 +301,8 @@ def results_handle(frames: list[Frame]) -> None:
         )
         commands = {(command.charge_point.charge_point_id, command.message_id): command for command in locked}
         results: list[CommandResult] = []
+        # The commands answered without error, by the version whose effects apply to them.
+        effects: dict[str, list[Command]] = {}
         answered: set[int] = set()
         seen: list[tuple[ChargePoint, str]] = []
         log: list[MessageLog] = []
@@ -301,13 +312,18 @@ def results_handle(frames: list[Frame]) -> None:
             if answer is not None:
                 results.append(answer)
                 answered.add(answer.command.pk)
+                if answer.error_code == "":
+                    effects.setdefault(frame.ocpp_version, []).append(answer.command)
             if command is not None:
                 seen.append((command.charge_point, frame.dialect))
             action = command.action if command else ""
             log.append(MessageLog(**_log_fields_in(frame, now, action=action, error_description=note)))
             outcomes.append((action or "unknown", outcome))
         commands_results_record(results=results, now=now)
-        commands_results_apply(commands=[r.command for r in results if r.error_code == ""], now=now)
+        for version, answered_commands in effects.items():
+            protocol = PROTOCOLS.get(version)
+            if protocol is not None:  # a version we do not speak had its results refused by validation
+                protocol.results_apply(commands=answered_commands, now=now)
         for result in results:
             command = result.command
             fleet_event("command", command.charge_point.charge_point_id, command_id=command.pk, status=command.status)

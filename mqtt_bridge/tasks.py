@@ -20,16 +20,21 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from backoffice import events, metrics
+from chargers.commands import chargers_with_queued_commands
 
 from . import processing
 from .frames import Frame, Rejected, utcnow
 from .models import DeadLetter
 from .mqtt import PublishError, publisher
+from .sending import command_send_next, commands_send_next
 
 logger = logging.getLogger(__name__)
 
 # Long enough to outlive any redelivery of the task (visibility timeout, a worker's restart).
 DELIVERY_KEY_TTL = 3600
+
+# Chargers whose next command goes out in one transaction and one publish.
+SEND_CHUNK = 200
 
 
 @shared_task(
@@ -150,9 +155,6 @@ def _quarantine(item: dict[str, Any], *, reason: str, description: str, deliveri
 
 def _commands_send(charge_point_ids: list[str]) -> None:
     """Send the next queued command of the chargers that just spoke to us (so are online)."""
-    from chargers.commands import chargers_with_queued_commands
-    from chargers.tasks import commands_send_next
-
     if not charge_point_ids:
         return
     waiting = chargers_with_queued_commands(charge_point_ids=list(set(charge_point_ids)))
@@ -235,3 +237,23 @@ def _handle_item(item: dict[str, Any]) -> Frame | None:
 def message_log_purge() -> int:
     """Periodic: apply CSMS_MESSAGE_LOG_RETENTION_DAYS."""
     return processing.message_log_purge()
+
+
+@shared_task(autoretry_for=(PublishError,), retry_backoff=True, retry_backoff_max=30, max_retries=20)
+def commands_dispatch(charge_point_pk: int) -> bool:
+    """Send the next queued command of one charger (enqueued by name by ``chargers.commands`` after a command)."""
+    return command_send_next(charge_point_pk)
+
+
+@shared_task
+def commands_housekeeping() -> dict[str, int]:
+    """Periodic: send what waits for a free charger (a timeout freed it, or a publish failed)."""
+    sent = 0
+    waiting = chargers_with_queued_commands()
+    for start in range(0, len(waiting), SEND_CHUNK):
+        try:
+            sent += commands_send_next(waiting[start : start + SEND_CHUNK])
+        except PublishError:
+            logger.warning("could not send queued commands; next round")
+            break
+    return {"sent": sent}

@@ -16,8 +16,9 @@ from typing import Any
 from django.db import connection
 
 from backoffice import bulk
-from chargers.commands import remote_starts_link, reservation_use
+from chargers.commands import remote_starts_link
 from chargers.models import ChargePoint, ChargerEvent
+from chargers.reservations import reservation_use
 from chargers.services import IdTagInfo, charger_event_record, id_tags_authorize
 
 from .models import MeterValue, Transaction

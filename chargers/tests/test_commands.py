@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from chargers import ports
 from chargers.commands import (
-    SUPPORTED_ACTIONS,
     CommandError,
     command_cancel,
     command_enqueue,
@@ -46,13 +46,13 @@ def answer(command: Command, payload: dict[str, Any]) -> None:
 
 
 def send(charge_point: ChargePoint) -> Command:
-    frame = command_next_send(charge_point_pk=charge_point.pk)
-    assert frame is not None
-    return Command.objects.get(message_id=frame.message_id)
+    sent = command_next_send(charge_point_pk=charge_point.pk)
+    assert sent is not None
+    return Command.objects.get(message_id=sent.message_id)
 
 
 def test_every_1_6_csms_operation_is_supported() -> None:
-    assert len(SUPPORTED_ACTIONS) == 19
+    assert len(ports.port_for("1.6").commands) == 19
 
 
 @pytest.mark.parametrize(
@@ -108,10 +108,10 @@ def test_many_chargers_get_their_next_command_in_one_go(charge_point: ChargePoin
     command_enqueue(charge_point=offline, action="ClearCache", payload={})
     for_free = command_enqueue(charge_point=free, action="Reset", payload={"type": "Hard"})
     pks = [charge_point.pk, busy.pk, offline.pk, free.pk]
-    frames = commands_next_send(charge_point_pks=pks)
-    assert sorted((f.charge_point_id, f.message_id) for f in frames) == [
-        ("CP-1", oldest.message_id),
-        ("CP-FREE", for_free.message_id),
+    sent = commands_next_send(charge_point_pks=pks)
+    assert sorted((c.charge_point.charge_point_id, c.message_id, c.status) for c in sent) == [
+        ("CP-1", oldest.message_id, "sent"),
+        ("CP-FREE", for_free.message_id, "sent"),
     ]
     assert Command.objects.filter(status="sent").count() == 3
     assert commands_next_send(charge_point_pks=pks) == []  # each has one in flight now, or is offline

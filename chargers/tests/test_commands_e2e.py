@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from chargers.commands import SUPPORTED_ACTIONS, command_enqueue
+from chargers import ports
+from chargers.commands import command_enqueue
 from chargers.models import ChargePoint, Command
-from chargers.tasks import commands_housekeeping
+from chargers.tasks import commands_timeouts
 from conftest import TOPIC_PREFIX, GatewayClient, Stack
 from mqtt_bridge.models import MessageLog
+from mqtt_bridge.tasks import commands_housekeeping
 from transactions.models import Transaction
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -93,7 +95,7 @@ def test_every_operation_one_at_a_time_in_order(stack: Stack, gateway: GatewayCl
         start_received_at=timezone.now(),
     )
     operations = [*OPERATIONS, ("RemoteStopTransaction", {"transactionId": session.pk}, {"status": "Accepted"})]
-    assert {action for action, _, _ in operations} == SUPPORTED_ACTIONS
+    assert {action for action, _, _ in operations} == ports.port_for("1.6").commands
     commands = [
         command_enqueue(charge_point=charge_point, action=action, payload=request, requested_by="test")
         for action, request, _ in operations
@@ -139,8 +141,9 @@ def test_a_timeout_frees_the_charger_for_the_next_command(stack: Stack, gateway:
     second = command_enqueue(charge_point=charge_point, action="ClearCache", payload={})
     assert gateway.next_call(cid)["UniqueId"] == first.message_id
     Command.objects.filter(pk=first.pk).update(sent_at=timezone.now() - timedelta(seconds=31))
-    commands_housekeeping()
+    commands_timeouts()
     assert status_of(first) == "timed_out"
+    commands_housekeeping()
     assert gateway.next_call(cid)["UniqueId"] == second.message_id
     # The charger's late answer to the first is logged and not applied.
     gateway.answer(cid, first.message_id, {"status": "Accepted"})

@@ -10,9 +10,9 @@ import pytest
 
 from chargers.commands import command_enqueue
 from chargers.models import ChargePoint, Command
-from chargers.tasks import commands_send_next
 from mqtt_bridge import mqtt
 from mqtt_bridge.mqtt import PublishError
+from mqtt_bridge.sending import commands_send_next
 
 
 @pytest.fixture

@@ -83,13 +83,3 @@ COMMANDS = frozenset(
         "TriggerMessage",
     }
 )
-
-# What a TriggerMessage may ask for (1.6 MessageTrigger).
-TRIGGER_MESSAGES = (
-    "BootNotification",
-    "DiagnosticsStatusNotification",
-    "FirmwareStatusNotification",
-    "Heartbeat",
-    "MeterValues",
-    "StatusNotification",
-)

@@ -6,18 +6,19 @@ cannot check (a timestamp that is not a date) raises OcppError here, before anyt
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
+
 from chargers import commands
 from chargers import services as chargers
-from chargers.models import ChargePoint, ChargerEvent
-from protocols.validation import OcppError
+from chargers.models import ChargePoint, ChargerEvent, RegistrationStatus
 from transactions import services as sessions
 
-Handler = Callable[[ChargePoint, dict[str, Any], datetime], dict[str, Any]]
+from .. import BulkHandler, Handler
+from ..validation import OcppError
+from .shortcuts import SHORTCUTS
 
 
 def _timestamp(payload: dict[str, Any], field: str) -> datetime:
@@ -73,12 +74,21 @@ def _boot_report(cp: ChargePoint, payload: dict[str, Any]) -> chargers.BootRepor
         meter_type=payload.get("meterType", ""),
         meter_serial_number=payload.get("meterSerialNumber", ""),
     )
-    return chargers.BootReport(charge_point=cp, identity=identity)
+    return chargers.BootReport(charge_point=cp, identity=identity, ocpp_version="1.6")
 
 
 def _boot_notifications(items: list[chargers.BootReport], now: datetime) -> list[dict[str, Any]]:
     registrations = chargers.boot_notifications_record(reports=items, now=now)
-    commands.boots_followups(charge_points=[item.charge_point for item in items], now=now)
+    booted = [item.charge_point for item in items]
+    commands.boots_followups(charge_points=booted, now=now)
+    if settings.CSMS_FETCH_CONFIGURATION_ON_BOOT:
+        # Read the configuration of every charger we accepted (1.6: GetConfiguration, all keys).
+        commands.commands_queue_once(
+            charge_points=[cp for cp in booted if cp.registration_status == RegistrationStatus.ACCEPTED],
+            request=SHORTCUTS.configuration_read(),
+            requested_by="system: boot",
+            now=now,
+        )
     return [{"status": status, "currentTime": _iso(now), "interval": interval} for status, interval in registrations]
 
 
@@ -204,19 +214,6 @@ def _event(kind: str, status_field: str, timestamp_field: str | None = None) -> 
         return {}
 
     return handle
-
-
-@dataclasses.dataclass(frozen=True)
-class BulkHandler:
-    """An action handled for many chargers at once (where the volume is).
-
-    ``parse`` checks one payload in Python (raising OcppError) and returns what ``apply`` takes;
-    ``apply`` writes a whole batch in a few statements and returns one reply payload per item.
-    The one-message handler of the action in HANDLERS is ``apply`` of a single item.
-    """
-
-    parse: Callable[[ChargePoint, dict[str, Any]], Any]
-    apply: Callable[[list[Any], datetime], list[dict[str, Any]]]
 
 
 BULK_HANDLERS: dict[str, BulkHandler] = {
