@@ -11,7 +11,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
-    "commands-housekeeping": {"task": "chargers.tasks.commands_housekeeping", "schedule": 5.0},
+    "commands-timeouts": {"task": "chargers.tasks.commands_timeouts", "schedule": 5.0},
+    "commands-housekeeping": {"task": "mqtt_bridge.tasks.commands_housekeeping", "schedule": 5.0},
     "presence-watchdog": {"task": "chargers.tasks.presence_watchdog", "schedule": 30.0},
     "message-log-retention": {"task": "mqtt_bridge.tasks.message_log_purge", "schedule": 3600.0},
 }
