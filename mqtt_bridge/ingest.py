@@ -82,14 +82,23 @@ class Ingest:
             item = self._rejected("internal_error", "the bridge could not decode this message", source, payload)
         self._queue.put(Received(item=item, source=source, payload=payload, ack=ack, token=token))
 
+    def refuse(
+        self, *, reason: str, description: str, source: str, payload: bytes, ack: Acknowledge, token: Token
+    ) -> None:
+        """Queue a message the consumer itself could not route (e.g. an AMQP delivery without ``reply_to``).
+
+        It is logged and counted as a rejection with ``reason``, and acknowledged like any other once
+        its task is enqueued: never redelivered forever.
+        """
+        item = self._rejected(reason, description, source, payload)
+        self._queue.put(Received(item=item, source=source, payload=payload, ack=ack, token=token))
+
     # --- decoding -----------------------------------------------------------------------------
     def decode(self, *, match: RouteMatch | None, source: str, payload: bytes) -> dict[str, Any]:
         """Turn one message into a task item: a frame, a presence event or a rejection."""
         received_at = utcnow()
         if match is None:
-            return self._rejected(
-                "bad_topic", f"topic {source!r} matches no configured template", source, payload, received_at
-            )
+            return self._rejected("bad_topic", f"{source!r} matches no configured route", source, payload, received_at)
         if match.route in (Route.CONNECTED, Route.DISCONNECTED):
             return self.presence(source, match.charge_point_id, match.route == Route.CONNECTED, payload, received_at)
         decoded = dialects.decode(

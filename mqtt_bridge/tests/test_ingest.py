@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
 from backoffice.celery import app
+from conftest import Stack
 from mqtt_bridge.ingest import Ingest
+from mqtt_bridge.models import MessageLog
 from mqtt_bridge.routes import Route, RouteMatch, RouteSpec
 from mqtt_bridge.transports import Token
 
@@ -99,3 +103,31 @@ def test_nothing_is_acknowledged_while_the_celery_broker_is_down(
         assert consumer.acks.get(timeout=60) == [("mid", 7)]
     finally:
         ingest.stop()
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_message_the_consumer_cannot_route_is_logged_by_a_worker_and_acknowledged(stack: Stack) -> None:
+    # What the AMQP consumer does with a delivery that has no reply_to: refuse it through the core.
+    consumer = FakeConsumer()
+    ingest = Ingest(batch_size=100)
+    consumer.start(ingest)
+    source = f"amq.topic/ocpp16.Heartbeat.req/{uuid.uuid4().hex[:8]}"
+    assert consumer.ingest is not None
+    consumer.ingest.refuse(
+        reason="no_reply_to",
+        description="delivery without reply_to: no charger to answer",
+        source=source,
+        payload=b'[2, "n1", "Heartbeat", {}]',
+        ack=consumer.ack,
+        token="delivery-1",
+    )
+    ingest.start()
+    try:
+        assert consumer.acks.get(timeout=15) == ["delivery-1"]
+    finally:
+        ingest.stop()
+    deadline = time.monotonic() + 15
+    while not MessageLog.objects.filter(topic=source, error_code="no_reply_to").exists():
+        assert time.monotonic() < deadline, "the refusal never reached the message log"
+        time.sleep(0.1)
