@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -156,3 +157,18 @@ def test_after_a_boot_reused_message_ids_are_new_calls() -> None:
     frame_handle(call("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}, message_id="1"))
     frame_handle(call("StatusNotification", status, message_id="2"))  # the counter restarted at 1
     assert ConnectorStatusChange.objects.count() == 2
+
+
+def test_a_call_of_a_version_no_package_speaks_is_answered_not_implemented_and_changes_nothing() -> None:
+    frame = dataclasses.replace(call("Heartbeat", {}), ocpp_version="2.0.1")
+    reply = frame_handle(frame)
+    assert reply is not None and (reply.kind, reply.error_code) == (Kind.ERROR, "NotImplemented")
+    assert "2.0.1" in reply.error_description
+    assert ChargePoint.objects.get(charge_point_id="CP-1").last_heartbeat_at is None
+
+
+def test_a_boot_writes_the_version_it_came_in() -> None:
+    ChargePoint.objects.create(charge_point_id="CP-1", registration_status="Accepted", ocpp_version="2.0.1")
+    reply = frame_handle(call("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}))
+    assert reply is not None and reply.payload["status"] == "Accepted"
+    assert ChargePoint.objects.get(charge_point_id="CP-1").ocpp_version == "1.6"
