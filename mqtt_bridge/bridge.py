@@ -2,14 +2,17 @@
 
 The core (``ingest.Ingest``: decode, batch, hand to Celery, acknowledge after enqueue) knows no
 transport; each consumer (``transports.Consumer``) connects to its broker and calls the core for every
-message. MQTT is the one consumer today; the AMQP consumer for the RabbitMQ Web OCPP plugin is added
-to ``consumers`` beside it.
+message. ``CONSUMERS`` holds one factory per transport, which returns None when its transport is not
+configured here: MQTT always; the AMQP consumer for the RabbitMQ Web OCPP plugin registers beside it
+(enabled by ``AMQP_URL``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from .ingest import Ingest
 from .topics import Topics
@@ -17,6 +20,14 @@ from .transports import Consumer
 from .transports.mqtt import MqttConsumer
 
 logger = logging.getLogger(__name__)
+
+
+def _mqtt(options: dict[str, Any]) -> Consumer | None:
+    return MqttConsumer(client_id=options.get("client_id"), topics=options.get("topics"))
+
+
+# name -> factory(options) giving the transport's consumer, or None when it is not configured here.
+CONSUMERS: dict[str, Callable[[dict[str, Any]], Consumer | None]] = {"mqtt": _mqtt}
 
 
 class Bridge:
@@ -31,7 +42,11 @@ class Bridge:
         consumers: list[Consumer] | None = None,
     ) -> None:
         self.ingest = Ingest(batch_size=batch_size)
-        self.consumers: list[Consumer] = consumers or [MqttConsumer(client_id=client_id, topics=topics)]
+        if consumers is None:
+            options: dict[str, Any] = {"client_id": client_id, "topics": topics}
+            made = (factory(options) for factory in CONSUMERS.values())
+            consumers = [consumer for consumer in made if consumer is not None]
+        self.consumers: list[Consumer] = consumers
         self._stopping = threading.Event()
 
     def run(self) -> None:
