@@ -21,13 +21,16 @@ MAX_MESSAGE_ID_LENGTH = 36
 # No OCPP action name comes near this; the message log and the stored replies keep this many.
 MAX_ACTION_LENGTH = 64
 
-# The version of every decoded frame: neither the topics nor the dialects carry one yet.
+# The version of a frame built without a route; a decoded frame takes its route's (routes.RouteSpec).
 OCPP_VERSION = "1.6"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Frame:
-    """An OCPP message, decoded from (or to be encoded into) one MQTT payload.
+    """An OCPP message, decoded from (or to be encoded into) one payload of its transport.
+
+    ``ocpp_version``, ``dialect`` and ``transport`` are those of the route it came by (a reply or
+    command: of the route its charger last spoke on), and say how it is encoded and sent back.
 
     ``action`` is set for Calls; for results and errors it is filled in from the command we sent
     (the EMQX gateway does not carry it). The payload travels parsed; only an
