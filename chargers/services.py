@@ -78,20 +78,22 @@ def charge_points_lock(*, dialects: dict[str, str]) -> dict[str, ChargePoint]:
     return found
 
 
-def charge_points_seen(*, charge_points: Iterable[tuple[ChargePoint, str]], now: datetime) -> None:
-    """Record that messages came from these chargers just now: ``(charge point, dialect)`` pairs.
+def charge_points_seen(*, charge_points: Iterable[tuple[ChargePoint, str, str]], now: datetime) -> None:
+    """Record that messages came from these chargers just now, and the route they came by:
+    ``(charge point, dialect, transport)``. Its replies and commands go back by the same route.
 
-    One UPDATE per dialect (a fleet behind one gateway: one UPDATE in all).
+    One UPDATE per route (a fleet behind one gateway: one UPDATE in all).
     """
-    by_dialect: dict[str, list[ChargePoint]] = {}
-    for charge_point, dialect in charge_points:
-        by_dialect.setdefault(dialect, []).append(charge_point)
-    for dialect, group in by_dialect.items():
+    by_route: dict[tuple[str, str], list[ChargePoint]] = {}
+    for charge_point, dialect, transport in charge_points:
+        by_route.setdefault((dialect, transport), []).append(charge_point)
+    for (dialect, transport), group in by_route.items():
         ChargePoint.objects.filter(pk__in=[cp.pk for cp in group]).update(
-            last_seen_at=now, online=True, dialect=dialect
+            last_seen_at=now, online=True, dialect=dialect, transport=transport
         )
         for charge_point in group:
-            charge_point.last_seen_at, charge_point.online, charge_point.dialect = now, True, dialect
+            charge_point.last_seen_at, charge_point.online = now, True
+            charge_point.dialect, charge_point.transport = dialect, transport
 
 
 @dataclasses.dataclass(frozen=True)

@@ -128,7 +128,7 @@ def _wave_handle(wave: list[tuple[int, Frame]], now: datetime) -> dict[int, Fram
             ],
             on_conflict=_INBOUND_UPSERT,
         )
-        seen = [(chargers[frame.charge_point_id], frame.dialect) for _, frame in wave]
+        seen = [(chargers[frame.charge_point_id], frame.dialect, frame.transport) for _, frame in wave]
         charge_points_seen(charge_points=seen, now=now)
         fresh_indexes = {index for index, _ in fresh}
         outcomes: dict[int, str] = {}
@@ -304,7 +304,7 @@ def results_handle(frames: list[Frame]) -> None:
         # The commands answered without error, by the version whose effects apply to them.
         effects: dict[str, list[Command]] = {}
         answered: set[int] = set()
-        seen: list[tuple[ChargePoint, str]] = []
+        seen: list[tuple[ChargePoint, str, str]] = []
         log: list[MessageLog] = []
         for frame in frames:
             command = commands.get((frame.charge_point_id, frame.message_id))
@@ -315,7 +315,7 @@ def results_handle(frames: list[Frame]) -> None:
                 if answer.error_code == "":
                     effects.setdefault(frame.ocpp_version, []).append(answer.command)
             if command is not None:
-                seen.append((command.charge_point, frame.dialect))
+                seen.append((command.charge_point, frame.dialect, frame.transport))
             action = command.action if command else ""
             log.append(MessageLog(**_log_fields_in(frame, now, action=action, error_description=note)))
             outcomes.append((action or "unknown", outcome))

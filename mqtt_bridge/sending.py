@@ -1,8 +1,9 @@
 """The outbound side of commands: the domain queues them (``chargers.commands``), this sends them.
 
 Each command the domain marks sent (``commands_next_send``: the charger is online and free) becomes
-a Call Frame encoded by its charger's route (dialect and OCPP version as the charger last spoke),
-is published, and logged; if the broker does not take them, the domain puts them back to queued.
+a Call Frame for its charger's route (transport, dialect and OCPP version as the charger last
+spoke), is published by that transport's publisher (``outbound.publish``), and logged; if the
+broker does not take them, the domain puts them back to queued.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from chargers.commands import commands_next_send, commands_unsend
 from chargers.models import Command
 
 from .frames import Frame, Kind
-from .mqtt import PublishError, publisher
+from .outbound import PublishError, publish
 from .processing import command_calls_log
 
 
@@ -26,6 +27,7 @@ def command_frame(command: Command) -> Frame:
         payload=command.request,
         ocpp_version=charge_point.ocpp_version,
         dialect=charge_point.dialect,
+        transport=charge_point.transport,
     )
 
 
@@ -43,7 +45,7 @@ def commands_send_next(charge_point_pks: list[int]) -> int:
     if not frames:
         return 0
     try:
-        publisher().publish(frames)
+        publish(frames)
     except PublishError:
         commands_unsend(message_ids=[frame.message_id for frame in frames])
         raise

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from chargers.commands import command_enqueue, command_next_send
 from chargers.models import ChargePoint, Command, ConnectorStatusChange
 from mqtt_bridge.frames import Frame, Kind, utcnow
 from mqtt_bridge.models import InboundCall, MessageLog
 from mqtt_bridge.processing import frame_handle, message_log_purge
+from mqtt_bridge.sending import command_frame
 from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +174,16 @@ def test_a_boot_writes_the_version_it_came_in() -> None:
     reply = frame_handle(call("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}))
     assert reply is not None and reply.payload["status"] == "Accepted"
     assert ChargePoint.objects.get(charge_point_id="CP-1").ocpp_version == "1.6"
+
+
+def test_the_route_a_charger_last_spoke_on_is_kept_and_its_commands_take_it() -> None:
+    frame_handle(dataclasses.replace(call("Heartbeat", {}), dialect="raw", transport="amqp"))
+    charge_point = ChargePoint.objects.get(charge_point_id="CP-1")
+    assert (charge_point.dialect, charge_point.transport) == ("raw", "amqp")
+    ChargePoint.objects.filter(pk=charge_point.pk).update(registration_status="Accepted")
+    command_enqueue(charge_point=charge_point, action="ClearCache", payload={})
+    sent = command_next_send(charge_point_pk=charge_point.pk)
+    assert sent is not None
+    frame = command_frame(sent)
+    assert (frame.transport, frame.dialect, frame.ocpp_version) == ("amqp", "raw", "1.6")
+    assert (frame.kind, frame.action, frame.message_id, frame.payload) == (Kind.CALL, "ClearCache", sent.message_id, {})
