@@ -8,6 +8,7 @@ come from ``protocols.for_version(frame.ocpp_version)``, which call the ``charge
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -192,7 +193,7 @@ def _dispatch_all(chargers: dict[str, ChargePoint], fresh: list[tuple[int, Frame
     try:
         # One savepoint for all the bulk actions: if a statement fails, nothing of them is left.
         with transaction.atomic():
-            applied = {
+            applied: dict[tuple[str, str], list[dict[str, Any]] | None] = {
                 key: handlers[key].apply([item for _, _, item in entries], now) for key, entries in grouped.items()
             }
     except RETRYABLE:
@@ -384,6 +385,10 @@ def rejected_record(rejected: Rejected) -> Frame | None:
     return rejected.reply
 
 
+# A slotted dataclass's defaults are not readable as class attributes (``Frame.dialect`` is a slot).
+_FRAME_DEFAULTS = {field.name: field.default for field in dataclasses.fields(Frame)}
+
+
 def dead_letter_record(*, item: dict[str, Any], reason: str, description: str, deliveries: int) -> Frame | None:
     """Quarantine one task item that could not be handled; return the CallError to send for a Call.
 
@@ -392,9 +397,9 @@ def dead_letter_record(*, item: dict[str, Any], reason: str, description: str, d
     that its charger does not wait for a reply that will never come (it may send it again).
     """
     now = timezone.now()
-    frame = item.get("frame") if isinstance(item.get("frame"), dict) else {}
-    rejected = item.get("rejected") if isinstance(item.get("rejected"), dict) else {}
-    presence = item.get("presence") if isinstance(item.get("presence"), dict) else {}
+    frame: dict[str, Any] = item["frame"] if isinstance(item.get("frame"), dict) else {}
+    rejected: dict[str, Any] = item["rejected"] if isinstance(item.get("rejected"), dict) else {}
+    presence: dict[str, Any] = item["presence"] if isinstance(item.get("presence"), dict) else {}
     cid = str(frame.get("charge_point_id") or rejected.get("charge_point_id") or presence.get("charge_point_id") or "")
     message_id = str(frame.get("message_id") or rejected.get("message_id") or "")
     action = str(frame.get("action") or "")
@@ -405,8 +410,8 @@ def dead_letter_record(*, item: dict[str, Any], reason: str, description: str, d
             kind=Kind.CALL,
             message_id=message_id,
             action=action,
-            ocpp_version=str(frame.get("ocpp_version") or Frame.ocpp_version),
-            dialect=str(frame.get("dialect") or Frame.dialect),
+            ocpp_version=str(frame.get("ocpp_version") or _FRAME_DEFAULTS["ocpp_version"]),
+            dialect=str(frame.get("dialect") or _FRAME_DEFAULTS["dialect"]),
         )
         reply = call.error("InternalError", f"{action or 'this Call'} could not be processed; it was quarantined")
     try:

@@ -143,7 +143,7 @@ def _split(items: list[dict[str, Any]]) -> None:
     """Hand the two halves of a batch to the workers as new tasks (each with its own count)."""
     middle = len(items) // 2
     for half in (items[:middle], items[middle:]):
-        handle_frames.apply_async(args=[half])
+        handle_frames.apply_async(args=(half,))
 
 
 def _quarantine(item: dict[str, Any], *, reason: str, description: str, deliveries: int) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import decimal
 import enum
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import fastjsonschema
 from jsonschema import Draft4Validator
@@ -58,8 +58,10 @@ def error_code(kind: str, ocpp_version: str) -> str:
     return _VERSIONS.get(ocpp_version, v16).SPELLING[kind]
 
 
-def validate(kind: Kind, action: str, payload: Any, ocpp_version: str = "1.6") -> None:
-    """Raise OcppError when ``payload`` does not conform to the schema of ``action``'s Call or result."""
+def validate(kind: int, action: str, payload: Any, ocpp_version: str = "1.6") -> None:
+    """Raise OcppError when ``payload`` does not conform to the schema of ``action``'s Call or result.
+
+    ``kind`` is the OCPP-J MessageTypeId (``MessageType``, or the transport's equal ``Kind``)."""
     use_decimal = (kind, action) in _VERSIONS.get(ocpp_version, v16).DECIMAL_SCHEMAS
     try:
         validator = schema_validator(kind, action, ocpp_version)
@@ -73,7 +75,7 @@ def validate(kind: Kind, action: str, payload: Any, ocpp_version: str = "1.6") -
             error = best_match(validator.iter_errors(payload))
     else:
         try:
-            _fast_validator(kind, action, ocpp_version, validator.schema)(payload)
+            _fast_validator(kind, action, ocpp_version, cast(dict[str, Any], validator.schema))(payload)
         except fastjsonschema.JsonSchemaValueException:
             # jsonschema names the field (and has the last word)
             error = best_match(validator.iter_errors(payload))
@@ -92,7 +94,7 @@ _COLUMN_RANGES = {
 }
 
 
-def _check_columns(kind: Kind, action: str, payload: Any, ocpp_version: str) -> None:
+def _check_columns(kind: int, action: str, payload: Any, ocpp_version: str) -> None:
     """PropertyConstraintViolation for a schema-valid integer that the column it lands in cannot hold."""
     for field, (low, high) in _COLUMN_RANGES.get((ocpp_version, kind, action), ()):
         value = payload
@@ -105,7 +107,7 @@ def _check_columns(kind: Kind, action: str, payload: Any, ocpp_version: str) -> 
             raise OcppError("PropertyConstraintViolation", description[:255], {"field": field, "constraint": "range"})
 
 
-def schema_validator(kind: Kind, action: str, ocpp_version: str = "1.6") -> Draft4Validator:
+def schema_validator(kind: int, action: str, ocpp_version: str = "1.6") -> Draft4Validator:
     """The jsonschema validator of ``action``'s Call or result, as ``validate`` uses it; OSError when there is none.
 
     Ask here, not ``ocpp.messages.get_validator``: its cache ignores ``parse_float``, so whoever
@@ -122,11 +124,11 @@ def schema_validator(kind: Kind, action: str, ocpp_version: str = "1.6") -> Draf
     return _validators[key]
 
 
-_validators: dict[tuple[Kind, str, str], Draft4Validator] = {}
-_fast_validators: dict[tuple[Kind, str, str], Callable[[Any], Any]] = {}
+_validators: dict[tuple[int, str, str], Draft4Validator] = {}
+_fast_validators: dict[tuple[int, str, str], Callable[[Any], Any]] = {}
 
 
-def _fast_validator(kind: Kind, action: str, ocpp_version: str, schema: dict[str, Any]) -> Callable[[Any], Any]:
+def _fast_validator(kind: int, action: str, ocpp_version: str, schema: dict[str, Any]) -> Callable[[Any], Any]:
     key = (kind, action, ocpp_version)
     if key not in _fast_validators:
         _fast_validators[key] = fastjsonschema.compile(
