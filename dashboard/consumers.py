@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
-from urllib.parse import parse_qsl
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import QueryDict
 
 from backoffice.events import FLEET_GROUP
 from transactions.models import Transaction
@@ -91,9 +91,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             html = await database_sync_to_async(self.render)()
             await self.send_json({"fragments": html})
 
-    def query(self) -> dict[str, str]:
-        """The page's own query string (filters, page number), as passed in the socket URL."""
-        return dict(parse_qsl(self.scope.get("query_string", b"").decode("latin-1")))
+    def query(self) -> QueryDict:
+        """The page's own query string (filters, page number), as passed in the socket URL.
+
+        A QueryDict, as the page's request.GET: a list filter (``status=Faulted&status=Charging``) gets
+        every value. A dict held one string, which the list filter refused: the live page showed every charger.
+        """
+        return QueryDict(self.scope.get("query_string", b"").decode("latin-1"))
 
     async def groups_to_join(self) -> list[str] | None:
         """Channels groups to follow; None refuses the socket (nothing to show)."""

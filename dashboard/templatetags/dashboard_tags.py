@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import template
+from django.http import QueryDict
 
 register = template.Library()
 
@@ -79,10 +80,12 @@ def as_json(value: Any) -> str:
 def query_with(context: template.Context, **changes: Any) -> str:
     """The page's query string with some parameters replaced (for pagination links)."""
     query: Mapping[str, Any] = context.get("query") or {}
-    params = {key: query.get(key) for key in query if query.get(key) not in (None, "")}
+    # Every value of a repeated parameter (a QueryDict's list filter), not only its last.
+    values = query.lists() if isinstance(query, QueryDict) else ((key, [value]) for key, value in query.items())
+    params = {key: kept for key, listed in values if (kept := [value for value in listed if value not in (None, "")])}
     for key, value in changes.items():
         if value in (None, ""):
             params.pop(key, None)
         else:
-            params[key] = value
-    return "?" + urlencode(params)
+            params[key] = [value]
+    return "?" + urlencode(params, doseq=True)

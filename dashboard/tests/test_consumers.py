@@ -6,6 +6,7 @@ OCPP handlers send them, through ``backoffice.events.fleet_event`` after a commi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -209,6 +210,28 @@ def test_idle_socket_survives_the_redis_read_timeout(operator: User) -> None:
         assert await ws.receive_nothing(timeout=11)  # two whole BZPOPMIN rounds with nothing
         await sync_to_async(fleet_event)("ocpp", cp.charge_point_id, action="Heartbeat", outcome="ok")
         assert (await ws.receive_json_from(timeout=1.0))["fragments"]
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_a_live_page_filters_as_its_page_does_repeated_parameters_included(operator: User) -> None:
+    for cid, status in (("WS-Q-AVAIL", "Available"), ("WS-Q-FAULT", "Faulted"), ("WS-Q-CHARGE", "Charging")):
+        f.charger(cid, statuses=(status,))
+    query = "q=WS-Q&status=Faulted&status=Charging"
+    client = Client()
+    client.force_login(operator)
+    on_load = set(re.findall(r'data-charge-point="(WS-Q-\w+)"', client.get(f"/?{query}").content.decode()))
+    assert on_load == {"WS-Q-FAULT", "WS-Q-CHARGE"}
+    cookie = session_cookie(operator)
+
+    async def scenario() -> None:
+        ws = communicator(f"/ws/fleet/?{query}", [ORIGIN, cookie])
+        connected, _ = await ws.connect()
+        assert connected
+        table = (await ws.receive_json_from(timeout=5))["fragments"]["fleet-table"]
+        # The socket re-renders the page with the same filters: both statuses, not the last (nor none).
+        assert set(re.findall(r'data-charge-point="(WS-Q-\w+)"', table)) == on_load
         await ws.disconnect()
 
     run(scenario)
