@@ -13,7 +13,9 @@ after the row commits, never imported.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -185,14 +187,25 @@ def chargers_with_queued_commands(*, charge_point_ids: list[str] | None = None) 
     return list(queued.values_list("charge_point_id", flat=True).distinct())
 
 
-def remote_starts_link(*, transactions: list[Any], now: datetime) -> None:
-    """Link new sessions to the accepted RemoteStartTransaction that caused each (same tag, recent).
+@dataclasses.dataclass(frozen=True)
+class RemoteStartSpelling:
+    """How a version spells a remote start: its action, and how to read the id tag and the connector
+    (None: any) its request names. The version's StartTransaction handler passes it to
+    ``transactions_start``, so that the domain links sessions without reading a payload itself."""
+
+    action: str
+    id_tag: Callable[[dict[str, Any]], Any]
+    connector_id: Callable[[dict[str, Any]], Any]
+
+
+def remote_starts_link(*, transactions: list[Any], spelling: RemoteStartSpelling, now: datetime) -> None:
+    """Link new sessions to the accepted remote start that caused each (same tag, recent).
 
     One query for the candidate commands of all the sessions' chargers; a command links once.
     """
     candidates = Command.objects.filter(
         charge_point_id__in={transaction.charge_point_id for transaction in transactions},
-        action="RemoteStartTransaction",
+        action=spelling.action,
         status=Command.Status.ACCEPTED,
         transaction__isnull=True,
         completed_at__gte=now - timedelta(minutes=10),
@@ -204,8 +217,8 @@ def remote_starts_link(*, transactions: list[Any], now: datetime) -> None:
         for command in by_charger.get(session.charge_point_id, []):
             if (
                 command.transaction_id is None
-                and command.request.get("idTag") == session.id_tag
-                and command.request.get("connectorId") in (None, session.connector_id)
+                and spelling.id_tag(command.request) == session.id_tag
+                and spelling.connector_id(command.request) in (None, session.connector_id)
             ):
                 command.transaction = session
                 command.save(update_fields=["transaction"])

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connection
 
 from backoffice import bulk
-from chargers.commands import remote_starts_link
+from chargers.commands import RemoteStartSpelling, remote_starts_link
 from chargers.models import ChargePoint, ChargerEvent
 from chargers.reservations import reservation_use
 from chargers.services import IdTagInfo, charger_event_record, id_tags_authorize
@@ -65,6 +65,7 @@ def transaction_start(
     meter_start: int,
     started_at: datetime,
     reservation_id: int | None = None,
+    remote_start: RemoteStartSpelling | None = None,
     now: datetime,
 ) -> tuple[Transaction, IdTagInfo]:
     """Record a StartTransaction and decide on its id tag.
@@ -74,7 +75,7 @@ def transaction_start(
     resent it under a new message id) finds the same row, and so gets the same transactionId.
     """
     report = StartReport(charge_point, connector_id, id_tag, meter_start, started_at, reservation_id)
-    return transactions_start(reports=[report], now=now)[0]
+    return transactions_start(reports=[report], remote_start=remote_start, now=now)[0]
 
 
 # The natural key of a session (uniq_transaction_natural_key), as attribute names.
@@ -82,17 +83,21 @@ _SESSION_KEY = ("charge_point_id", "connector_id", "id_tag", "started_at", "mete
 _SESSION_FIELDS = [field.attname for field in Transaction._meta.concrete_fields]
 
 
-def transactions_start(*, reports: list[StartReport], now: datetime) -> list[tuple[Transaction, IdTagInfo]]:
+def transactions_start(
+    *, reports: list[StartReport], remote_start: RemoteStartSpelling | None, now: datetime
+) -> list[tuple[Transaction, IdTagInfo]]:
     """``transaction_start`` for many StartTransactions (one per charger: a wave) in a few statements.
 
     The id tags are looked up in one query, the sessions inserted (or, for replays, found) in
     one, remote starts linked with one more, and sessions that lost their stop closed in one UPDATE.
+    ``remote_start`` is how the charger's version spells a remote start (None: link none).
     """
     infos = id_tags_authorize(requests=[(report.id_tag, report.charge_point) for report in reports], now=now)
     sessions, created = _sessions_insert(reports, infos, now)
     new = [session for session in sessions if session.pk in created]
     if new:
-        remote_starts_link(transactions=new, now=now)
+        if remote_start is not None:
+            remote_starts_link(transactions=new, spelling=remote_start, now=now)
         for report, session in zip(reports, sessions, strict=True):
             if session.pk in created:
                 reservation_use(charge_point=report.charge_point, reservation_id=report.reservation_id)

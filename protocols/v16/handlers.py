@@ -147,8 +147,16 @@ def _start_report(cp: ChargePoint, payload: dict[str, Any]) -> sessions.StartRep
     )
 
 
+# A session started with an accepted RemoteStartTransaction of the same idTag is linked to it.
+REMOTE_START = commands.RemoteStartSpelling(
+    action="RemoteStartTransaction",
+    id_tag=lambda request: request.get("idTag"),
+    connector_id=lambda request: request.get("connectorId"),
+)
+
+
 def _starts(items: list[sessions.StartReport], now: datetime) -> list[dict[str, Any]]:
-    started = sessions.transactions_start(reports=items, now=now)
+    started = sessions.transactions_start(reports=items, remote_start=REMOTE_START, now=now)
     return [{"transactionId": transaction.pk, "idTagInfo": info.to_ocpp()} for transaction, info in started]
 
 
