@@ -148,7 +148,9 @@ class CommandSerializer(serializers.ModelSerializer):
     request = serializers.JSONField(read_only=True, help_text="The OCPP request payload sent")
     response = serializers.JSONField(read_only=True, allow_null=True, help_text="The charger's CallResult payload")
     transaction: serializers.PrimaryKeyRelatedField[Transaction] = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The session an accepted RemoteStartTransaction started, once it did"
+        read_only=True,
+        allow_null=True,
+        help_text="The session an accepted RemoteStartTransaction started, once it did (null until then)",
     )
 
     class Meta:
