@@ -412,6 +412,7 @@ def dead_letter_record(*, item: dict[str, Any], reason: str, description: str, d
             action=action,
             ocpp_version=str(frame.get("ocpp_version") or _FRAME_DEFAULTS["ocpp_version"]),
             dialect=str(frame.get("dialect") or _FRAME_DEFAULTS["dialect"]),
+            transport=str(frame.get("transport") or _FRAME_DEFAULTS["transport"]),
         )
         reply = call.error("InternalError", f"{action or 'this Call'} could not be processed; it was quarantined")
     try:
