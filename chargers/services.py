@@ -155,13 +155,9 @@ def boot_notifications_record(*, reports: list[BootReport], now: datetime) -> li
 
 def _boot_update_sql() -> str:
     meta, quote = ChargePoint._meta, connection.ops.quote_name
-    pk = quote(meta.pk.column)
-    written = [
-        quote(meta.get_field(field).column) for field in (*_IDENTITY_FIELDS, "ocpp_version", "heartbeat_interval")
-    ]
-    first, last, updated = (
-        quote(meta.get_field(field).column) for field in ("first_boot_at", "last_boot_at", "updated_at")
-    )
+    [pk] = bulk.columns_of(ChargePoint, [meta.pk.attname])
+    written = bulk.columns_of(ChargePoint, [*_IDENTITY_FIELDS, "ocpp_version", "heartbeat_interval"])
+    first, last, updated = bulk.columns_of(ChargePoint, ["first_boot_at", "last_boot_at", "updated_at"])
     arrays = ["%s::bigint[]", *["%s::text[]"] * (len(_IDENTITY_FIELDS) + 1), "%s::integer[]"]
     return (
         f"UPDATE {quote(meta.db_table)} AS cp SET {', '.join(f'{column} = v.{column}' for column in written)}, "

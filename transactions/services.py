@@ -11,7 +11,7 @@ import dataclasses
 import operator
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
@@ -22,6 +22,9 @@ from chargers.reservations import reservation_use
 from chargers.services import IdTagInfo, charger_event_record, id_tags_authorize
 
 from .models import MeterValue, Transaction
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -303,7 +306,14 @@ def meter_reports_record(*, reports: list[MeterReport], now: datetime) -> int:
 
 
 # A meter value row, in this order (``_meter_rows``).
-_METER_FIELDS = ("charge_point_id", "connector_id", "transaction_id", "timestamp", "received_at", "numeric_value")
+_METER_FIELDS: tuple[str, ...] = (
+    "charge_point_id",
+    "connector_id",
+    "transaction_id",
+    "timestamp",
+    "received_at",
+    "numeric_value",
+)
 _METER_FIELDS += tuple(field.name for field in dataclasses.fields(SampledValue))
 _sampled_value_fields = operator.attrgetter(*(field.name for field in dataclasses.fields(SampledValue)))
 
@@ -337,7 +347,7 @@ def _meter_rows(
     ]
 
 
-def _valid_transaction_id(transaction_id: int | None) -> bool:
+def _valid_transaction_id(transaction_id: int | None) -> TypeIs[int]:
     return transaction_id is not None and 0 < transaction_id < 2**63
 
 
