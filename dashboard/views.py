@@ -206,7 +206,8 @@ def pending_accept_view(request: HttpRequest) -> HttpResponse:
     """
     form = BulkAcceptForm(request.POST, charge_point_ids=request.POST.getlist("charge_point_id"))
     if not form.is_valid():
-        messages.error(request, " ".join(form.non_field_errors()) or "Choose which chargers to accept")
+        problems = " ".join(str(error) for error in form.non_field_errors())
+        messages.error(request, problems or "Choose which chargers to accept")
         return HttpResponseRedirect(_pending_url(request.POST.get("status") or RegistrationStatus.PENDING))
     data = form.cleaned_data
     if data["scope"] == "all":

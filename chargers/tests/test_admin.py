@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 
@@ -49,7 +50,7 @@ def fleet() -> ChargePoint:
 
 
 def test_every_admin_page_opens(admin_client: Client, fleet: ChargePoint) -> None:
-    objects = [
+    objects: list[Model | None] = [
         fleet,
         Connector.objects.first(),
         Transaction.objects.first(),
@@ -62,6 +63,7 @@ def test_every_admin_page_opens(admin_client: Client, fleet: ChargePoint) -> Non
 
     objects.append(MessageLog.objects.first())
     for obj in objects:
+        assert obj is not None  # the fleet fixture makes one of each
         opts = obj._meta
         assert admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")).status_code == 200
         change = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))

@@ -7,11 +7,13 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
 from chargers.models import ChargePoint, Command, ConfigurationKey, Connector, IdTag, RegistrationStatus
 from chargers.services import id_tag_authorize
@@ -27,6 +29,13 @@ def queries(client: Client, url: str) -> int:
         response = client.get(url)
     assert response.status_code == 200
     return len(captured.captured_queries)
+
+
+def found(pattern: str, text: str, group: int = 0) -> str:
+    """The first match of ``pattern`` in ``text`` (``.`` matches newlines); the test fails when there is none."""
+    match = re.search(pattern, text, re.S)
+    assert match is not None, f"{pattern!r} is not on the page"
+    return match.group(group)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +65,7 @@ def test_posts_redirect_anonymous_to_login(client: Client) -> None:
     assert list(IdTag.objects.values_list("id_tag", "status")) == [("ANON-1", "Accepted")]
 
 
-def test_login_page_logs_in_and_lands_on_the_fleet(client: Client, operator) -> None:
+def test_login_page_logs_in_and_lands_on_the_fleet(client: Client, operator: User) -> None:
     page = client.get("/login/")
     assert page.status_code == 200
     assert b'<label for="id_username">' in page.content
@@ -77,12 +86,10 @@ def test_fleet_counts_and_badges(operator_client: Client) -> None:
 
     counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', html))
     assert counts == {"online": "4", "offline": "2", "available": "1", "charging": "1", "faulted": "1", "pending": "1"}
-    row = re.search(r'data-charge-point="CP-FAULT">.*?</tr>', html, re.S).group(0)
+    row = found(r'data-charge-point="CP-FAULT">.*?</tr>', html)
     assert 'class="badge bad" data-state>Faulted<' in row
     assert 'data-connector="1"' in row and "1: Faulted" in row and "2: Charging" in row
-    assert 'class="badge muted" data-online>Offline<' in re.search(
-        r'data-charge-point="CP-OFF">.*?</tr>', html, re.S
-    ).group(0)
+    assert 'class="badge muted" data-online>Offline<' in found(r'data-charge-point="CP-OFF">.*?</tr>', html)
     assert 'data-live="/ws/fleet/"' in html
 
 
@@ -100,7 +107,7 @@ def test_fleet_power_is_the_latest_power_sample_of_active_sessions(operator_clie
     f.sample(done, at=at - timedelta(days=1), measurand="Power.Active.Import", value=50000, unit="W")
 
     html = operator_client.get("/").content.decode()
-    row = re.search(r'data-charge-point="CP-POWER">.*?</tr>', html, re.S).group(0)
+    row = found(r'data-charge-point="CP-POWER">.*?</tr>', html)
     assert '<td class="num" data-power>10.4 kW</td>' in row
 
 
@@ -175,7 +182,7 @@ def test_charger_detail_shows_identity_connectors_session_messages_commands_conf
     assert re.search(r'data-connector="1">.*?data-status>Charging<', html, re.S)
     assert f'href="/sessions/{tx.pk}/"' in html
     assert "<dd data-power>11.0 kW</dd>" in html and "<dd data-energy>3.50 kWh</dd>" in html
-    series = json.loads(re.search(r'data-series="([^"]+)"', html).group(1).replace("&quot;", '"'))
+    series = json.loads(found(r'data-series="([^"]+)"', html, group=1).replace("&quot;", '"'))
     assert len(series["x"]) == 3 and series["power"][-1] == 11.0 and series["energy"][-1] == 3.5
     assert "StatusNotification" in html
     assert "HeartbeatInterval" in html and "NumberOfConnectors" in html and "Unknown keys: Foo" in html
@@ -200,7 +207,7 @@ def test_configuration_comes_from_the_stored_keys_when_there_are_some(operator_c
         charge_point=cp, key="MeterValueSampleInterval", value="30", updated_at=timezone.now()
     )
     html = operator_client.get("/chargers/CP-CONF/").content.decode()
-    section = re.search(r'id="charger-configuration".*?</section>', html, re.S).group(0)
+    section = found(r'id="charger-configuration".*?</section>', html)
     assert "MeterValueSampleInterval" in section and "<code>30</code>" in section
     assert "Old" not in section
 
@@ -299,9 +306,9 @@ def test_sessions_list_filters_and_shows_energy_and_duration(operator_client: Cl
     live = f.charging_session(b, watts=7000, energy_wh=2500)
 
     html = operator_client.get("/sessions/").content.decode()
-    done_row = re.search(rf'data-transaction="{done.pk}">.*?</tr>', html, re.S).group(0)
+    done_row = found(rf'data-transaction="{done.pk}">.*?</tr>', html)
     assert "12.50 kWh" in done_row and "1 h 30 min" in done_row
-    live_row = re.search(rf'data-transaction="{live.pk}">.*?</tr>', html, re.S).group(0)
+    live_row = found(rf'data-transaction="{live.pk}">.*?</tr>', html)
     assert "2.50 kWh" in live_row and "7.0 kW" in live_row and "In progress" in live_row
 
     def listed(query: str) -> set[int]:
@@ -337,7 +344,7 @@ def test_session_detail_shows_energy_duration_and_chart(operator_client: Client)
     assert "<dd data-energy>20.00 kWh</dd>" in html
     assert "<dd data-duration>45 min</dd>" in html
     assert "Completed" in html
-    series = json.loads(re.search(r'data-series="([^"]+)"', html).group(1).replace("&quot;", '"'))
+    series = json.loads(found(r'data-series="([^"]+)"', html, group=1).replace("&quot;", '"'))
     assert series == {"x": [(tx.started_at + timedelta(minutes=5)).timestamp()], "power": [11.0], "energy": [1.0]}
 
 
@@ -417,7 +424,7 @@ def test_fleet_of_a_thousand_chargers_stays_one_quick_page(operator_client: Clie
 
     assert html.count('<tr id="cp-') == 50 and "Page 1 of 20" in html
     assert re.search(r'data-count="online">857<', html)
-    first = re.search(r'data-charge-point="K-0000">.*?</tr>', html, re.S).group(0)
+    first = found(r'data-charge-point="K-0000">.*?</tr>', html)
     assert "4.0 kW" in first  # the newest of its five samples
     assert len(first_page.captured_queries) <= 7
     assert queries(operator_client, "/?page=20") == len(first_page.captured_queries)
@@ -445,7 +452,7 @@ def test_charger_with_two_current_sessions_draws_a_chart_for_each(operator_clien
     assert 'class="chart"' not in blocks[str(waiting.pk)] and "No meter values" in blocks[str(waiting.pk)]
 
 
-def test_charts_carry_the_time_zone_the_page_prints_times_in(operator_client: Client, settings) -> None:
+def test_charts_carry_the_time_zone_the_page_prints_times_in(operator_client: Client, settings: Settings) -> None:
     settings.TIME_ZONE = "Europe/Berlin"
     cp = f.charger("CP-TZ", statuses=("Charging",))
     tx = f.charging_session(cp, watts=1000, energy_wh=100)
@@ -461,13 +468,13 @@ def test_favicon_is_served_to_everyone_and_linked_from_every_page(client: Client
     assert 'rel="icon" href="/favicon.ico"' in operator_client.get("/").content.decode()
 
 
-def test_navigation_leads_to_id_tags_api_docs_and_for_staff_the_admin(operator_client: Client, operator) -> None:
-    nav = re.search(r'<nav aria-label="Main">.*?</nav>', operator_client.get("/").content.decode(), re.S).group(0)
+def test_navigation_leads_to_id_tags_api_docs_and_for_staff_the_admin(operator_client: Client, operator: User) -> None:
+    nav = found(r'<nav aria-label="Main">.*?</nav>', operator_client.get("/").content.decode())
     assert 'href="/id-tags/"' in nav and 'href="/api/docs/"' in nav
     assert 'href="/admin/"' not in nav  # the admin would only ask a non-staff operator to log in again
     operator.is_staff = True
     operator.save()
-    nav = re.search(r'<nav aria-label="Main">.*?</nav>', operator_client.get("/").content.decode(), re.S).group(0)
+    nav = found(r'<nav aria-label="Main">.*?</nav>', operator_client.get("/").content.decode())
     assert 'href="/admin/"' in nav
 
 
@@ -476,9 +483,9 @@ def test_configuration_table_has_fixed_columns_that_wrap(operator_client: Client
     ConfigurationKey.objects.create(
         charge_point=cp, key="Url", value="x" * 300, readonly=True, updated_at=timezone.now()
     )
-    section = re.search(
-        r'id="charger-configuration".*?</section>', operator_client.get("/chargers/CP-WIDE/").content.decode(), re.S
-    ).group(0)
+    section = found(
+        r'id="charger-configuration".*?</section>', operator_client.get("/chargers/CP-WIDE/").content.decode()
+    )
     assert 'class="compact config"' in section and '<col class="ro">' in section
     assert '<td class="ro" data-readonly>yes</td>' in section
 
@@ -596,6 +603,7 @@ def test_add_an_id_tag_from_the_page(operator_client: Client) -> None:
     )
     assert response.redirect_chain == [("/id-tags/?search=04AA11BB", 302)]
     tag = IdTag.objects.get(id_tag="04AA11BB")
+    assert tag.parent is not None and tag.expiry_date is not None
     assert (tag.status, tag.parent.id_tag, tag.note) == ("Accepted", "FLEET", "van 3")
     assert tag.expiry_date.isoformat() == "2031-06-30T18:00:00+00:00"  # the page's time zone
     assert tag_rows(response.content.decode()) == {"04AA11BB": "Accepted"}
@@ -640,7 +648,7 @@ def test_block_unblock_and_expire_an_id_tag_from_the_page(operator_client: Clien
     assert expired["Location"] == "/id-tags/"
     assert answer() == "Expired"
     tag = IdTag.objects.get(id_tag="CARD-9")
-    assert tag.status == "Accepted" and tag.expiry_date <= timezone.now()
+    assert tag.status == "Accepted" and tag.expiry_date is not None and tag.expiry_date <= timezone.now()
     assert 'aria-label="Expire CARD-9"' not in operator_client.get("/id-tags/").content.decode()
 
     assert operator_client.post("/id-tags/CARD-9/", {"action": "dance"}).status_code == 302
