@@ -252,6 +252,7 @@ def test_starts_of_many_chargers_in_one_batch(settings: Any) -> None:
     assert Transaction.objects.get(pk=ids[0]).id_tag_status == "Blocked"  # recorded all the same
     assert Transaction.objects.filter(charge_point=cp_b).count() == 1
     closed = Transaction.objects.get(pk=lost.payload["transactionId"])
+    assert closed.stopped_at is not None
     assert (closed.stop_reason, closed.stopped_at.isoformat()) == ("Other", "2026-11-23T12:00:00+00:00")
     assert Transaction.objects.get(pk=ids[2]).stopped_at is None
     assert Transaction.objects.filter(charge_point=cp_c).count() == 2

@@ -200,9 +200,11 @@ def _schema_actions() -> list[tuple[Kind, str]]:
 @cache
 def _schema(kind: Kind, action: str) -> dict[str, Any] | None:
     try:
-        return schema_validator(kind, action).schema
+        schema = schema_validator(kind, action).schema
     except OSError:
         return None
+    assert isinstance(schema, dict)  # jsonschema types a schema as a mapping or a bool; OCPP's are objects
+    return schema
 
 
 def _from_schema(node: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -268,6 +270,7 @@ def test_schema_generated_payloads_validate_or_raise_an_ocpp_error(case: tuple[t
 def test_every_column_range_names_an_integer_field_of_its_schema() -> None:
     for (version, kind, action), fields in _COLUMN_RANGES.items():
         schema = schema_validator(kind, action, version).schema
+        assert isinstance(schema, dict)
         for field, _ in fields:
             node = schema
             for name in field.split("."):
@@ -526,10 +529,11 @@ def test_a_decimal_schema_cached_with_floats_by_someone_else_still_validates() -
     )
     try:
         messages.get_validator(int(Kind.RESULT), "GetCompositeSchedule", "1.6")  # floats, cached for all
-        schedule = {"chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 21.4}]}
+        period: dict[str, Any] = {"startPeriod": 0, "limit": 21.4}
+        schedule = {"chargingRateUnit": "W", "chargingSchedulePeriod": [period]}
         validate(Kind.RESULT, "GetCompositeSchedule", {"status": "Accepted", "chargingSchedule": schedule})
         with pytest.raises(OcppError):
-            schedule["chargingSchedulePeriod"][0]["limit"] = 21.45
+            period["limit"] = 21.45
             validate(Kind.RESULT, "GetCompositeSchedule", {"status": "Accepted", "chargingSchedule": schedule})
     finally:
         messages._validators.pop(key, None)

@@ -135,7 +135,7 @@ def test_whole_charging_session(stack: Stack, gateway: GatewayClient, cid: str) 
 
 def test_every_charger_initiated_message_is_answered(stack: Stack, gateway: GatewayClient, cid: str) -> None:
     call_ok(gateway, cid, "BootNotification", {"chargePointVendor": "ACME", "chargePointModel": "M"})
-    notifications = {
+    notifications: dict[str, dict[str, Any]] = {
         "DataTransfer": {"vendorId": "com.acme", "messageId": "x", "data": "{}"},
         "DiagnosticsStatusNotification": {"status": "Uploaded"},
         "FirmwareStatusNotification": {"status": "Installed"},
@@ -240,7 +240,7 @@ def test_garbage_is_logged_counted_and_kept_and_nothing_breaks(stack: Stack, gat
     cid = unique_cid()
     call_ok(gateway, cid, "BootNotification", {"chargePointVendor": "ACME", "chargePointModel": "M"})
     before = ChargePoint.objects.get(charge_point_id=cid)
-    bad = [
+    bad: list[tuple[str, bytes | str, str | None]] = [
         (cid, b"\xff\xfenot json", None),
         (cid, json.dumps({"MessageTypeId": "2", "UniqueId": "s", "Action": "Heartbeat", "Payload": {}}), None),
         (cid, json.dumps({"MessageTypeId": 2, "UniqueId": "x" * 37, "Action": "Heartbeat", "Payload": {}}), None),
@@ -265,13 +265,13 @@ def test_garbage_is_logged_counted_and_kept_and_nothing_breaks(stack: Stack, gat
         gateway.publish(target, payload, topic=topic)
     # A Call whose id is readable but whose shape is broken is answered.
     gateway.publish(cid, {"MessageTypeId": 2, "UniqueId": "np", "Action": "Heartbeat", "Payload": "nope"})
-    assert gateway.reply("np")["ErrorCode"] == "FormationViolation"
+    assert gateway.emqx_reply("np")["ErrorCode"] == "FormationViolation"
     # PostgreSQL cannot store NUL: such a Call used to fail its wave's write and was lost unanswered.
     gateway.publish(cid, {"MessageTypeId": 2, "UniqueId": "nul", "Action": "Heartbeat", "Payload": {"x": "a\x00b"}})
-    nul_reply = gateway.reply("nul")
+    nul_reply = gateway.emqx_reply("nul")
     assert nul_reply["ErrorCode"] == "FormationViolation" and "NUL" in nul_reply["ErrorDescription"]
     # An oversized Call's id is read from its first bytes: it is answered, not left to time out.
-    assert gateway.reply("big")["ErrorCode"] == "FormationViolation"
+    assert gateway.emqx_reply("big")["ErrorCode"] == "FormationViolation"
 
     expected = {"not_json", "bad_message_type", "bad_message_id", "oversized", "bad_structure", "nul_character"}
     invalid = MessageLog.objects.filter(kind="invalid", charge_point_id=cid)
@@ -306,7 +306,7 @@ def test_messages_published_while_the_bridge_is_down_are_not_lost(stack: Stack, 
     finally:
         stack.start_bridge()
     for index in range(len(cids)):
-        assert gateway.reply(f"down-{index}", timeout=30)["Payload"]["status"] == "Accepted"
+        assert gateway.emqx_reply(f"down-{index}", timeout=30)["Payload"]["status"] == "Accepted"
     assert ChargePoint.objects.filter(charge_point_id__in=cids).count() == 5
     stack.drain()  # the restarted bridge may redeliver frames it had not acknowledged
 

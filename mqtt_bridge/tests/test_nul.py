@@ -141,7 +141,7 @@ def rejected_count(reason: str) -> float:
 def test_a_batch_with_nul_frames_is_stored_and_nothing_is_lost() -> None:
     """The worker's task, as the bridge feeds it: every message lands in the message log in PostgreSQL."""
     cid, other = unique_cid(), unique_cid()
-    messages = [
+    messages: list[tuple[str, bytes | str]] = [
         (cid, json.dumps([2, "ok-1", "Heartbeat", {}])),
         (cid, json.dumps([2, "nul-1", "Heartbeat", {"x": f"a{NUL}b"}])),
         (other, envelope(2, "ok-2", Action="Heartbeat", Payload={})),

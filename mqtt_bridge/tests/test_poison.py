@@ -129,10 +129,10 @@ def test_run_that_raises_is_quarantined_and_its_batch_mates_answered(stack: Stac
     gateway.listen(good_cid)
     gateway.listen(bad_cid)
 
-    handle_frames.apply_async(args=[[bad, good]], queue=stack.queue)
+    handle_frames.apply_async(args=([bad, good],), queue=stack.queue)
 
-    assert gateway.reply(good_id)["MessageTypeId"] == 3
-    error = gateway.reply(bad_id)
+    assert gateway.emqx_reply(good_id)["MessageTypeId"] == 3
+    error = gateway.emqx_reply(bad_id)
     assert (error["MessageTypeId"], error["ErrorCode"]) == (4, "InternalError")
     letter = DeadLetter.objects.get(charge_point_id=bad_cid)
     assert (letter.message_id, letter.reason, letter.answered) == (bad_id, "exception", True)
@@ -147,7 +147,7 @@ def test_worker_killed_mid_batch_gets_it_back_after_the_visibility_timeout(
     message_id, item = heartbeat(cid)
     own_worker.start_worker(concurrency=1)
     with charger_lock.held(cid):
-        handle_frames.apply_async(args=[[item]], queue=own_worker.queue)
+        handle_frames.apply_async(args=([item],), queue=own_worker.queue)
         backend = charger_lock.new_waiter()
         assert own_worker.worker is not None
         os.killpg(own_worker.worker.pid, signal.SIGKILL)  # the worker and its pool, as a crash
@@ -155,7 +155,7 @@ def test_worker_killed_mid_batch_gets_it_back_after_the_visibility_timeout(
         charger_lock.terminate(backend)
     # Nothing acknowledged the task: a new worker takes it again once the visibility timeout passed.
     own_worker.start_worker(concurrency=1)
-    reply = gateway.reply(message_id, timeout=30)
+    reply = gateway.emqx_reply(message_id, timeout=30)
     assert reply["MessageTypeId"] == 3
     handled = MessageLog.objects.filter(charge_point_id=cid, message_id=message_id, direction="in")
     assert handled.count() == 1  # applied once
@@ -174,7 +174,7 @@ def test_frame_that_kills_its_worker_is_split_off_then_quarantined(
     main = psutil.Process(own_worker.worker.pid)
     kills = 0
     with charger_lock.held(poison_cid):
-        handle_frames.apply_async(args=[[poison, mate]], queue=own_worker.queue)
+        handle_frames.apply_async(args=([poison, mate],), queue=own_worker.queue)
         # Every time a pool process takes the poison frame it blocks on the lock, and is killed.
         while not DeadLetter.objects.filter(charge_point_id=poison_cid).exists():
             backend = charger_lock.new_waiter()
@@ -187,9 +187,9 @@ def test_frame_that_kills_its_worker_is_split_off_then_quarantined(
                 lambda: DeadLetter.objects.filter(charge_point_id=poison_cid).exists() or charger_lock.fresh_waiters(),
                 what="the next delivery",
             )
-    error = gateway.reply(poison_id)
+    error = gateway.emqx_reply(poison_id)
     assert (error["MessageTypeId"], error["ErrorCode"]) == (4, "InternalError")
-    assert gateway.reply(mate_id)["MessageTypeId"] == 3
+    assert gateway.emqx_reply(mate_id)["MessageTypeId"] == 3
     letter = DeadLetter.objects.get(charge_point_id=poison_cid)
     assert (letter.reason, letter.deliveries) == ("worker_lost", 3)
     # Split once (the pair), then the poison frame alone: delivered twice, killed twice.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mqtt_bridge.frames import Kind
@@ -44,7 +46,7 @@ def test_results_are_validated_with_decimals() -> None:
 
 # Valid 1.6 Calls, and what can be wrong with a field: the fast validator must agree with
 # jsonschema on every variant (a payload it accepts is never one jsonschema rejects).
-_VALID_CALLS = {
+_VALID_CALLS: dict[str, dict[str, Any]] = {
     "BootNotification": {"chargePointVendor": "a", "chargePointModel": "b", "firmwareVersion": "1.0"},
     "StatusNotification": {"connectorId": 1, "errorCode": "NoError", "status": "Available", "info": "x"},
     "Authorize": {"idTag": "TAG1"},
@@ -61,10 +63,10 @@ _VALID_CALLS = {
         ],
     },
 }
-_BAD_VALUES = [None, True, 1, 1.0, 1.5, -1, "", "x" * 60, "1", [], {}, "NotAnEnumValue"]
+_BAD_VALUES: list[Any] = [None, True, 1, 1.0, 1.5, -1, "", "x" * 60, "1", [], {}, "NotAnEnumValue"]
 
 
-def _variants(payload: dict) -> list[dict]:
+def _variants(payload: dict[str, Any]) -> list[dict[str, Any]]:
     variants = [payload, {**payload, "extra": 1}]
     for key, value in payload.items():
         variants.append({k: v for k, v in payload.items() if k != key})
