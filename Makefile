@@ -34,8 +34,9 @@ manage: venv ## manage.py against the running stack: make manage ARGS="gateway_s
 stop: ## stop a stack running on .data (from another terminal; Ctrl-C in its own does the same)
 	@if [ -x $(PY) ]; then $(DEVSTACK) stop; fi
 
-lint: venv ## ruff
+lint: venv ## ruff and mypy (django-stubs, djangorestframework-stubs; configured in pyproject.toml)
 	$(PY) -m ruff check .
+	$(PY) -m mypy .
 
 test: venv lint ## lint, migrations check, pytest (PYTEST_ARGS="-k foo" to select)
 	$(DEVSTACK) --data-dir $(DATA_DIR)/test exec -- $(PY) manage.py makemigrations --check --dry-run
