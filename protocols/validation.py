@@ -116,10 +116,15 @@ def schema_validator(kind: int, action: str, ocpp_version: str = "1.6") -> Draft
     """
     key = (kind, action, ocpp_version)
     if key not in _validators:
-        validator = get_validator(int(kind), action, ocpp_version)
         if (kind, action) in _VERSIONS.get(ocpp_version, v16).DECIMAL_SCHEMAS:
-            # Our own copy with Decimal numbers (0.1 exactly), whichever the package cached.
+            # Ask as the package itself asks for these schemas (Decimal): were we first with floats,
+            # the package's cache would hand the float validator to its own Decimal validation (the
+            # `ocpp` ChargePoint of the simulator, in the same process) and it raises TypeError.
+            validator = get_validator(int(kind), action, ocpp_version, parse_float=decimal.Decimal)
+            # Our own copy with Decimal numbers (0.1 exactly), whichever the package cached first.
             validator = Draft4Validator(_to_decimal(validator.schema))
+        else:
+            validator = get_validator(int(kind), action, ocpp_version)
         _validators[key] = validator
     return _validators[key]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from ocpp.messages import get_validator
 
 from chargers.ports import CommandRequest, Shortcuts
 from protocols.v16 import enums
 from protocols.v16.shortcuts import SHORTCUTS
+from protocols.validation import validate
 
 TX_PROFILE = {
     "chargingProfileId": 1,
@@ -62,7 +62,9 @@ def test_each_builder_spells_a_payload_the_16_schema_accepts(
 ) -> None:
     request = build(SHORTCUTS)
     assert (request.action, request.payload) == (action, payload)
-    get_validator(2, request.action, "1.6").validate(request.payload)
+    # Our validation, as command_enqueue applies it (ocpp's get_validator would cache a float copy of
+    # RemoteStartTransaction's schema for the whole process: see test_ocpp_package_cache.py).
+    validate(2, request.action, request.payload, "1.6")
 
 
 def test_every_shortcut_of_the_port_has_a_builder_test() -> None:
@@ -75,4 +77,6 @@ def test_every_shortcut_of_the_port_has_a_builder_test() -> None:
 @pytest.mark.parametrize("message", enums.TRIGGER_MESSAGES)
 def test_every_trigger_message_offered_is_one_the_schema_takes(message: str) -> None:
     request = SHORTCUTS.trigger(message=message, connector_id=1)
-    get_validator(2, request.action, "1.6").validate(request.payload)
+    # Our validation, as command_enqueue applies it (ocpp's get_validator would cache a float copy of
+    # RemoteStartTransaction's schema for the whole process: see test_ocpp_package_cache.py).
+    validate(2, request.action, request.payload, "1.6")
