@@ -25,7 +25,7 @@ from chargers.commands import chargers_with_queued_commands
 from . import processing
 from .frames import Frame, Rejected, utcnow
 from .models import DeadLetter
-from .mqtt import PublishError, publisher
+from .outbound import PublishError, publish
 from .sending import command_send_next, commands_send_next
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def _handle(items: list[dict[str, Any]]) -> None:
         replies: list[Frame] = []
         for run in _runs(items):
             replies += _handle_safely(run)
-        publisher().publish(replies)
+        publish(replies)  # each reply on the transport its Call came in on
         # The replies first: a charger must have its BootNotification answered before our next Call.
         _commands_send([item["frame"]["charge_point_id"] for item in items if "frame" in item])
         now = utcnow()
@@ -150,7 +150,7 @@ def _quarantine(item: dict[str, Any], *, reason: str, description: str, deliveri
     """Keep the item as a dead letter and answer its Call, if it was one."""
     reply = processing.dead_letter_record(item=item, reason=reason, description=description, deliveries=deliveries)
     if reply is not None:
-        publisher().publish([reply])
+        publish([reply])
 
 
 def _commands_send(charge_point_ids: list[str]) -> None:
