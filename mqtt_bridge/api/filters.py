@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
-from chargers.api.filters import IsoDateTimeFilter
+from chargers.filtersets import IsoDateTimeFilter
 from mqtt_bridge.models import MessageLog
 
 
