@@ -16,6 +16,8 @@ TOPIC_PREFIX = f"test-{RUN_ID}/"
 os.environ.setdefault("CSMS_CELERY_QUEUE", f"test-{RUN_ID}")
 os.environ.setdefault("CSMS_TOPIC_CALL", TOPIC_PREFIX + "ocpp/cp/{cid}")
 os.environ.setdefault("CSMS_TOPIC_REPLY", TOPIC_PREFIX + "ocpp/cp/{cid}/Reply")
+os.environ.setdefault("CSMS_TOPIC_CALL_V201", TOPIC_PREFIX + "ocpp/v201/cp/{cid}")
+os.environ.setdefault("CSMS_TOPIC_REPLY_V201", TOPIC_PREFIX + "ocpp/v201/cp/{cid}/Reply")
 os.environ.setdefault("CSMS_TOPIC_DOWNSTREAM", TOPIC_PREFIX + "ocpp/cs/{cid}")
 os.environ.setdefault(
     "CSMS_TOPIC_PRESENCE",
