@@ -255,6 +255,43 @@ CSMS_BRIDGE_LINGER_MS = env_int("CSMS_BRIDGE_LINGER_MS", 35, minimum=0)
 # reply takes up to this much longer.
 CSMS_BRIDGE_IDLE_LINGER_MS = env_int("CSMS_BRIDGE_IDLE_LINGER_MS", 10, minimum=0)
 
+# --- AMQP transport (the RabbitMQ Web OCPP plugin; mqtt_bridge/transports/amqp.py) ---------------
+# Empty: no AMQP consumer or publisher. amqp[s]://user:pass@host:port/vhost (the vhost the plugin serves).
+AMQP_URL = env_str("AMQP_URL", "").strip()
+if AMQP_URL:
+    _amqp = urlsplit(AMQP_URL)
+    if _amqp.scheme not in ("amqp", "amqps") or not _amqp.hostname:
+        raise ImproperlyConfigured(
+            f"AMQP_URL={AMQP_URL!r} must look like amqp://user:pass@host:port/vhost or amqps://..."
+        )
+CSMS_AMQP_CA_FILE = env_str("CSMS_AMQP_CA_FILE", "")
+# The plugin's `web_ocpp.exchange`: it publishes every charger frame there and reads our downlinks from it.
+CSMS_AMQP_EXCHANGE = env_str("CSMS_AMQP_EXCHANGE", "amq.topic")
+# Our durable queue, declared and bound at the bridge's start: the broker drops a frame no queue is bound for.
+CSMS_AMQP_QUEUE = env_str("CSMS_AMQP_QUEUE", "csms.ocpp")
+# Deliveries held unacknowledged (acknowledged once their batch is in Celery): a few batches' worth.
+CSMS_AMQP_PREFETCH = env_int("CSMS_AMQP_PREFETCH", 4 * CSMS_BRIDGE_BATCH_SIZE, minimum=1)
+# How long a reply or command waits in a charger's queue `ocpp.<cid>` (the plugin hands the backlog to a
+# reconnecting charger): no longer than a sent command waits for its answer, or a charger could act on a
+# command we already recorded as timed out.
+CSMS_AMQP_DOWNLINK_TTL_SECONDS = env_int("CSMS_AMQP_DOWNLINK_TTL_SECONDS", CSMS_COMMAND_TIMEOUT, minimum=1)
+
+
+def _amqp_prefixes(raw: str) -> dict[str, str]:
+    """`ocpp16=1.6,...`: the routing-key prefix the plugin writes for each OCPP version (no `.`, `*`, `#`)."""
+    prefixes: dict[str, str] = {}
+    for entry in raw.split(","):
+        prefix, _, version = (part.strip() for part in entry.partition("="))
+        if not prefix.isascii() or not prefix.replace("_", "").replace("-", "").isalnum() or not version:
+            raise ImproperlyConfigured(f"CSMS_AMQP_PREFIXES: {entry.strip()!r} must look like ocpp16=1.6")
+        if not all(part.isascii() and part.isdigit() for part in version.split(".")):
+            raise ImproperlyConfigured(f"CSMS_AMQP_PREFIXES: {version!r} is not an OCPP version such as 2.0.1")
+        prefixes[prefix] = version
+    return prefixes
+
+
+CSMS_AMQP_PREFIXES = _amqp_prefixes(os.environ.get("CSMS_AMQP_PREFIXES", "") or "ocpp16=1.6,ocpp201=2.0.1,ocpp21=2.1")
+
 # --- Static files, i18n ----------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
