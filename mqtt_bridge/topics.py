@@ -14,10 +14,16 @@ version (a ``RouteSpec``); a frame's version is its route's, never read from the
   payload is told apart structurally: a JSON object is the EMQX envelope, an array OCPP-J. The route's
   first dialect, ``CSMS_DEFAULT_DIALECT`` (``emqx``), is the one of a reply to a payload whose
   structure could not be read.
+- The **2.0.1 route** is our gateway's for its ``ocpp2.0.1`` sockets (EMQX's gateway speaks only 1.6):
+  ``CSMS_TOPIC_CALL_V201`` (``ocpp/v201/cp/{cid}``) and ``CSMS_TOPIC_REPLY_V201``
+  (``ocpp/v201/cp/{cid}/Reply``), transport ``mqtt``, OCPP 2.0.1, dialects ``emqx`` then ``ocppj``
+  (our gateway publishes the envelope). Either template set to "" turns it off. A stock EMQX never
+  publishes there: its deployment needs no setting changed.
 - **Further routes** come from ``CSMS_MQTT_ROUTES``: a comma-separated list of
   ``<dialect>[+<dialect>...]@<version>:<template>``, e.g. ``ocppj@1.6:charger/{cid}`` (a route of raw
-  OCPP-J chargers that accepts nothing else) or ``ocppj@2.0.1:ocpp/v201/cp/{cid}``. Each is a Call
-  topic that takes results and errors too (the MessageTypeId tells them apart).
+  OCPP-J chargers that accepts nothing else) or ``ocppj@2.0.1:charger201/{cid}`` (chargers that speak
+  2.0.1 over MQTT themselves). Each is a Call topic that takes results and errors too (the
+  MessageTypeId tells them apart).
 - Everything goes out on ``CSMS_TOPIC_DOWNSTREAM`` (``ocpp/cs/{cid}``), encoded in the frame's dialect.
 """
 
@@ -30,9 +36,13 @@ from django.conf import settings
 
 from .routes import DEFAULT_SPEC, MQTT, Route, RouteMatch, RouteSpec
 
-__all__ = ["CID_PATTERN", "DEFAULT_SPEC", "Route", "RouteSpec", "TopicMatch", "TopicTemplate", "Topics"]
+__all__ = ["CID_PATTERN", "DEFAULT_SPEC", "V201_SPEC", "Route", "RouteSpec", "TopicMatch", "TopicTemplate", "Topics"]
 
 CID_PATTERN = r"[^/+#]{1,48}"
+# Our gateway's 2.0.1 sockets: it publishes the EMQX envelope for every version, so a reply to a
+# payload whose structure could not be read is written as one (CSMS_DEFAULT_DIALECT is the 1.6
+# route's, whose gateway may be any).
+V201_SPEC = RouteSpec(transport=MQTT, dialects=("emqx", "ocppj"), ocpp_version="2.0.1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +88,8 @@ class Topics:
         presence: list[str] | None = None,
         routes: list[str] | None = None,
         default: RouteSpec = DEFAULT_SPEC,
+        call_v201: str = "",
+        reply_v201: str = "",
     ) -> None:
         if "{cid}" not in downstream:
             raise ValueError(f"downstream topic {downstream!r} has no {{cid}} placeholder")
@@ -85,6 +97,9 @@ class Topics:
         self.default = default
         templates = [TopicTemplate(t, Route.CALL, default) for t in [call, *(call_overrides or [])]]
         templates.append(TopicTemplate(reply, Route.REPLY, default))
+        if call_v201 and reply_v201:
+            templates.append(TopicTemplate(call_v201, Route.CALL, V201_SPEC))
+            templates.append(TopicTemplate(reply_v201, Route.REPLY, V201_SPEC))
         for entry in routes or []:
             spec, address = RouteSpec.parse(entry, transport=MQTT)
             templates.append(TopicTemplate(address, Route.CALL, spec))
@@ -114,6 +129,8 @@ class Topics:
             presence=settings.CSMS_TOPIC_PRESENCE,
             routes=settings.CSMS_MQTT_ROUTES,
             default=dataclasses.replace(DEFAULT_SPEC, dialects=dialects),
+            call_v201=settings.CSMS_TOPIC_CALL_V201,
+            reply_v201=settings.CSMS_TOPIC_REPLY_V201,
         )
 
     @property

@@ -114,4 +114,8 @@ def test_settings_put_the_default_dialect_first(settings: Any) -> None:
     settings.CSMS_MQTT_ROUTES = ["ocppj@1.6:charger/{cid}"]
     topics = Topics.from_settings()
     assert topics.default.dialects == ("ocppj", "emqx")
-    assert [spec.dialects for spec in topics.specs] == [("ocppj", "emqx"), ("ocppj",)]
+    assert [(spec.dialects, spec.ocpp_version) for spec in topics.specs] == [
+        (("ocppj", "emqx"), "1.6"),
+        (("emqx", "ocppj"), "2.0.1"),  # the built-in 2.0.1 route: our gateway's envelope first, whatever the default
+        (("ocppj",), "1.6"),
+    ]
