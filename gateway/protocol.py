@@ -4,12 +4,14 @@ Upstream (charger -> MQTT): an OCPP-J array becomes the EMQX JSON envelope
 ``{"MessageTypeId", "UniqueId", "Action"?, "Payload"?, "ErrorCode"?, "ErrorDescription"?}`` on the
 Call topic or the Reply topic; a CallError loses its ErrorDetails, as in EMQX. Downstream
 (MQTT -> charger): the envelope becomes the OCPP-J array again, one WebSocket frame per message.
-Presence events carry the fields of EMQX's ``emqx_sys`` connected/disconnected messages.
+Presence events carry the fields of EMQX's ``emqx_sys`` connected/disconnected messages, ``proto_ver``
+saying the socket's OCPP version.
 
 A charger's frame is decoded within the limits every transport applies (``mqtt_bridge.decoding``:
 size, nesting depth, number size, valid Unicode, NUL) before anything is published. A frame that
-fails them, or is no well-formed OCPP-J message, raises FrameError; when it was a Call whose
-message id is readable, the error says how to answer it (``FrameError.answer``).
+fails them, or is no well-formed OCPP-J message, raises FrameError; when the socket's OCPP version
+answers it (a Call whose message id is readable; in 2.0.1 also a frame that is no readable RPC message,
+answered to the message id "-1"), the error says how (``FrameError.answer``), in that version's spelling.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ CID_MAX_LENGTH = 48
 MESSAGE_ID_MAX_LENGTH = 36  # OCPP-J
 ACTION_MAX_LENGTH = 64  # what the backoffice stores; longer is no action it implements
 _FORBIDDEN_IN_CID = re.compile(r"[/+#]")
-# OCPP-J version of a WebSocket subprotocol, for the spelling of error codes.
+# OCPP-J version of a WebSocket subprotocol: it picks the socket's MQTT topics and its error spellings.
 OCPP_VERSIONS = {"ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1"}
 # CallError codes besides the decoder's: a Call that is no valid RPC request (1.6 has no closer
 # code than ProtocolError, "payload incomplete"), and a message type the receiver does not know
 # (2.0.1 only: 1.6 has no such code and says nothing about unknown types).
 _RPC_ERROR = {"1.6": "ProtocolError", "2.0.1": "RpcFrameworkError"}
 _TYPE_ERROR = {"2.0.1": "MessageTypeNotSupported"}
+# 2.0.1 answers a frame that is no readable RPC message too, with "-1" as the message id when that
+# cannot be read either (OCPP-J 2.0.1, part 4, 4.2.3). 1.6 says nothing: such a frame goes unanswered.
+UNREADABLE_MESSAGE_ID = {"2.0.1": "-1"}
 ERROR_DESCRIPTION_MAX_LENGTH = 255  # 2.0.1's limit; 1.6 sets none
 
 
@@ -131,25 +136,33 @@ def upstream_from_frame(
     try:
         frame = decoding.loads(raw, max_depth=max_depth, max_bytes=max_bytes)
     except decoding.DecodeError as exc:
-        found = decoding.readable_call_id(raw)
-        # An EMQX envelope sent over the WebSocket is no OCPP-J Call: it gets no OCPP-J answer.
-        unique_id = found[1] if found is not None and found[0] == "ocppj" else ""
         description = exc.description
         if exc.reason == decoding.OVERSIZED and max_bytes is not None:
             description = f"frame of {len(raw)} bytes exceeds the gateway's limit of {max_bytes}"
-        raise FrameError(
-            description, reason=exc.reason, unique_id=unique_id, code=exc.error_code(ocpp_version)
-        ) from None
+        found = decoding.readable_message(raw)
+        # An EMQX envelope sent over the WebSocket is no OCPP-J message: it gets no answer as one.
+        if found is None or found[0] != "ocppj":
+            raise _unreadable(description, ocpp_version=ocpp_version, reason=exc.reason) from None
+        _, found_kind, found_id = found
+        # A result or an error is never answered, even when it cannot be read.
+        code = exc.error_code(ocpp_version) if found_kind == CALL else ""
+        raise FrameError(description, reason=exc.reason, unique_id=found_id, code=code) from None
     if not isinstance(frame, list) or not frame:
-        raise FrameError("not an OCPP-J array")
+        raise _unreadable("not an OCPP-J array", ocpp_version=ocpp_version)
     kind = frame[0]
-    if type(kind) is not int:
-        raise FrameError("MessageTypeId is not an integer")
-    if len(frame) < 2 or not isinstance(frame[1], str) or not frame[1]:
-        raise FrameError("UniqueId is missing or not a string")
-    unique_id = frame[1]
+    unique_id = frame[1] if len(frame) > 1 and isinstance(frame[1], str) else ""
     # Only a Call is ever answered, and only to an id the charger can match (OCPP-J: at most 36).
-    answer_id = unique_id if len(unique_id) <= MESSAGE_ID_MAX_LENGTH else ""
+    answer_id = unique_id if len(unique_id) <= MESSAGE_ID_MAX_LENGTH else UNREADABLE_MESSAGE_ID.get(ocpp_version, "")
+    if type(kind) is not int:
+        raise _unreadable("MessageTypeId is not an integer", ocpp_version=ocpp_version, unique_id=answer_id)
+    if kind not in (CALL, CALLRESULT, CALLERROR):
+        # 2.0.1 answers an unknown message type; 1.6 has no code for it, so the frame goes unanswered.
+        unknown_id = answer_id or UNREADABLE_MESSAGE_ID.get(ocpp_version, "")
+        raise FrameError(f"unknown MessageTypeId {kind}", unique_id=unknown_id, code=_TYPE_ERROR.get(ocpp_version, ""))
+    if not unique_id:
+        if kind == CALL:
+            raise _unreadable("UniqueId is missing or not a string", ocpp_version=ocpp_version)
+        raise FrameError("UniqueId is missing or not a string")
     if kind == CALL:
         if len(frame) != 4 or not isinstance(frame[2], str) or not frame[2]:
             raise FrameError(
@@ -172,19 +185,27 @@ def upstream_from_frame(
         return Upstream(
             CALLRESULT, unique_id, "", {"MessageTypeId": CALLRESULT, "UniqueId": unique_id, "Payload": frame[2]}
         )
-    if kind == CALLERROR:
-        # [4, id, code, description, details]; some firmware omits the details. EMQX drops them anyway.
-        if len(frame) not in (4, 5) or not isinstance(frame[2], str) or not isinstance(frame[3], str):
-            raise FrameError("a CallError is [4, UniqueId, ErrorCode, ErrorDescription, ErrorDetails]")
-        envelope = {
-            "MessageTypeId": CALLERROR,
-            "UniqueId": unique_id,
-            "ErrorCode": frame[2],
-            "ErrorDescription": frame[3],
-        }
-        return Upstream(CALLERROR, unique_id, "", envelope)
-    # 2.0.1 answers an unknown message type; 1.6 has no code for it, so the frame goes unanswered.
-    raise FrameError(f"unknown MessageTypeId {kind}", unique_id=answer_id, code=_TYPE_ERROR.get(ocpp_version, ""))
+    # A CallError: [4, id, code, description, details]; some firmware omits the details. EMQX drops them anyway.
+    if len(frame) not in (4, 5) or not isinstance(frame[2], str) or not isinstance(frame[3], str):
+        raise FrameError("a CallError is [4, UniqueId, ErrorCode, ErrorDescription, ErrorDetails]")
+    envelope = {
+        "MessageTypeId": CALLERROR,
+        "UniqueId": unique_id,
+        "ErrorCode": frame[2],
+        "ErrorDescription": frame[3],
+    }
+    return Upstream(CALLERROR, unique_id, "", envelope)
+
+
+def _unreadable(
+    description: str, *, ocpp_version: str, unique_id: str = "", reason: str = "bad_structure"
+) -> FrameError:
+    """A frame that is no readable RPC message: answered with the version's RpcFrameworkError when the
+    version says so (to ``unique_id``, else to the "unreadable" id), dropped otherwise."""
+    fallback = UNREADABLE_MESSAGE_ID.get(ocpp_version)
+    if fallback is None:
+        return FrameError(description, reason=reason)
+    return FrameError(description, reason=reason, unique_id=unique_id or fallback, code=_RPC_ERROR[ocpp_version])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -310,6 +331,7 @@ class ClientInfo:
     sockport: int
     keepalive: int
     connected_at_ms: int
+    proto_ver: str = "1.6"  # the OCPP version of the negotiated subprotocol
 
 
 def connected_event(info: ClientInfo, *, now_ms: int) -> dict[str, Any]:
@@ -335,7 +357,7 @@ def _common(info: ClientInfo, now_ms: int) -> dict[str, Any]:
         "sockport": info.sockport,
         "protocol": "ocpp",
         "proto_name": "OCPP",
-        "proto_ver": "1.6",
+        "proto_ver": info.proto_ver,
         "connected_at": info.connected_at_ms,
         "ts": now_ms,
     }

@@ -1,10 +1,15 @@
 """An asyncio OCPP-J gateway that behaves like EMQX's OCPP gateway (see shared WIRE.md).
 
-Each charger holds a WebSocket on ``/ocpp/{cid}`` (subprotocol ``ocpp1.6``, HTTP Basic auth). Every
-text frame is published on MQTT as EMQX's JSON envelope; every downlink on the downstream topic is
-written to the charger's socket as one OCPP-J frame. The gateway keeps no OCPP state beyond what
-EMQX keeps: the keepalive interval (from a BootNotification reply) and one connection per charge
-point id (a second connection replaces the first).
+Each charger holds a WebSocket on ``/ocpp/{cid}`` (HTTP Basic auth) with subprotocol ``ocpp2.0.1`` or
+``ocpp1.6``: of those the charger offers, the gateway picks the first of its own list
+(``CSMS_GATEWAY_SUBPROTOCOLS``, an order of preference). Every text frame is published on MQTT as
+EMQX's JSON envelope, on the topics of the socket's OCPP version: a 1.6 socket's on EMQX's
+(``CSMS_TOPIC_CALL`` / ``CSMS_TOPIC_REPLY``), so the backoffice cannot tell us from EMQX; a 2.0.1
+socket's on ``CSMS_TOPIC_CALL_V201`` / ``CSMS_TOPIC_REPLY_V201``, the route that makes its frames 2.0.1.
+Every downlink on the downstream topic (one for all versions: the gateway knows each socket) is written
+to the charger's socket as one OCPP-J frame. The gateway keeps no OCPP state beyond what EMQX keeps:
+the keepalive interval (from a BootNotification reply) and one connection per charge point id (a
+second connection replaces the first).
 
 Keepalive: EMQX drops a charger that sent no text frame for 1.5 heartbeat intervals, whatever its
 WebSocket pings, and knows no interval but an Accepted reply's. In the default ``lenient`` mode a
@@ -24,6 +29,7 @@ import logging
 import ssl
 import time
 import urllib.request
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
@@ -33,13 +39,13 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from gateway import protocol
 from gateway.mqtt import MqttLink
 
 logger = logging.getLogger(__name__)
 
-SUBPROTOCOL = "ocpp1.6"
 KEEPALIVE_MODES = ("lenient", "emqx")
 # A charger told Pending/Rejected may stay silent for about twice the retry interval before it boots
 # again (the SAP e-mobility simulator waits interval x 2).
@@ -50,6 +56,18 @@ BOOT_RETRY_SILENCE = 2
 OVERSIZE_READ_FACTOR = 4
 
 
+@dataclasses.dataclass(frozen=True)
+class UpstreamRoute:
+    """The topic templates of one OCPP version's frames: Calls, and results and errors."""
+
+    call: str
+    reply: str
+
+    @property
+    def action_in_topic(self) -> bool:
+        return "{action}" in self.call
+
+
 @dataclasses.dataclass
 class GatewayConfig:
     """Everything the gateway reads; ``from_settings`` fills it from Django settings."""
@@ -57,6 +75,8 @@ class GatewayConfig:
     host: str = "127.0.0.1"
     port: int = 33033
     path: str = "/ocpp"
+    # In order of preference; a version whose topics are "" is not spoken.
+    subprotocols: list[str] = dataclasses.field(default_factory=lambda: ["ocpp2.0.1", "ocpp1.6"])
     tls_cert: str = ""
     tls_key: str = ""
     allow_anonymous: bool = False
@@ -77,6 +97,8 @@ class GatewayConfig:
     node: str = "csms-gateway@127.0.0.1"
     topic_call: str = "ocpp/cp/{cid}"
     topic_reply: str = "ocpp/cp/{cid}/Reply"
+    topic_call_v201: str = "ocpp/v201/cp/{cid}"
+    topic_reply_v201: str = "ocpp/v201/cp/{cid}/Reply"
     topic_downstream: str = "ocpp/cs/{cid}"
     presence_templates: list[str] = dataclasses.field(default_factory=list)
     stats_interval: float = 60.0
@@ -88,6 +110,7 @@ class GatewayConfig:
             "host": settings.CSMS_GATEWAY_HOST,
             "port": settings.CSMS_GATEWAY_PORT,
             "path": settings.CSMS_GATEWAY_PATH,
+            "subprotocols": list(settings.CSMS_GATEWAY_SUBPROTOCOLS),
             "tls_cert": settings.CSMS_GATEWAY_TLS_CERT,
             "tls_key": settings.CSMS_GATEWAY_TLS_KEY,
             "allow_anonymous": settings.CSMS_GATEWAY_ALLOW_ANONYMOUS,
@@ -106,6 +129,8 @@ class GatewayConfig:
             "node": settings.CSMS_GATEWAY_NODE,
             "topic_call": settings.CSMS_TOPIC_CALL,
             "topic_reply": settings.CSMS_TOPIC_REPLY,
+            "topic_call_v201": settings.CSMS_TOPIC_CALL_V201,
+            "topic_reply_v201": settings.CSMS_TOPIC_REPLY_V201,
             "topic_downstream": settings.CSMS_TOPIC_DOWNSTREAM,
             "presence_templates": list(settings.CSMS_TOPIC_PRESENCE),
         }
@@ -115,6 +140,26 @@ class GatewayConfig:
     def __post_init__(self) -> None:
         if self.keepalive_mode not in KEEPALIVE_MODES:
             raise ValueError(f"keepalive_mode must be one of {KEEPALIVE_MODES}, not {self.keepalive_mode!r}")
+        unknown = [p for p in self.subprotocols if p not in protocol.OCPP_VERSIONS]
+        if unknown:
+            raise ValueError(f"subprotocols {unknown} unknown: the gateway speaks {list(protocol.OCPP_VERSIONS)}")
+        if not self.spoken_subprotocols:
+            raise ValueError(f"none of the subprotocols {self.subprotocols} has its MQTT topics set")
+
+    @property
+    def routes(self) -> dict[str, UpstreamRoute]:
+        """Where each OCPP version's frames are published; a version whose topics are "" has none."""
+        topics = {
+            "1.6": (self.topic_call, self.topic_reply),
+            "2.0.1": (self.topic_call_v201, self.topic_reply_v201),
+        }
+        return {version: UpstreamRoute(call, reply) for version, (call, reply) in topics.items() if call and reply}
+
+    @property
+    def spoken_subprotocols(self) -> list[str]:
+        """The subprotocols negotiated, in order of preference: those whose version has its topics."""
+        routes = self.routes
+        return [p for p in dict.fromkeys(self.subprotocols) if protocol.OCPP_VERSIONS.get(p) in routes]
 
     @property
     def lenient_keepalive(self) -> bool:
@@ -217,15 +262,13 @@ class Session:
     info: protocol.ClientInfo
     interval: float
     last_rx: float
+    route: UpstreamRoute
+    # The version of the socket's subprotocol: its topics, and the spelling of its error codes.
+    ocpp_version: str = "1.6"
     # Set by a Pending/Rejected BootNotification reply, cleared by an Accepted one (lenient mode).
     retry_interval: float | None = None
     closing: bool = False
     announced: bool = False
-
-    @property
-    def ocpp_version(self) -> str:
-        """The OCPP version of the socket's subprotocol, for the spelling of error codes."""
-        return protocol.OCPP_VERSIONS.get(self.ws.subprotocol or "", "1.6")
 
     def last_activity(self, *, pings_count: bool) -> float:
         """When the charger last proved its socket: a text frame, or also a ping/pong."""
@@ -250,7 +293,8 @@ class Gateway:
         self.counters: collections.Counter[str] = collections.Counter()
         self.authenticator = Authenticator(config)
         self._downstream_re = protocol.cid_regex(config.topic_downstream)
-        self._action_in_topic = "{action}" in config.topic_call
+        self._routes = config.routes
+        self._subprotocols = [Subprotocol(p) for p in config.spoken_subprotocols]
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -281,7 +325,8 @@ class Gateway:
             self.config.host,
             self.config.port,
             process_request=self._process_request,
-            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            subprotocols=self._subprotocols,
+            select_subprotocol=self._select_subprotocol,
             ssl=ssl_context,
             # EMQX does not compress (websocket.compress = false) and never pings chargers; the
             # library answers the chargers' pings. Both keep a connection at a few kilobytes.
@@ -296,11 +341,12 @@ class Gateway:
             asyncio.create_task(self._log_stats()),
         ]
         logger.info(
-            "OCPP gateway listening on %s://%s:%s%s/{cid} (anonymous %s, keepalive %s)",
+            "OCPP gateway listening on %s://%s:%s%s/{cid} (%s, anonymous %s, keepalive %s)",
             self.config.scheme,
             self.config.host,
             self.port,
             self.config.path.rstrip("/"),
+            ", ".join(self._subprotocols),
             "allowed" if self.config.allow_anonymous else "refused",
             self.config.keepalive_mode,
         )
@@ -346,7 +392,7 @@ class Gateway:
             self.counters["handshake_bad_path"] += 1
             return connection.respond(HTTPStatus.NOT_FOUND, "Unknown path: use /ocpp/{charge point id}\n")
         offered = {p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",")}
-        if SUBPROTOCOL not in offered:
+        if offered.isdisjoint(self._subprotocols):
             self.counters["handshake_no_subprotocol"] += 1
             return connection.respond(HTTPStatus.BAD_REQUEST, "no_supported_subprotocol\n")
         credentials = protocol.basic_credentials(request.headers.get("Authorization"))
@@ -358,9 +404,20 @@ class Gateway:
             return response
         return None
 
+    def _select_subprotocol(self, connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+        """Ours, not the charger's, order of preference: the first of our list that the charger offers.
+
+        OCPP leaves the choice to the server; a charger lists what it speaks in any order.
+        """
+        for subprotocol in self._subprotocols:
+            if subprotocol in offered:
+                return subprotocol
+        return None  # not reached: _process_request refused the handshake
+
     # --- connection -------------------------------------------------------------------------------
     async def _handler(self, ws: ServerConnection) -> None:
         assert ws.request is not None
+        version = protocol.OCPP_VERSIONS[ws.subprotocol or ""]  # negotiated: one of ours
         cid = protocol.charge_point_id_from_path(ws.request.path, self.config.path)
         assert cid is not None  # checked in _process_request
         credentials = protocol.basic_credentials(ws.request.headers.get("Authorization"))
@@ -373,8 +430,16 @@ class Gateway:
             sockport=int(local[1]) if local else self.port,
             keepalive=int(self.config.default_heartbeat),
             connected_at_ms=_now_ms(),
+            proto_ver=version,
         )
-        session = Session(ws=ws, info=info, interval=self.config.default_heartbeat, last_rx=time.monotonic())
+        session = Session(
+            ws=ws,
+            info=info,
+            interval=self.config.default_heartbeat,
+            last_rx=time.monotonic(),
+            route=self._routes[version],
+            ocpp_version=version,
+        )
         self._open(session)
         reason = "sock_closed"
         try:
@@ -433,15 +498,15 @@ class Gateway:
                 max_bytes=self.config.max_frame_bytes,
                 max_depth=self.config.max_json_depth,
                 ocpp_version=session.ocpp_version,
-                action_in_topic=self._action_in_topic,
+                action_in_topic=session.route.action_in_topic,
             )
         except protocol.FrameError as exc:
             self._refuse(session, text, exc)
             return
         if frame.kind == protocol.CALL:
-            topic = protocol.topic_for(self.config.topic_call, cid=cid, action=frame.action)
+            topic = protocol.topic_for(session.route.call, cid=cid, action=frame.action)
         else:
-            topic = protocol.topic_for(self.config.topic_reply, cid=cid)
+            topic = protocol.topic_for(session.route.reply, cid=cid)
         self.mqtt.publish(topic, protocol.dumps(frame.envelope), self.config.upstream_qos)
         self.counters["frames_up"] += 1
 

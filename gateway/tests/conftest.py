@@ -38,6 +38,8 @@ PRESENCE = [
 TOPICS = {
     "topic_call": f"gwtest-{RUN}/ocpp/cp/{{cid}}",
     "topic_reply": f"gwtest-{RUN}/ocpp/cp/{{cid}}/Reply",
+    "topic_call_v201": f"gwtest-{RUN}/ocpp/v201/cp/{{cid}}",
+    "topic_reply_v201": f"gwtest-{RUN}/ocpp/v201/cp/{{cid}}/Reply",
     "topic_downstream": f"gwtest-{RUN}/ocpp/cs/{{cid}}",
 }
 
@@ -47,6 +49,8 @@ def stack_topics() -> dict[str, str]:
     return {
         "topic_call": settings.CSMS_TOPIC_CALL,
         "topic_reply": settings.CSMS_TOPIC_REPLY,
+        "topic_call_v201": settings.CSMS_TOPIC_CALL_V201,
+        "topic_reply_v201": settings.CSMS_TOPIC_REPLY_V201,
         "topic_downstream": settings.CSMS_TOPIC_DOWNSTREAM,
     }
 
