@@ -28,7 +28,8 @@ class ChargePoint(models.Model):
     # The transport of the route it last spoke on: its replies and commands go back the same way.
     transport = models.CharField(max_length=16, default="mqtt", help_text="Transport of the route it last spoke on")
 
-    vendor = models.CharField(max_length=20, blank=True)
+    # 2.0.1's chargingStation.vendorName takes 50 characters (1.6's chargePointVendor 20).
+    vendor = models.CharField(max_length=50, blank=True)
     model = models.CharField(max_length=20, blank=True)
     serial_number = models.CharField(max_length=25, blank=True)
     charge_box_serial_number = models.CharField(max_length=25, blank=True)
@@ -72,12 +73,49 @@ class ChargePoint(models.Model):
         return self.charge_point_id
 
 
-class Connector(models.Model):
-    """A connector of a charge point; connector 0 stands for the charge point as a whole."""
+class Evse(models.Model):
+    """An EVSE of a charge point: the level between the station and its connectors; EVSE 0 is the station.
 
-    # No index of its own: uniq_connector_per_cp (charge_point, connector_id) serves it.
+    OCPP 2.0.1 numbers connectors within their EVSE (EVSE 2 connector 1). A 1.6 charger has no EVSEs:
+    each of its connectors is an EVSE of its own with the same number (connector 2 is EVSE 2 connector 2,
+    connector 0 EVSE 0), so sessions, meter values and filters say "EVSE" for both versions. Rows are
+    made when a connector of the EVSE first reports its status (or an answered command names it).
+    """
+
+    class Availability(models.TextChoices):
+        OPERATIVE = "Operative"
+        INOPERATIVE = "Inoperative"
+
+    # No index of its own: uniq_evse_per_cp (charge_point, evse_id) serves it.
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="evses", db_index=False)
+    evse_id = models.PositiveIntegerField(help_text="The charger's EVSE number (1.6: the connector id)")
+    availability = models.CharField(
+        max_length=12,
+        choices=Availability.choices,
+        default=Availability.OPERATIVE,
+        help_text="As the last accepted ChangeAvailability set it",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["charge_point", "evse_id"]
+        verbose_name = "EVSE"
+        constraints = [models.UniqueConstraint(fields=["charge_point", "evse_id"], name="uniq_evse_per_cp")]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id} EVSE {self.evse_id}"
+
+
+class Connector(models.Model):
+    """A connector of a charge point, on its EVSE; connector 0 (EVSE 0) stands for the charge point as a whole.
+
+    ``evse_id`` is the EVSE's number (see ``Evse``): 1.6 connectors have ``evse_id == connector_id``.
+    """
+
+    # No index of its own: uniq_connector_per_cp (charge_point, evse_id, connector_id) serves it.
     charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="connectors", db_index=False)
-    connector_id = models.PositiveIntegerField()
+    evse_id = models.PositiveIntegerField(default=0, help_text="Its EVSE's number (1.6: the connector id)")
+    connector_id = models.PositiveIntegerField(help_text="1.6: the charger's connector id; 2.0.1: the id on its EVSE")
     status = models.CharField(max_length=20, default="Unknown")
     error_code = models.CharField(max_length=30, default="NoError")
     info = models.CharField(max_length=50, blank=True)
@@ -89,12 +127,14 @@ class Connector(models.Model):
     class Meta:
         ordering = ["charge_point", "connector_id"]
         constraints = [
-            models.UniqueConstraint(fields=["charge_point", "connector_id"], name="uniq_connector_per_cp"),
+            models.UniqueConstraint(fields=["charge_point", "evse_id", "connector_id"], name="uniq_connector_per_cp"),
         ]
         indexes = [models.Index(fields=["status"])]
 
     def __str__(self) -> str:
-        return f"{self.charge_point_id}#{self.connector_id}"
+        if self.evse_id == self.connector_id:
+            return f"{self.charge_point_id}#{self.connector_id}"
+        return f"{self.charge_point_id}#{self.evse_id}.{self.connector_id}"
 
 
 class ConnectorStatusChange(models.Model):
@@ -119,20 +159,57 @@ class ConnectorStatusChange(models.Model):
 
 
 class AuthorizationStatus(models.TextChoices):
+    """Every status OCPP 2.0.1 answers about a token; 1.6 has the first five (see ``V16_STATUSES``)."""
+
     ACCEPTED = "Accepted"
     BLOCKED = "Blocked"
     EXPIRED = "Expired"
     INVALID = "Invalid"
     CONCURRENT_TX = "ConcurrentTx"
+    NO_CREDIT = "NoCredit"
+    NOT_ALLOWED_TYPE_EVSE = "NotAllowedTypeEVSE"
+    NOT_AT_THIS_LOCATION = "NotAtThisLocation"
+    NOT_AT_THIS_TIME = "NotAtThisTime"
+    UNKNOWN = "Unknown"
+
+
+#: The statuses 1.6's IdTagInfo knows; a 2.0.1-only status of a stored tag reaches a 1.6 charger as Blocked.
+V16_STATUSES = frozenset({"Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"})
+
+
+class IdTokenType(models.TextChoices):
+    """OCPP 2.0.1's IdTokenEnumType: how the charger read the token."""
+
+    CENTRAL = "Central"
+    EMAID = "eMAID"
+    ISO14443 = "ISO14443"
+    ISO15693 = "ISO15693"
+    KEY_CODE = "KeyCode"
+    LOCAL = "Local"
+    MAC_ADDRESS = "MacAddress"
+    NO_AUTHORIZATION = "NoAuthorization"
 
 
 class IdTag(models.Model):
-    """An RFID card or app token a driver authorizes with."""
+    """An id token a driver authorizes with (an RFID card, an app's id, a contract id), for both versions.
 
-    id_tag = models.CharField(max_length=20, unique=True)
+    One table: a token's value is unique whatever its type (a card number names one card). 1.6 has no
+    types and looks a tag up by value; 2.0.1 asks for a value and a type, and a token stored with another
+    type is answered as unknown. ``parent`` is 1.6's parentIdTag and 2.0.1's groupIdToken.
+    """
+
+    # 2.0.1's IdTokenType.idToken takes 36 characters (1.6's idTag 20).
+    id_tag = models.CharField(max_length=36, unique=True, verbose_name="id token")
+    type = models.CharField(
+        max_length=16, choices=IdTokenType.choices, default=IdTokenType.ISO14443, help_text="2.0.1 IdTokenEnumType"
+    )
     status = models.CharField(
-        max_length=16,
-        choices=[c for c in AuthorizationStatus.choices if c[0] != AuthorizationStatus.CONCURRENT_TX],
+        max_length=20,
+        choices=[
+            c
+            for c in AuthorizationStatus.choices
+            if c[0] not in (AuthorizationStatus.CONCURRENT_TX, AuthorizationStatus.UNKNOWN)
+        ],
         default=AuthorizationStatus.ACCEPTED,
     )
     expiry_date = models.DateTimeField(null=True, blank=True)
@@ -167,6 +244,10 @@ class ChargerEvent(models.Model):
         SECURITY = "security"
         DATA_TRANSFER = "data_transfer"
         UNKNOWN_TRANSACTION_STOP = "unknown_transaction_stop"
+        # 2.0.1: NotifyEvent (a device model event), and the notifications later issues give their meaning
+        # (NotifyChargingLimit, NotifyCustomerInformation, ...: ``status`` is the action).
+        NOTIFY_EVENT = "notify_event"
+        NOTIFICATION = "notification"
 
     charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -268,8 +349,8 @@ class Reservation(models.Model):
     charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="reservations")
     reservation_id = models.IntegerField(help_text="The id the charger knows it by")
     connector_id = models.PositiveIntegerField()
-    id_tag = models.CharField(max_length=20)
-    parent_id_tag = models.CharField(max_length=20, blank=True)
+    id_tag = models.CharField(max_length=36)
+    parent_id_tag = models.CharField(max_length=36, blank=True)
     expiry_date = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -304,3 +385,66 @@ class ChargingProfile(models.Model):
 
     def __str__(self) -> str:
         return f"profile {self.profile_id} ({self.purpose}) on {self.charge_point_id}#{self.connector_id}"
+
+
+class DeviceVariable(models.Model):
+    """One attribute of a variable of a component of a 2.0.1 station's device model (NotifyReport, GetVariables).
+
+    What 1.6's ``ConfigurationKey`` is for 1.6: the station's own description of itself, kept as it last
+    reported it, with the characteristics (unit, data type, limits) of its report.
+    """
+
+    class AttributeType(models.TextChoices):
+        ACTUAL = "Actual"
+        TARGET = "Target"
+        MIN_SET = "MinSet"
+        MAX_SET = "MaxSet"
+
+    class Mutability(models.TextChoices):
+        READ_ONLY = "ReadOnly"
+        WRITE_ONLY = "WriteOnly"
+        READ_WRITE = "ReadWrite"
+
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="device_variables")
+    component = models.CharField(max_length=50)
+    component_instance = models.CharField(max_length=50, blank=True)
+    evse_id = models.PositiveIntegerField(null=True, blank=True, help_text="The component's EVSE, if any")
+    connector_id = models.PositiveIntegerField(null=True, blank=True, help_text="The component's connector, if any")
+    variable = models.CharField(max_length=50)
+    variable_instance = models.CharField(max_length=50, blank=True)
+    attribute_type = models.CharField(max_length=8, choices=AttributeType.choices, default=AttributeType.ACTUAL)
+    value = models.CharField(max_length=2500, null=True, blank=True, help_text="As reported (None: not reported)")
+    mutability = models.CharField(max_length=9, choices=Mutability.choices, blank=True)
+    persistent = models.BooleanField(null=True, blank=True)
+    constant = models.BooleanField(null=True, blank=True)
+    # variableCharacteristics
+    unit = models.CharField(max_length=16, blank=True)
+    data_type = models.CharField(max_length=20, blank=True)
+    min_limit = models.FloatField(null=True, blank=True)
+    max_limit = models.FloatField(null=True, blank=True)
+    values_list = models.CharField(max_length=1000, blank=True)
+    supports_monitoring = models.BooleanField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["charge_point", "component", "component_instance", "evse_id", "connector_id", "variable"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "charge_point",
+                    "component",
+                    "component_instance",
+                    "evse_id",
+                    "connector_id",
+                    "variable",
+                    "variable_instance",
+                    "attribute_type",
+                ],
+                name="uniq_device_variable",
+                # A station-wide component has no EVSE: NULLs must collide like values (PostgreSQL 15).
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.component}.{self.variable}={self.value}"

@@ -21,12 +21,14 @@ from backoffice.events import fleet_event
 
 from . import commands, ports
 from .models import (
+    V16_STATUSES,
     AuthorizationStatus,
     ChargePoint,
     ChargerEvent,
     Command,
     Connector,
     ConnectorStatusChange,
+    Evse,
     IdTag,
     RegistrationStatus,
 )
@@ -78,22 +80,24 @@ def charge_points_lock(*, dialects: dict[str, str]) -> dict[str, ChargePoint]:
     return found
 
 
-def charge_points_seen(*, charge_points: Iterable[tuple[ChargePoint, str, str]], now: datetime) -> None:
+def charge_points_seen(*, charge_points: Iterable[tuple[ChargePoint, str, str, str]], now: datetime) -> None:
     """Record that messages came from these chargers just now, and the route they came by:
-    ``(charge point, dialect, transport)``. Its replies and commands go back by the same route.
+    ``(charge point, dialect, transport, OCPP version)``. Its replies and commands go back by the same
+    route, in that version (a station's commands may go before its first BootNotification).
 
-    One UPDATE per route (a fleet behind one gateway: one UPDATE in all).
+    One UPDATE per route (a fleet behind one gateway: one UPDATE per version in all).
     """
-    by_route: dict[tuple[str, str], list[ChargePoint]] = {}
-    for charge_point, dialect, transport in charge_points:
-        by_route.setdefault((dialect, transport), []).append(charge_point)
-    for (dialect, transport), group in by_route.items():
+    by_route: dict[tuple[str, str, str], list[ChargePoint]] = {}
+    for charge_point, dialect, transport, version in charge_points:
+        by_route.setdefault((dialect, transport, version), []).append(charge_point)
+    for (dialect, transport, version), group in by_route.items():
         ChargePoint.objects.filter(pk__in=[cp.pk for cp in group]).update(
-            last_seen_at=now, online=True, dialect=dialect, transport=transport
+            last_seen_at=now, online=True, dialect=dialect, transport=transport, ocpp_version=version
         )
         for charge_point in group:
             charge_point.last_seen_at, charge_point.online = now, True
             charge_point.dialect, charge_point.transport = dialect, transport
+            charge_point.ocpp_version = version
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,6 +289,12 @@ class StatusReport:
     vendor_id: str = ""
     vendor_error_code: str = ""
     charger_timestamp: datetime | None = None
+    #: 2.0.1's evseId; None for 1.6, whose connector is an EVSE of its own (``Evse``).
+    evse_id: int | None = None
+
+    @property
+    def evse(self) -> int:
+        return self.connector_id if self.evse_id is None else self.evse_id
 
 
 _STATUS_FIELDS = ("status", "error_code", "info", "vendor_id", "vendor_error_code", "charger_timestamp")
@@ -294,12 +304,15 @@ def status_notifications_record(*, reports: list[StatusReport], now: datetime) -
     """Update connectors' current status and append to their history: two statements for the lot.
 
     At most one report per connector (a batch holds one message per charger at a time): one
-    INSERT ... ON CONFLICT DO UPDATE cannot touch the same row twice.
+    INSERT ... ON CONFLICT DO UPDATE cannot touch the same row twice. The EVSEs of the connectors
+    are made in a third (a no-op once they exist).
     """
+    evses_ensure(pairs={(report.charge_point.pk, report.evse) for report in reports})
     connectors = Connector.objects.bulk_create(
         [
             Connector(
                 charge_point=report.charge_point,
+                evse_id=report.evse,
                 connector_id=report.connector_id,
                 status_updated_at=now,
                 **{field: getattr(report, field) for field in _STATUS_FIELDS},
@@ -307,7 +320,7 @@ def status_notifications_record(*, reports: list[StatusReport], now: datetime) -
             for report in reports
         ],
         update_conflicts=True,
-        unique_fields=["charge_point", "connector_id"],
+        unique_fields=["charge_point", "evse_id", "connector_id"],
         update_fields=[*_STATUS_FIELDS, "status_updated_at"],
     )
     ConnectorStatusChange.objects.bulk_create(
@@ -321,6 +334,21 @@ def status_notifications_record(*, reports: list[StatusReport], now: datetime) -
     return connectors
 
 
+def evses_ensure(*, pairs: Iterable[tuple[int, int]]) -> None:
+    """Make the EVSEs ``(charge point pk, evse id)`` that do not exist yet, in one statement."""
+    rows = sorted(set(pairs))
+    if not rows:
+        return
+    values, params = bulk.values_list(rows, ["bigint", "bigint"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Evse._meta.db_table} (charge_point_id, evse_id, availability, created_at)"
+            f" SELECT charge_point_id, evse_id, %s, %s FROM ({values}) AS new (charge_point_id, evse_id)"
+            " ON CONFLICT (charge_point_id, evse_id) DO NOTHING",
+            [Evse.Availability.OPERATIVE, timezone.now(), *params],
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class IdTagInfo:
     """OCPP IdTagInfo: what we answer about an id tag."""
@@ -330,7 +358,8 @@ class IdTagInfo:
     parent_id_tag: str = ""
 
     def to_ocpp(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"status": self.status}
+        """1.6's IdTagInfo (a status only 2.0.1 knows, such as NoCredit, is Blocked there)."""
+        info: dict[str, Any] = {"status": self.status if self.status in V16_STATUSES else AuthorizationStatus.BLOCKED}
         if self.expiry_date:
             info["expiryDate"] = self.expiry_date.isoformat().replace("+00:00", "Z")
         if self.parent_id_tag:

@@ -27,8 +27,13 @@ def to_w(value: float | None, unit: str) -> float | None:
     return value * 1000 if unit == "kW" else value
 
 
-def energy_wh(*, meter_start: int, meter_stop: int | None, latest_register_wh: float | None) -> int | None:
-    """Energy delivered: final from meterStop once stopped, else from the newest register reading, else None."""
+def energy_wh(*, meter_start: int | None, meter_stop: int | None, latest_register_wh: float | None) -> int | None:
+    """Energy delivered: final from meterStop once stopped, else from the newest register reading, else None.
+
+    None too without a meter start (a 2.0.1 session whose events carried no register reading yet).
+    """
+    if meter_start is None:
+        return None
     if meter_stop is not None:
         return meter_stop - meter_start
     if latest_register_wh is None:

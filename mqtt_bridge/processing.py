@@ -91,6 +91,9 @@ def _wave_handle(wave: list[tuple[int, Frame]], now: datetime) -> dict[int, Fram
     window = now - timedelta(seconds=settings.CSMS_DUPLICATE_WINDOW)
     with transaction.atomic():
         chargers = charge_points_lock(dialects={frame.charge_point_id: frame.dialect for _, frame in wave})
+        for _, frame in wave:
+            # The version of its route, from now on (its handlers and the commands they queue speak it).
+            chargers[frame.charge_point_id].ocpp_version = frame.ocpp_version
         previous = _previous_calls([frame for _, frame in wave])
         replies: dict[int, Frame] = {}
         fresh: list[tuple[int, Frame]] = []
@@ -129,7 +132,9 @@ def _wave_handle(wave: list[tuple[int, Frame]], now: datetime) -> dict[int, Fram
             ],
             on_conflict=_INBOUND_UPSERT,
         )
-        seen = [(chargers[frame.charge_point_id], frame.dialect, frame.transport) for _, frame in wave]
+        seen = [
+            (chargers[frame.charge_point_id], frame.dialect, frame.transport, frame.ocpp_version) for _, frame in wave
+        ]
         charge_points_seen(charge_points=seen, now=now)
         fresh_indexes = {index for index, _ in fresh}
         outcomes: dict[int, str] = {}
@@ -175,6 +180,12 @@ def _dispatch_all(chargers: dict[str, ChargePoint], fresh: list[tuple[int, Frame
     for index, frame in fresh:
         charge_point = chargers[frame.charge_point_id]
         protocol = PROTOCOLS.get(frame.ocpp_version)
+        if protocol is not None and protocol.admit is not None:
+            refusal = protocol.admit(charge_point, frame.action)
+            if refusal is not None:
+                # Not for this charger now (a 2.0.1 station that is not Accepted): answered, nothing applied.
+                replies[index] = frame.error(refusal.code, refusal.description, refusal.details)
+                continue
         handler = protocol.bulk_handlers.get(frame.action) if protocol is not None else None
         if handler is None:
             replies[index] = _dispatch(charge_point, frame, now)
@@ -305,7 +316,7 @@ def results_handle(frames: list[Frame]) -> None:
         # The commands answered without error, by the version whose effects apply to them.
         effects: dict[str, list[Command]] = {}
         answered: set[int] = set()
-        seen: list[tuple[ChargePoint, str, str]] = []
+        seen: list[tuple[ChargePoint, str, str, str]] = []
         log: list[MessageLog] = []
         for frame in frames:
             command = commands.get((frame.charge_point_id, frame.message_id))
@@ -316,7 +327,7 @@ def results_handle(frames: list[Frame]) -> None:
                 if answer.error_code == "":
                     effects.setdefault(frame.ocpp_version, []).append(answer.command)
             if command is not None:
-                seen.append((command.charge_point, frame.dialect, frame.transport))
+                seen.append((command.charge_point, frame.dialect, frame.transport, frame.ocpp_version))
             action = command.action if command else ""
             log.append(MessageLog(**_log_fields_in(frame, now, action=action, error_description=note)))
             outcomes.append((action or "unknown", outcome))

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from chargers.models import ChargePoint
 
+    from .validation import OcppError
+
 #: One Call's handler: (charger, schema-valid payload, now) -> the CallResult's payload.
 Handler = Callable[["ChargePoint", dict[str, Any], datetime], dict[str, Any]]
 
@@ -50,6 +52,9 @@ class Protocol:
     csms_actions: frozenset[str]
     #: The effects of answered commands, applied in the results' transaction.
     results_apply: Callable[..., None]
+    #: The gate before any handler: an OcppError to answer instead of applying ``action`` for this charger
+    #: now (2.0.1: a station that is not Accepted may send nothing but BootNotification), else None.
+    admit: Callable[[ChargePoint, str], OcppError | None] | None = None
 
     def known(self, action: str) -> bool:
         """Whether ``action`` exists in this version (supported or not)."""

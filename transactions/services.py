@@ -132,9 +132,10 @@ def _sessions_insert(
             AS ({values}),
         inserted AS (
             INSERT INTO {table} (charge_point_id, connector_id, id_tag, id_tag_status, reservation_id, meter_start,
-                                 started_at, start_received_at, stop_reason, stop_id_tag)
+                                 started_at, start_received_at, stop_reason, stop_id_tag,
+                                 charger_transaction_id, evse_id, id_token_type, charging_state)
             SELECT charge_point_id, connector_id, id_tag, id_tag_status, reservation_id, meter_start,
-                   started_at, %s, '', ''
+                   started_at, %s, '', '', '', connector_id, '', ''
             FROM input
             ON CONFLICT ON CONSTRAINT uniq_transaction_natural_key DO NOTHING
             RETURNING {columns}

@@ -101,7 +101,7 @@ def charging_session(cp: ChargePoint, *, watts: float, energy_wh: float, samples
             tx,
             at=at,
             measurand="Energy.Active.Import.Register",
-            value=tx.meter_start + (energy_wh if last else energy_wh * (i + 1) / samples / 2),
+            value=(tx.meter_start or 0) + (energy_wh if last else energy_wh * (i + 1) / samples / 2),
             unit="Wh",
         )
     return tx
