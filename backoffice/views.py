@@ -3,9 +3,10 @@
 ``/metrics`` needs no authentication unless the environment variable ``CSMS_METRICS_TOKEN`` is
 set; then a request must carry ``Authorization: Bearer <token>``.
 
-``/healthz`` checks PostgreSQL (``SELECT 1``), Redis (``PING``) and the MQTT broker (TCP connect
-plus MQTT CONNECT/CONNACK with a throwaway client id, 2 s timeout) and answers 200 when all three
-are ok, 503 otherwise, with a short reason for each failure.
+``/healthz`` checks PostgreSQL (``SELECT 1``), Redis (``PING``), the MQTT broker (TCP connect
+plus MQTT CONNECT/CONNACK with a throwaway client id, 2 s timeout) and, when ``AMQP_URL`` is set,
+RabbitMQ (an AMQP login and the plugin's exchange, 2 s timeout); it answers 200 when all are ok,
+503 otherwise, with a short reason for each failure.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import uuid
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from backoffice import metrics
 from mqtt_bridge.mqtt import broker_address, client_create
+from mqtt_bridge.transports import amqp
 
 MQTT_TIMEOUT = 2.0
 REASON_MAX = 200
@@ -47,12 +50,14 @@ def _bearer_matches(request: HttpRequest, token: str) -> bool:
 
 @require_GET
 def healthz_view(request: HttpRequest) -> JsonResponse:
-    """``{"database": {...}, "redis": {...}, "mqtt": {...}, "status": "ok"|"error"}``."""
+    """``{"database": {...}, "redis": {...}, "mqtt": {...}, ["amqp": {...},] "status": "ok"|"error"}``."""
     checks: dict[str, Callable[[], None]] = {
         "database": check_database,
         "redis": check_redis,
         "mqtt": check_mqtt,
     }
+    if settings.AMQP_URL:
+        checks["amqp"] = check_amqp
     results = {name: _run_check(check) for name, check in checks.items()}
     healthy = all(result["status"] == "ok" for result in results.values())
     body: dict[str, object] = {**results, "status": "ok" if healthy else "error"}
@@ -98,6 +103,11 @@ def check_mqtt() -> None:
         _close(client)
     if not outcome.get("ok"):
         raise ConnectionError(f"CONNACK refused: {outcome['reason']}")
+
+
+def check_amqp() -> None:
+    """Raise unless RabbitMQ (settings.AMQP_URL) takes our login and has the plugin's exchange."""
+    amqp.connection_check(timeout=MQTT_TIMEOUT)
 
 
 def _close(client: mqtt.Client) -> None:

@@ -3,8 +3,7 @@
 The core (``ingest.Ingest``: decode, batch, hand to Celery, acknowledge after enqueue) knows no
 transport; each consumer (``transports.Consumer``) connects to its broker and calls the core for every
 message. ``CONSUMERS`` holds one factory per transport, which returns None when its transport is not
-configured here: MQTT always; the AMQP consumer for the RabbitMQ Web OCPP plugin registers beside it
-(enabled by ``AMQP_URL``).
+configured here: MQTT always; AMQP (the RabbitMQ Web OCPP plugin's chargers) when ``AMQP_URL`` is set.
 """
 
 from __future__ import annotations
@@ -14,9 +13,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+
 from .ingest import Ingest
 from .topics import Topics
 from .transports import Consumer
+from .transports.amqp import AmqpConsumer
 from .transports.mqtt import MqttConsumer
 
 logger = logging.getLogger(__name__)
@@ -26,8 +28,12 @@ def _mqtt(options: dict[str, Any]) -> Consumer | None:
     return MqttConsumer(client_id=options.get("client_id"), topics=options.get("topics"))
 
 
+def _amqp(options: dict[str, Any]) -> Consumer | None:
+    return AmqpConsumer() if settings.AMQP_URL else None
+
+
 # name -> factory(options) giving the transport's consumer, or None when it is not configured here.
-CONSUMERS: dict[str, Callable[[dict[str, Any]], Consumer | None]] = {"mqtt": _mqtt}
+CONSUMERS: dict[str, Callable[[dict[str, Any]], Consumer | None]] = {"mqtt": _mqtt, "amqp": _amqp}
 
 
 class Bridge:

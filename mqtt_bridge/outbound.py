@@ -12,12 +12,13 @@ from collections.abc import Callable, Sequence
 
 from . import mqtt
 from .frames import Frame
-from .transports import Publisher, PublishError
+from .transports import Publisher, PublishError, amqp
 
 __all__ = ["TRANSPORTS", "PublishError", "publish"]
 
 TRANSPORTS: dict[str, Callable[[], Publisher]] = {
     "mqtt": mqtt.publisher,
+    "amqp": amqp.publisher,
 }
 
 
