@@ -1,0 +1,1199 @@
+"""A simulated fleet of OCPP 2.0.1 charging stations, built on the ``ocpp`` package's ``ocpp.v201.ChargePoint``.
+
+The 2.0.1 sibling of ``gateway/simulator.py`` (1.6), with the same options, fleet loop and style. Each
+station connects with the subprotocol ``ocpp2.0.1`` (HTTP Basic auth when given a password), boots
+(BootNotification, retrying while Pending/Rejected), reports the connector of each of its EVSEs,
+heartbeats, keeps a small device model (answered by GetVariables/SetVariables, reported by
+GetBaseReport/GetReport in NotifyReport parts), runs charging sessions at random times (Authorize,
+TransactionEvent Started/Updated/Ended with a seqNo per transaction, meter values inside the events,
+clock-aligned MeterValues outside them) and answers the CSMS's commands.
+
+Unlike the 1.6 simulator it does not boot again after a plain reconnect: a 2.0.1 station sends
+BootNotification after a (re)boot only, so a reconnect starts with a Heartbeat (and boots after all if
+the CSMS answers SecurityError, i.e. no longer holds it Accepted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ocpp.exceptions import OccurrenceConstraintViolationError, OCPPError, SecurityError
+from ocpp.routing import after, on
+from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201.enums import Action
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
+
+from gateway.simulator import ID_TAGS, VENDOR, FleetStats, Options, now_iso
+
+logger = logging.getLogger(__name__)
+
+SUBPROTOCOL = Subprotocol("ocpp2.0.1")
+EVSES = (1, 2)
+CONNECTOR_ID = 1  # one connector per EVSE
+MODEL = "SimStation-2x22"
+ID_TOKEN_TYPE = "ISO14443"  # the demo fleet's drivers present RFID cards
+# NotifyReport parts: a real station splits its report by its message size limit; ours by count.
+REPORT_ITEMS_PER_PART = 20
+VOLTAGE = 230.0
+MEASURANDS = "Energy.Active.Import.Register,Power.Active.Import,SoC,Current.Import,Voltage"
+TX_START_POINTS = "ParkingBayOccupancy,EVConnected,Authorized,DataSigned,PowerPathClosed,EnergyTransfer"
+AVAILABILITY_STATES = "Available,Occupied,Reserved,Unavailable,Faulted"
+# How a driver ends a session whose time is up: with the card (E07) or by unplugging (E06).
+LOCAL_STOPS = (("StopAuthorized", "Local"), ("EVCommunicationLost", "EVDisconnected"))
+
+
+@dataclasses.dataclass
+class Variable:
+    """One variable of the device model: its Actual value, mutability and characteristics."""
+
+    value: str
+    data_type: str = "string"
+    mutability: str = "ReadWrite"
+    unit: str | None = None
+    min_limit: float | None = None
+    max_limit: float | None = None
+    values_list: str | None = None
+    reboot_required: bool = False
+    live: Callable[[], str] | None = None  # a value the station measures (a clock, a state), not stores
+
+    def read(self) -> str:
+        return self.live() if self.live is not None else self.value
+
+    def accepts(self, value: str) -> bool:
+        """Whether ``value`` is a valid value of this variable's data type and limits."""
+        if self.data_type in ("integer", "decimal"):
+            try:
+                number = int(value) if self.data_type == "integer" else float(value)
+            except ValueError:
+                return False
+            return (self.min_limit is None or number >= self.min_limit) and (
+                self.max_limit is None or number <= self.max_limit
+            )
+        if self.data_type == "boolean":
+            return value in ("true", "false")
+        allowed = (self.values_list or "").split(",")
+        if self.data_type == "OptionList":
+            return value in allowed
+        if self.data_type in ("MemberList", "SequenceList"):
+            return all(member in allowed for member in value.split(","))
+        return (self.min_limit is None or len(value) >= self.min_limit) and (
+            self.max_limit is None or len(value) <= self.max_limit
+        )
+
+
+# A component is named by (name, instance, EVSE id, connector id); a variable by (name, instance).
+ComponentKey = tuple[str, str | None, int | None, int | None]
+VariableKey = tuple[str, str | None]
+DeviceModel = dict[ComponentKey, dict[VariableKey, Variable]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Stop:
+    """Why a transaction ends: the TransactionEvent's triggerReason and stoppedReason."""
+
+    trigger: str
+    reason: str
+
+
+@dataclasses.dataclass
+class Evse:
+    """One EVSE and its connector (the state survives reconnects, like a real station's)."""
+
+    energy_wh: float
+    status: str = "Available"  # the connector's ConnectorStatus
+    available: bool = True  # Operative
+    transaction_id: str | None = None
+    id_token: dict[str, str] | None = None
+    seq_no: int = 0  # the next TransactionEvent's seqNo in the current transaction
+    charging_state: str = "Idle"
+    power_w: float = 0.0
+    soc: float | None = None
+    stop: Stop | None = None  # asked to end (remote stop, reset): the metering task ends it
+    wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    # One TransactionEvent at a time per EVSE, so seqNo order on the wire is the order of the events.
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    task: asyncio.Task[None] | None = None
+
+
+@dataclasses.dataclass
+class StationState:
+    """Everything a station remembers across connections (and its device model across reboots)."""
+
+    cid: str
+    max_power_w: float
+    password: str | None = None
+    evses: dict[int, Evse] = dataclasses.field(
+        default_factory=lambda: {e: Evse(energy_wh=random.uniform(0, 5e6)) for e in EVSES}
+    )
+    heartbeat_interval: int = 300
+    accepted: bool = False  # Accepted since its last (re)boot: a reconnect needs no BootNotification
+    boot_reason: str = "PowerUp"
+    local_list_version: int = 0
+    local_list: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    reset_on_idle: bool = False
+    sessions_done: int = 0
+    model: DeviceModel = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def new(cls, cid: str, options: Options) -> StationState:
+        state = cls(cid=cid, max_power_w=random.choice(options.max_power_w), password=options.password)
+        state.model = device_model(state, options)
+        return state
+
+    def variable(self, component: str, name: str, instance: str | None = None) -> Variable:
+        """A variable of a station-level component (these always exist)."""
+        return self.model[(component, None, None, None)][(name, instance)]
+
+    def number(self, component: str, name: str, instance: str | None = None) -> int:
+        try:
+            return int(self.variable(component, name, instance).read())
+        except ValueError:
+            return 0
+
+    def flag(self, component: str, name: str) -> bool:
+        return self.variable(component, name).read() == "true"
+
+    def members(self, component: str, name: str) -> list[str]:
+        return [member for member in self.variable(component, name).read().split(",") if member]
+
+    def availability(self, evse_id: int) -> str:
+        evse = self.evses[evse_id]
+        return evse.status if evse.available else "Unavailable"
+
+
+def device_model(state: StationState, options: Options) -> DeviceModel:
+    """A small, realistic device model (OCPP 2.0.1 part 2, appendix 3 names): the station, its EVSEs
+    and connectors, and the controllers a CSMS reads and sets."""
+    some = random.Random(state.cid)  # the same station gets the same choices on every run
+
+    def integer(value: float, unit: str | None = None, **kw: Any) -> Variable:
+        return Variable(str(int(value)), "integer", unit=unit, **kw)
+
+    def boolean(value: bool, **kw: Any) -> Variable:
+        return Variable("true" if value else "false", "boolean", **kw)
+
+    def members(value: str, values_list: str = MEASURANDS) -> Variable:
+        return Variable(value, "MemberList", values_list=values_list)
+
+    def fixed(value: str, data_type: str = "string", **kw: Any) -> Variable:
+        return Variable(value, data_type, mutability="ReadOnly", **kw)
+
+    def station_available() -> str:
+        return "Available" if any(evse.available for evse in state.evses.values()) else "Unavailable"
+
+    model: DeviceModel = {
+        ("ChargingStation", None, None, None): {
+            ("AvailabilityState", None): fixed(
+                "", "OptionList", values_list=AVAILABILITY_STATES, live=station_available
+            ),
+            ("Available", None): fixed("true", "boolean"),
+            ("Model", None): fixed(MODEL),
+            ("VendorName", None): fixed(VENDOR),
+            ("SupplyPhases", None): fixed("3", "integer"),
+        },
+        ("SecurityCtrlr", None, None, None): {
+            ("SecurityProfile", None): fixed("1", "integer"),
+            ("Identity", None): fixed(state.cid, max_limit=48),
+            ("OrganizationName", None): Variable("CSMS demo", max_limit=50),
+            ("BasicAuthPassword", None): Variable(
+                state.password or "", mutability="WriteOnly", min_limit=16, max_limit=40
+            ),
+        },
+        ("OCPPCommCtrlr", None, None, None): {
+            ("HeartbeatInterval", None): integer(state.heartbeat_interval, "s", min_limit=1),
+            ("MessageTimeout", "Default"): fixed(str(int(options.response_timeout)), "integer", unit="s"),
+            ("OfflineThreshold", None): integer(60, "s", min_limit=0),
+            ("ResetRetries", None): integer(2, min_limit=0),
+            ("FileTransferProtocols", None): fixed("HTTPS", "MemberList", values_list="FTP,FTPS,HTTP,HTTPS,SFTP"),
+            # Applied to the next connection: a new value needs a reconnect, as on a real station.
+            ("WebSocketPingInterval", None): integer(
+                options.ws_ping_interval or 0, "s", min_limit=0, reboot_required=True
+            ),
+        },
+        ("DeviceDataCtrlr", None, None, None): {
+            ("ItemsPerMessage", "GetReport"): fixed("4", "integer"),
+            ("ItemsPerMessage", "GetVariables"): fixed("4", "integer"),
+            ("ItemsPerMessage", "SetVariables"): fixed("4", "integer"),
+            ("BytesPerMessage", "GetReport"): fixed("65536", "integer"),
+            ("BytesPerMessage", "GetVariables"): fixed("65536", "integer"),
+            ("BytesPerMessage", "SetVariables"): fixed("65536", "integer"),
+        },
+        ("AuthCtrlr", None, None, None): {
+            ("Enabled", None): boolean(True),
+            ("AuthorizeRemoteStart", None): boolean(False),
+            ("LocalAuthorizeOffline", None): boolean(True),
+            ("LocalPreAuthorize", None): boolean(False),
+            ("OfflineTxForUnknownIdEnabled", None): boolean(False),
+        },
+        ("AuthCacheCtrlr", None, None, None): {
+            ("Enabled", None): boolean(True),
+            ("LifeTime", None): integer(86400, "s", min_limit=0),
+        },
+        ("LocalAuthListCtrlr", None, None, None): {
+            ("Enabled", None): boolean(True),
+            ("Entries", None): fixed("0", "integer", live=lambda: str(len(state.local_list))),
+            ("ItemsPerMessage", None): fixed("100", "integer"),
+        },
+        ("TxCtrlr", None, None, None): {
+            # Either the cable (Started: CablePluggedIn) or the card (Started: Authorized) opens a session.
+            ("TxStartPoint", None): members(some.choice(("PowerPathClosed", "EVConnected")), TX_START_POINTS),
+            ("TxStopPoint", None): members("EVConnected,Authorized", TX_START_POINTS),
+            ("EVConnectionTimeOut", None): integer(60, "s", min_limit=1),
+            ("StopTxOnEVSideDisconnect", None): fixed("true", "boolean"),
+            ("StopTxOnInvalidId", None): boolean(True),
+        },
+        ("SampledDataCtrlr", None, None, None): {
+            ("Enabled", None): boolean(True),
+            ("TxStartedMeasurands", None): members("Energy.Active.Import.Register"),
+            ("TxUpdatedMeasurands", None): members("Energy.Active.Import.Register,Power.Active.Import,SoC"),
+            ("TxUpdatedInterval", None): integer(
+                max(1, round(some.uniform(*options.meter_interval))), "s", min_limit=1
+            ),
+            ("TxEndedMeasurands", None): members("Energy.Active.Import.Register"),
+            ("TxEndedInterval", None): integer(0, "s", min_limit=0),
+        },
+        ("AlignedDataCtrlr", None, None, None): {
+            ("Enabled", None): boolean(True),
+            ("Measurands", None): members("Energy.Active.Import.Register"),
+            ("Interval", None): integer(900, "s", min_limit=0),
+        },
+        ("ClockCtrlr", None, None, None): {
+            ("DateTime", None): fixed("", "dateTime", live=now_iso),
+            ("TimeSource", None): Variable(
+                "Heartbeat", "SequenceList", values_list="Heartbeat,NTP,GPS,RealTimeClock,MobileNetwork"
+            ),
+        },
+    }
+    for evse_id in EVSES:
+        model[("EVSE", None, evse_id, None)] = {
+            ("AvailabilityState", None): fixed(
+                "", "OptionList", values_list=AVAILABILITY_STATES, live=lambda e=evse_id: state.availability(e)
+            ),
+            ("Available", None): fixed("true", "boolean"),
+            ("Power", None): fixed(
+                "0",
+                "decimal",
+                unit="W",
+                max_limit=state.max_power_w,
+                live=lambda e=evse_id: f"{state.evses[e].power_w:.0f}",
+            ),
+            ("SupplyPhases", None): fixed("3", "integer"),
+        }
+        model[("Connector", None, evse_id, CONNECTOR_ID)] = {
+            ("AvailabilityState", None): fixed(
+                "", "OptionList", values_list=AVAILABILITY_STATES, live=lambda e=evse_id: state.availability(e)
+            ),
+            ("ConnectorType", None): fixed("cType2"),
+        }
+    return model
+
+
+def component_key(component: dict[str, Any]) -> ComponentKey:
+    """The key of a request's component (the ``ocpp`` package hands it over in snake_case)."""
+    evse = component.get("evse") or {}
+    return (component["name"], component.get("instance"), evse.get("id"), evse.get("connector_id"))
+
+
+def component_json(key: ComponentKey) -> dict[str, Any]:
+    name, instance, evse_id, connector_id = key
+    evse = None if evse_id is None else {"id": evse_id, "connectorId": connector_id}
+    return {"name": name, "instance": instance, "evse": evse}  # the package drops the None values
+
+
+def report_data(component: ComponentKey, variable: VariableKey, value: Variable) -> dict[str, Any]:
+    """One NotifyReport reportData: the variable's Actual attribute and its characteristics."""
+    return {
+        "component": component_json(component),
+        "variable": {"name": variable[0], "instance": variable[1]},
+        "variableAttribute": [
+            {
+                "type": "Actual",
+                "value": None if value.mutability == "WriteOnly" else value.read(),
+                "mutability": value.mutability,
+                "persistent": value.live is None,
+                "constant": False,
+            }
+        ],
+        "variableCharacteristics": {
+            "dataType": value.data_type,
+            "unit": value.unit,
+            "minLimit": value.min_limit,
+            "maxLimit": value.max_limit,
+            "valuesList": value.values_list,
+            "supportsMonitoring": False,
+        },
+    }
+
+
+def power_at(max_power_w: float, elapsed: float, soc: float) -> float:
+    """A plausible AC/DC curve (as the 1.6 simulator's): 30 s ramp-up, flat, tapering above 80 % SoC."""
+    power = max_power_w * min(1.0, elapsed / 30.0)
+    if soc > 0.8:
+        power *= max(0.1, (1.0 - soc) / 0.2)
+    return power * random.uniform(0.97, 1.0)
+
+
+class SimulatedStation(ChargePoint):
+    """One connection of a simulated station: the ``ocpp`` v201 ChargePoint plus our behaviour."""
+
+    def __init__(self, state: StationState, connection: ClientConnection, options: Options) -> None:
+        super().__init__(state.cid, connection, response_timeout=options.response_timeout)
+        self.state = state
+        self.options = options
+        self._tasks: set[asyncio.Task[Any]] = set()
+        # Set when a BootNotification the CSMS triggered (an operator accepted us) was Accepted: the
+        # boot loop stops waiting out its retry interval.
+        self._accepted = asyncio.Event()
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Serve the connection: receive loop, boot (or resume), heartbeats and sessions until it closes."""
+        receiver = asyncio.create_task(self.start())
+        # Started beside the receive loop, not before it: a connection that closes while a Call waits
+        # for its reply ends the connection at once, not after the reply's timeout.
+        self.spawn(self.begin())
+        try:
+            await receiver  # returns (raises) when the connection closes
+        finally:
+            receiver.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+            for evse in self.state.evses.values():
+                if evse.task is not None:
+                    evse.task.cancel()
+                    evse.task = None
+
+    async def begin(self) -> None:
+        """Boot (or resume), report the connectors, then start the behaviours; a reply that never
+        came closes the connection, and the fleet loop connects again."""
+        try:
+            if self.state.accepted:
+                await self.resume()
+            else:
+                await self.boot()
+            for evse_id in EVSES:
+                await self.send_status(evse_id)
+        except TimeoutError as exc:
+            logger.warning("%s: %s", self.state.cid, exc)
+            await self._connection.close()
+            return
+        behaviours = [self.heartbeat_loop]
+        if not self.options.idle:
+            behaviours += [self.aligned_data_loop, *(lambda e=e: self.session_loop(e) for e in EVSES)]
+        for behaviour in behaviours:
+            self.spawn(self.keep_going(behaviour))
+
+    async def keep_going(self, behaviour: Callable[[], Any]) -> None:
+        """Run a behaviour loop; a reply that never came is logged and the loop starts over, as a
+        station would carry on, instead of the task dying silently."""
+        while True:
+            try:
+                await behaviour()
+            except TimeoutError as exc:
+                logger.warning("%s: %s", self.state.cid, exc)
+                await asyncio.sleep(random.uniform(1, 5))
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        # A closed connection ends every task that was calling: only other failures are news.
+        if not task.cancelled() and not isinstance(task.exception(), ConnectionClosed | None):
+            logger.error("%s: %r", self.state.cid, task.exception(), exc_info=task.exception())
+
+    async def boot(self) -> None:
+        """BootNotification until Accepted; Pending/Rejected retry after the interval given (B01, B02)."""
+        while True:
+            response = await self.call(
+                call.BootNotification(
+                    charging_station={
+                        "model": MODEL,
+                        "vendorName": VENDOR,
+                        "serialNumber": f"SN-{self.state.cid}"[:25],
+                        "firmwareVersion": "1.0.0",
+                    },
+                    reason=self.state.boot_reason,
+                )
+            )
+            if response is None:  # CallError
+                await asyncio.sleep(10)
+                continue
+            interval = response.interval or 60
+            if response.status == "Accepted":
+                self.booted(interval)
+                return
+            logger.info("%s: boot %s, retrying in %s s", self.state.cid, response.status, interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._accepted.wait(), timeout=interval)
+            if self._accepted.is_set():
+                return
+
+    def booted(self, interval: int) -> None:
+        self.state.accepted = True
+        self.state.boot_reason = "Unknown"  # the next boot without a reboot before it (see resume)
+        if interval > 0:
+            self.set_heartbeat_interval(interval)
+
+    async def resume(self) -> None:
+        """A reconnect without a reboot: no BootNotification; a CSMS that no longer holds us Accepted
+        answers SecurityError, and then we boot after all."""
+        try:
+            response = await self.call(call.Heartbeat(), suppress=False)
+        except SecurityError:
+            self.state.accepted = False
+            await self.boot()
+        except OCPPError as exc:
+            logger.info("%s: heartbeat refused (%s)", self.state.cid, exc)
+        else:
+            logger.debug("%s: resumed at %s", self.state.cid, response.current_time)
+
+    def set_heartbeat_interval(self, interval: int) -> None:
+        self.state.heartbeat_interval = max(1, int(interval))
+        self.state.variable("OCPPCommCtrlr", "HeartbeatInterval").value = str(self.state.heartbeat_interval)
+
+    async def heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.state.heartbeat_interval * random.uniform(0.9, 1.0))
+            await self.call(call.Heartbeat())
+
+    async def send_status(self, evse_id: int, status: str | None = None) -> None:
+        """StatusNotification of the EVSE's connector; ``status`` becomes its state first."""
+        if status is not None:
+            self.state.evses[evse_id].status = status
+        await self.call(
+            call.StatusNotification(
+                timestamp=now_iso(),
+                connector_status=self.state.availability(evse_id),
+                evse_id=evse_id,
+                connector_id=CONNECTOR_ID,
+            )
+        )
+
+    async def aligned_data_loop(self) -> None:
+        """Clock-aligned meter values (J01): MeterValues for an idle EVSE, an Updated event in a session."""
+        while True:
+            interval = self.state.number("AlignedDataCtrlr", "Interval")
+            if interval <= 0 or not self.state.flag("AlignedDataCtrlr", "Enabled"):
+                await asyncio.sleep(60)
+                continue
+            await asyncio.sleep(interval - time.time() % interval)
+            measurands = self.state.members("AlignedDataCtrlr", "Measurands")
+            for evse_id, evse in self.state.evses.items():
+                if evse.transaction_id is None:
+                    await self.send_meter_values(evse_id, "Sample.Clock", measurands)
+                else:
+                    await self.transaction_event(
+                        evse_id, "Updated", "MeterValueClock", self.meter_value(evse_id, measurands, "Sample.Clock")
+                    )
+
+    # --- metering --------------------------------------------------------------------------------
+    def meter_value(self, evse_id: int, measurands: Iterable[str], context: str) -> dict[str, Any] | None:
+        """One meterValue with the measurands asked for that this EVSE measures (None: none of them)."""
+        evse = self.state.evses[evse_id]
+        current = evse.power_w / VOLTAGE / 3
+        readings: dict[str, tuple[float | None, str]] = {
+            "Energy.Active.Import.Register": (evse.energy_wh, "Wh"),
+            "Power.Active.Import": (evse.power_w, "W"),
+            "SoC": (None if evse.soc is None else evse.soc * 100, "Percent"),
+            "Current.Import": (current, "A"),
+            "Voltage": (VOLTAGE, "V"),
+        }
+        sampled = []
+        for measurand in measurands:
+            value, unit = readings.get(measurand, (None, ""))
+            if value is not None:
+                location = "EV" if measurand == "SoC" else None
+                sampled.append(
+                    {
+                        "value": round(value, 1),
+                        "measurand": measurand,
+                        "context": context,
+                        "location": location,
+                        "unitOfMeasure": {"unit": unit},
+                    }
+                )
+        return {"timestamp": now_iso(), "sampledValue": sampled} if sampled else None
+
+    def sampled(self, evse_id: int, measurands: str, context: str) -> dict[str, Any] | None:
+        """The meterValue of a transaction event: the measurands a SampledDataCtrlr variable lists."""
+        return self.meter_value(evse_id, self.state.members("SampledDataCtrlr", measurands), context)
+
+    async def send_meter_values(self, evse_id: int, context: str, measurands: Iterable[str]) -> None:
+        meter_value = self.meter_value(evse_id, measurands, context)
+        if meter_value is not None:
+            await self.call(call.MeterValues(evse_id=evse_id, meter_value=[meter_value]))
+
+    # --- charging sessions -----------------------------------------------------------------------
+    async def transaction_event(
+        self,
+        evse_id: int,
+        event_type: str,
+        trigger: str,
+        meter_value: dict[str, Any] | None = None,
+        *,
+        transaction: dict[str, Any] | None = None,
+        id_token: dict[str, str] | None = None,
+        transaction_id: str | None = None,
+    ) -> Any:
+        """One TransactionEvent of the EVSE's transaction, with the next seqNo (from 0 at Started)."""
+        evse = self.state.evses[evse_id]
+        async with evse.lock:
+            transaction_id = transaction_id or evse.transaction_id
+            if transaction_id is None:
+                return None
+            seq_no, evse.seq_no = evse.seq_no, evse.seq_no + 1
+            return await self.call(
+                call.TransactionEvent(
+                    event_type=event_type,
+                    timestamp=now_iso(),
+                    trigger_reason=trigger,
+                    seq_no=seq_no,
+                    transaction_info={"transactionId": transaction_id, **(transaction or {})},
+                    meter_value=[meter_value] if meter_value is not None else None,
+                    evse={"id": evse_id, "connectorId": CONNECTOR_ID},
+                    id_token=id_token,
+                )
+            )
+
+    @staticmethod
+    def token_accepted(response: Any) -> bool:
+        """Whether an answer carrying idTokenInfo (Authorize, TransactionEvent) accepts the token;
+        an event answered without one keeps what was decided before."""
+        if response is None:
+            return False
+        info = response.id_token_info
+        return info is None or info.get("status") == "Accepted"
+
+    async def start_transaction(
+        self, evse_id: int, trigger: str, *, id_token: dict[str, str] | None, remote_start_id: int | None = None
+    ) -> bool:
+        """TransactionEvent Started on the EVSE: a new transactionId (a UUID) and seqNo 0."""
+        evse = self.state.evses[evse_id]
+        evse.transaction_id = str(uuid.uuid4())
+        evse.seq_no = 0
+        evse.stop = None
+        evse.wake.clear()
+        evse.id_token = id_token
+        evse.charging_state = "Charging" if id_token is not None else "EVConnected"
+        evse.soc = random.uniform(0.1, 0.6)
+        response = await self.transaction_event(
+            evse_id,
+            "Started",
+            trigger,
+            self.sampled(evse_id, "TxStartedMeasurands", "Transaction.Begin"),
+            transaction={"chargingState": evse.charging_state, "remoteStartId": remote_start_id},
+            id_token=id_token,
+        )
+        if id_token is not None and not self.token_accepted(response):
+            await self.end_transaction(evse_id, Stop("Deauthorized", "DeAuthorized"))
+            return False
+        return True
+
+    async def session_loop(self, evse_id: int) -> None:
+        """A driver arrives now and then; a session already running (after a reconnect) resumes."""
+        evse = self.state.evses[evse_id]
+        if evse.transaction_id is not None:
+            self.start_charging(evse_id)
+        low, high = self.options.session_gap
+        await asyncio.sleep(random.uniform(min(5.0, low), min(60.0, high)))
+        while True:
+            if evse.task is None and evse.status == "Available" and evse.available:
+                await self.local_session(evse_id, {"idToken": random.choice(ID_TAGS), "type": ID_TOKEN_TYPE})
+            if evse.task is not None:  # this session's, or one a RequestStartTransaction began
+                with contextlib.suppress(asyncio.CancelledError):
+                    await evse.task
+            await asyncio.sleep(random.uniform(*self.options.session_gap))
+
+    async def local_session(self, evse_id: int, id_token: dict[str, str]) -> None:
+        """A driver plugs in and presents a card (C01); TxCtrlr.TxStartPoint says which one opens the
+        transaction (E01: EVConnected on the cable, otherwise on the authorization)."""
+        evse = self.state.evses[evse_id]
+        await self.send_status(evse_id, "Occupied")
+        on_cable = bool({"EVConnected", "ParkingBayOccupancy"} & set(self.state.members("TxCtrlr", "TxStartPoint")))
+        if on_cable and not await self.start_transaction(evse_id, "CablePluggedIn", id_token=None):
+            return
+        authorized = self.token_accepted(await self.call(call.Authorize(id_token=id_token)))
+        if not authorized:
+            if evse.transaction_id is not None:
+                await self.end_transaction(evse_id, Stop("EVCommunicationLost", "EVDisconnected"))
+            else:
+                await self.send_status(evse_id, "Available")
+            return
+        if evse.transaction_id is not None:
+            evse.id_token, evse.charging_state = id_token, "Charging"
+            response = await self.transaction_event(
+                evse_id, "Updated", "Authorized", transaction={"chargingState": "Charging"}, id_token=id_token
+            )
+            if not self.token_accepted(response):
+                await self.end_transaction(evse_id, Stop("Deauthorized", "DeAuthorized"))
+                return
+        elif not await self.start_transaction(evse_id, "Authorized", id_token=id_token):
+            return
+        self.start_charging(evse_id)
+
+    async def remote_session(self, evse_id: int, id_token: dict[str, str], remote_start_id: int) -> None:
+        """RequestStartTransaction accepted (F01/F02): Authorize first only if AuthCtrlr.AuthorizeRemoteStart."""
+        await self.send_status(evse_id, "Occupied")
+        if self.state.flag("AuthCtrlr", "AuthorizeRemoteStart") and not self.token_accepted(
+            await self.call(call.Authorize(id_token=id_token))
+        ):
+            await self.send_status(evse_id, "Available")
+            return
+        if await self.start_transaction(evse_id, "RemoteStart", id_token=id_token, remote_start_id=remote_start_id):
+            self.start_charging(evse_id)
+
+    def start_charging(self, evse_id: int) -> None:
+        """The EVSE's metering task, for a session of random length."""
+        evse = self.state.evses[evse_id]
+        if evse.transaction_id is not None:  # not stopped while it started
+            remaining = random.uniform(*self.options.session_length)
+            evse.task = asyncio.create_task(self.charge(evse_id, remaining=remaining))
+            evse.task.add_done_callback(self._task_done)
+
+    async def charge(self, evse_id: int, *, remaining: float) -> None:
+        """Updated events every SampledDataCtrlr.TxUpdatedInterval, then Ended when the session's time is
+        up or it was asked to stop (remote stop, reset)."""
+        evse = self.state.evses[evse_id]
+        loop = asyncio.get_running_loop()
+        battery_wh = random.uniform(40_000, 90_000)
+        soc = evse.soc if evse.soc is not None else random.uniform(0.1, 0.6)
+        transaction_id = evse.transaction_id
+        elapsed = 0.0
+        try:
+            while elapsed < remaining and evse.stop is None and evse.transaction_id == transaction_id:
+                interval = max(1, self.state.number("SampledDataCtrlr", "TxUpdatedInterval"))
+                started = loop.time()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(evse.wake.wait(), timeout=min(interval, remaining - elapsed))
+                step = loop.time() - started
+                elapsed += step
+                evse.power_w = power_at(self.state.max_power_w, elapsed, soc) if soc < 1.0 else 0.0
+                energy = evse.power_w * step / 3600.0
+                evse.energy_wh += energy
+                soc = min(1.0, soc + energy / battery_wh)
+                evse.soc = soc
+                if evse.wake.is_set():  # asked to stop meanwhile
+                    break
+                trigger, change = "MeterValuePeriodic", {}
+                if soc >= 1.0 and evse.charging_state == "Charging":
+                    evse.charging_state = "SuspendedEV"
+                    trigger, change = "ChargingStateChanged", {"chargingState": "SuspendedEV"}
+                await self.transaction_event(
+                    evse_id,
+                    "Updated",
+                    trigger,
+                    self.sampled(evse_id, "TxUpdatedMeasurands", "Sample.Periodic"),
+                    transaction=change,
+                )
+            if evse.transaction_id == transaction_id:
+                await self.end_transaction(evse_id, evse.stop or Stop(*random.choice(LOCAL_STOPS)))
+        finally:
+            evse.task = None
+
+    async def end_transaction(self, evse_id: int, stop: Stop) -> None:
+        """TransactionEvent Ended (its last seqNo), then the driver unplugs."""
+        evse = self.state.evses[evse_id]
+        transaction_id, evse.transaction_id = evse.transaction_id, None
+        if transaction_id is None:
+            return
+        evse.power_w = 0.0
+        unplugged = stop.reason == "EVDisconnected"
+        await self.transaction_event(
+            evse_id,
+            "Ended",
+            stop.trigger,
+            self.sampled(evse_id, "TxEndedMeasurands", "Transaction.End"),
+            transaction={"stoppedReason": stop.reason, "chargingState": "Idle" if unplugged else "EVConnected"},
+            id_token=evse.id_token if stop.trigger == "StopAuthorized" else None,
+            transaction_id=transaction_id,
+        )
+        self.state.sessions_done += 1
+        evse.id_token, evse.soc, evse.stop, evse.charging_state = None, None, None, "Idle"
+        await self.send_status(evse_id, "Available")
+        if self.state.reset_on_idle and not self.busy():
+            self.state.reset_on_idle = False
+            self.spawn(self.reboot())
+
+    def busy(self, evse_ids: Iterable[int] = EVSES) -> bool:
+        return any(self.state.evses[e].transaction_id is not None for e in evse_ids)
+
+    def transaction_evse(self, transaction_id: str) -> int | None:
+        for evse_id, evse in self.state.evses.items():
+            if evse.transaction_id == transaction_id:
+                return evse_id
+        return None
+
+    def request_stop(self, evse_id: int, stop: Stop) -> asyncio.Task[Any] | None:
+        """Ask the EVSE's metering task to end its transaction (it sends Ended); the task to wait for."""
+        evse = self.state.evses[evse_id]
+        if evse.transaction_id is None:
+            return None
+        evse.stop = stop
+        evse.wake.set()
+        if evse.task is None:  # a session still starting: end it here
+            return self.spawn(self.end_transaction(evse_id, stop))
+        return evse.task
+
+    async def reboot(self) -> None:
+        """A station reset (B11/B12): end the transactions, close the connection; the fleet loop
+        reconnects and the station boots again with reason RemoteReset."""
+        tasks = [t for e in EVSES if (t := self.request_stop(e, Stop("ResetCommand", "ImmediateReset")))]
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.options.response_timeout)
+        self.state.accepted = False
+        self.state.boot_reason = "RemoteReset"
+        await asyncio.sleep(0.5)
+        await self._connection.close()
+
+    def evse_target(self, evse: dict[str, Any] | None) -> list[int] | None:
+        """The EVSEs a request's optional ``evse`` names (all for none or id 0); None: no such EVSE."""
+        if not evse or evse.get("id") == 0:
+            return list(EVSES)
+        if evse.get("id") not in self.state.evses or evse.get("connector_id") not in (None, CONNECTOR_ID):
+            return None
+        return [evse["id"]]
+
+    # --- provisioning: device model and reset (block B) -------------------------------------------
+    def lookup(self, component: dict[str, Any], variable: dict[str, Any]) -> tuple[Variable | None, str]:
+        """The variable a request names, or None and the attribute status that says why not."""
+        variables = self.state.model.get(component_key(component))
+        if variables is None:
+            return None, "UnknownComponent"
+        found = variables.get((variable["name"], variable.get("instance")))
+        return found, "Accepted" if found is not None else "UnknownVariable"
+
+    def check_items(self, instance: str, count: int) -> None:
+        limit = self.state.number("DeviceDataCtrlr", "ItemsPerMessage", instance)
+        if count > limit:
+            # B06.FR.?/B05: a station MAY refuse a request over its ItemsPerMessage, and ours does, so
+            # that a CSMS which does not split its requests is caught by the demo fleet.
+            raise OccurrenceConstraintViolationError(description=f"{count} items, ItemsPerMessage{instance} is {limit}")
+
+    @on(Action.get_variables)
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **kwargs: Any) -> Any:
+        self.check_items("GetVariables", len(get_variable_data))
+        results = []
+        for item in get_variable_data:
+            attribute = item.get("attribute_type") or "Actual"
+            found, status = self.lookup(item["component"], item["variable"])
+            if found is not None and attribute != "Actual":
+                status = "NotSupportedAttributeType"
+            elif found is not None and found.mutability == "WriteOnly":
+                status = "Rejected"
+            results.append(
+                {
+                    "attributeStatus": status,
+                    "attributeType": attribute,
+                    "attributeValue": found.read() if found is not None and status == "Accepted" else None,
+                    "component": item["component"],
+                    "variable": item["variable"],
+                }
+            )
+        return call_result.GetVariables(get_variable_result=results)
+
+    @on(Action.set_variables)
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **kwargs: Any) -> Any:
+        self.check_items("SetVariables", len(set_variable_data))
+        results = []
+        for item in set_variable_data:
+            attribute = item.get("attribute_type") or "Actual"
+            value = item["attribute_value"]
+            found, status = self.lookup(item["component"], item["variable"])
+            if found is not None:
+                if attribute != "Actual":
+                    status = "NotSupportedAttributeType"
+                elif found.mutability == "ReadOnly" or found.live is not None or not found.accepts(value):
+                    status = "Rejected"
+                else:
+                    found.value = value
+                    self.variable_set(component_key(item["component"]), item["variable"]["name"], value)
+                    status = "RebootRequired" if found.reboot_required else "Accepted"
+            results.append(
+                {
+                    "attributeStatus": status,
+                    "attributeType": attribute,
+                    "component": item["component"],
+                    "variable": item["variable"],
+                }
+            )
+        return call_result.SetVariables(set_variable_result=results)
+
+    def variable_set(self, component: ComponentKey, name: str, value: str) -> None:
+        """What a new value changes beyond the device model (the rest is read where it is used)."""
+        if component[0] == "OCPPCommCtrlr" and name == "HeartbeatInterval":
+            self.set_heartbeat_interval(int(value))
+        elif component[0] == "SecurityCtrlr" and name == "BasicAuthPassword":
+            self.state.password = value  # used from the next connection on
+
+    def report(self, include: Callable[[ComponentKey, VariableKey, Variable], bool]) -> list[dict[str, Any]]:
+        return [
+            report_data(component, key, variable)
+            for component, variables in self.state.model.items()
+            for key, variable in variables.items()
+            if include(component, key, variable)
+        ]
+
+    async def send_report(self, request_id: int, data: list[dict[str, Any]]) -> None:
+        """NotifyReport in parts: seqNo from 0, tbc on every part but the last (B07, B08)."""
+        generated_at = now_iso()
+        parts = [data[i : i + REPORT_ITEMS_PER_PART] for i in range(0, len(data), REPORT_ITEMS_PER_PART)]
+        for seq_no, part in enumerate(parts):
+            await self.call(
+                call.NotifyReport(
+                    request_id=request_id,
+                    generated_at=generated_at,
+                    seq_no=seq_no,
+                    report_data=part,
+                    tbc=seq_no < len(parts) - 1,
+                )
+            )
+
+    def base_report(self, report_base: str) -> list[dict[str, Any]]:
+        if report_base == "ConfigurationInventory":
+            return self.report(lambda c, k, v: v.mutability != "ReadOnly")
+        if report_base == "SummaryInventory":
+            return self.report(lambda c, k, v: k[0] in ("AvailabilityState", "Available", "Problem"))
+        return self.report(lambda c, k, v: True)
+
+    @on(Action.get_base_report)
+    def on_get_base_report(self, request_id: int, report_base: str, **kwargs: Any) -> Any:
+        return call_result.GetBaseReport(status="Accepted")
+
+    @after(Action.get_base_report)
+    async def after_get_base_report(self, request_id: int, report_base: str, **kwargs: Any) -> None:
+        await self.send_report(request_id, self.base_report(report_base))
+
+    def custom_report(
+        self, component_variable: list[dict[str, Any]] | None, component_criteria: list[str] | None
+    ) -> list[dict[str, Any]]:
+        """GetReport's selection: the variables named (a component alone names all of its variables),
+        of the components that have every criterion (Active, Available, Enabled, Problem) true."""
+
+        def named(component: ComponentKey, key: VariableKey) -> bool:
+            for wanted in component_variable or []:
+                variable = wanted.get("variable")
+                if component_key(wanted["component"]) == component and (
+                    variable is None or (variable["name"], variable.get("instance")) == key
+                ):
+                    return True
+            return not component_variable
+
+        def meets(component: ComponentKey) -> bool:
+            variables = self.state.model[component]
+            return all(
+                (criterion, None) in variables and variables[(criterion, None)].read() == "true"
+                for criterion in component_criteria or []
+            )
+
+        return self.report(lambda c, k, v: named(c, k) and meets(c))
+
+    @on(Action.get_report)
+    def on_get_report(
+        self,
+        request_id: int,
+        component_variable: list[dict[str, Any]] | None = None,
+        component_criteria: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        self.check_items("GetReport", len(component_variable or []))
+        found = self.custom_report(component_variable, component_criteria)
+        return call_result.GetReport(status="Accepted" if found else "EmptyResultSet")
+
+    @after(Action.get_report)
+    async def after_get_report(
+        self,
+        request_id: int,
+        component_variable: list[dict[str, Any]] | None = None,
+        component_criteria: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        found = self.custom_report(component_variable, component_criteria)
+        if found:
+            await self.send_report(request_id, found)
+
+    @on(Action.reset)
+    def on_reset(self, type: str, evse_id: int | None = None, **kwargs: Any) -> Any:  # noqa: A002 (OCPP's name)
+        if evse_id is not None and evse_id not in self.state.evses:
+            return call_result.Reset(status="Rejected")
+        busy = self.busy([evse_id] if evse_id is not None else EVSES)
+        return call_result.Reset(status="Scheduled" if type == "OnIdle" and busy else "Accepted")
+
+    @after(Action.reset)
+    async def after_reset(self, type: str, evse_id: int | None = None, **kwargs: Any) -> None:  # noqa: A002
+        if evse_id is not None:  # an EVSE reset: its transaction ends, the station stays up
+            if evse_id in self.state.evses and type == "Immediate":
+                self.request_stop(evse_id, Stop("ResetCommand", "ImmediateReset"))
+            return
+        if type == "OnIdle" and self.busy():
+            self.state.reset_on_idle = True  # end_transaction reboots after the last one
+            return
+        await self.reboot()
+
+    # --- authorization (blocks C, D) ----------------------------------------------------------------
+    @on(Action.clear_cache)
+    def on_clear_cache(self, **kwargs: Any) -> Any:
+        enabled = self.state.flag("AuthCacheCtrlr", "Enabled")
+        return call_result.ClearCache(status="Accepted" if enabled else "Rejected")
+
+    @on(Action.get_local_list_version)
+    def on_get_local_list_version(self, **kwargs: Any) -> Any:
+        return call_result.GetLocalListVersion(version_number=self.state.local_list_version)
+
+    @on(Action.send_local_list)
+    def on_send_local_list(
+        self,
+        version_number: int,
+        update_type: str,
+        local_authorization_list: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if not self.state.flag("LocalAuthListCtrlr", "Enabled"):
+            return call_result.SendLocalList(status="Failed")
+        if update_type == "Differential" and version_number <= self.state.local_list_version:
+            return call_result.SendLocalList(status="VersionMismatch")
+        if update_type == "Full":
+            self.state.local_list.clear()
+        for entry in local_authorization_list or []:
+            token = entry["id_token"]["id_token"]
+            if entry.get("id_token_info") is None:
+                self.state.local_list.pop(token, None)  # a differential update without info removes it
+            else:
+                self.state.local_list[token] = entry["id_token_info"]
+        self.state.local_list_version = version_number
+        return call_result.SendLocalList(status="Accepted")
+
+    # --- transactions and remote control (blocks E, F) ----------------------------------------------
+    @on(Action.get_transaction_status)
+    def on_get_transaction_status(self, transaction_id: str | None = None, **kwargs: Any) -> Any:
+        # Every event goes out when it happens: nothing is ever queued.
+        if transaction_id is None:
+            return call_result.GetTransactionStatus(messages_in_queue=False)
+        ongoing = self.transaction_evse(transaction_id) is not None
+        return call_result.GetTransactionStatus(messages_in_queue=False, ongoing_indicator=ongoing)
+
+    @on(Action.request_start_transaction)
+    def on_request_start(
+        self, id_token: dict[str, Any], remote_start_id: int, evse_id: int | None = None, **kwargs: Any
+    ) -> Any:
+        target = evse_id or next(
+            (e for e, s in self.state.evses.items() if s.status == "Available" and s.available), None
+        )
+        evse = self.state.evses.get(target) if target is not None else None
+        if evse is None or target is None or evse.status != "Available" or not evse.available:
+            return call_result.RequestStartTransaction(status="Rejected")
+        evse.status = "Occupied"  # claimed now: a second request for it is refused
+        token = {"idToken": id_token["id_token"], "type": id_token["type"]}
+        self.spawn(self.remote_session(target, token, remote_start_id))
+        return call_result.RequestStartTransaction(status="Accepted")
+
+    @on(Action.request_stop_transaction)
+    def on_request_stop(self, transaction_id: str, **kwargs: Any) -> Any:
+        evse_id = self.transaction_evse(transaction_id)
+        if evse_id is None:
+            return call_result.RequestStopTransaction(status="Rejected")
+        self.request_stop(evse_id, Stop("RemoteStop", "Remote"))
+        return call_result.RequestStopTransaction(status="Accepted")
+
+    @on(Action.unlock_connector)
+    def on_unlock_connector(self, evse_id: int, connector_id: int, **kwargs: Any) -> Any:
+        if evse_id not in self.state.evses or connector_id != CONNECTOR_ID:
+            return call_result.UnlockConnector(status="UnknownConnector")
+        if self.state.evses[evse_id].transaction_id is not None:
+            return call_result.UnlockConnector(status="OngoingAuthorizedTransaction")
+        return call_result.UnlockConnector(status="Unlocked")
+
+    @on(Action.trigger_message)
+    def on_trigger_message(self, requested_message: str, evse: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        supported = {
+            "BootNotification",
+            "Heartbeat",
+            "StatusNotification",
+            "MeterValues",
+            "TransactionEvent",
+            "FirmwareStatusNotification",
+            "LogStatusNotification",
+        }
+        if requested_message not in supported:
+            return call_result.TriggerMessage(status="NotImplemented")
+        targets = self.evse_target(evse)
+        if targets is None:
+            return call_result.TriggerMessage(status="Rejected")
+        if requested_message == "BootNotification" and self.state.accepted:
+            return call_result.TriggerMessage(status="Rejected")  # F06.FR.17: already Accepted
+        if requested_message == "TransactionEvent" and not self.busy(targets):
+            return call_result.TriggerMessage(status="Rejected")
+        return call_result.TriggerMessage(status="Accepted")
+
+    @after(Action.trigger_message)
+    async def after_trigger_message(
+        self, requested_message: str, evse: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        targets = self.evse_target(evse) or []
+        if requested_message == "BootNotification" and not self.state.accepted:
+            self.state.boot_reason = "Triggered"
+            response = await self.call(
+                call.BootNotification(
+                    charging_station={"model": MODEL, "vendorName": VENDOR}, reason=self.state.boot_reason
+                )
+            )
+            if response is not None and response.status == "Accepted":
+                self.booted(response.interval)
+                self._accepted.set()
+        elif requested_message == "Heartbeat":
+            await self.call(call.Heartbeat())
+        elif requested_message == "StatusNotification":
+            for target in targets:
+                await self.send_status(target)
+        elif requested_message == "MeterValues":
+            for target in targets:
+                await self.send_meter_values(target, "Trigger", self.state.members("AlignedDataCtrlr", "Measurands"))
+        elif requested_message == "TransactionEvent":
+            measurands = self.state.members("SampledDataCtrlr", "TxUpdatedMeasurands")
+            for target in targets:
+                state = self.state.evses[target].charging_state
+                await self.transaction_event(
+                    target,
+                    "Updated",
+                    "Trigger",
+                    self.meter_value(target, measurands, "Trigger"),
+                    transaction={"chargingState": state},
+                )
+        elif requested_message == "FirmwareStatusNotification":
+            await self.call(call.FirmwareStatusNotification(status="Idle"))
+        elif requested_message == "LogStatusNotification":
+            await self.call(call.LogStatusNotification(status="Idle"))
+
+    # --- availability (block G) ---------------------------------------------------------------------
+    @on(Action.change_availability)
+    def on_change_availability(self, operational_status: str, evse: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        targets = self.evse_target(evse)
+        if targets is None:
+            return call_result.ChangeAvailability(status="Rejected")
+        available = operational_status == "Operative"
+        for target in targets:
+            self.state.evses[target].available = available
+            if not self.busy([target]):
+                self.spawn(self.send_status(target))
+        if not available and self.busy(targets):
+            # A transaction goes on; its EVSE reports Unavailable when it ends.
+            return call_result.ChangeAvailability(status="Scheduled")
+        return call_result.ChangeAvailability(status="Accepted")
+
+    # --- data transfer (block P) --------------------------------------------------------------------
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, message_id: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        if vendor_id != VENDOR:
+            return call_result.DataTransfer(status="UnknownVendorId")
+        return call_result.DataTransfer(status="Accepted", data=data)
+
+
+def _basic_auth(cid: str, password: str | None) -> dict[str, str]:
+    if password is None:
+        return {}
+    token = base64.b64encode(f"{cid}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+async def run_station(
+    cid: str, options: Options, stats: FleetStats, stop: asyncio.Event, *, state: StationState | None = None
+) -> None:
+    """Keep one simulated station connected (reconnecting with jittered backoff) until ``stop``.
+    ``state`` (a test's) replaces the station a fresh ``StationState.new`` would make."""
+    state = state or StationState.new(cid, options)
+    url = options.url.rstrip("/") + "/" + cid
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            async with connect(
+                url,
+                subprotocols=[SUBPROTOCOL],
+                additional_headers=_basic_auth(cid, state.password),
+                compression=None,
+                ping_interval=options.ws_ping_interval,
+                open_timeout=30,
+                max_size=2**20,
+            ) as ws:
+                stats.connects += 1
+                stats.connected += 1
+                delay = 1.0
+                try:
+                    station = SimulatedStation(state, ws, options)
+                    runner = asyncio.create_task(station.run())
+                    stopper = asyncio.create_task(stop.wait())
+                    await asyncio.wait([runner, stopper], return_when=asyncio.FIRST_COMPLETED)
+                    for task in (runner, stopper):
+                        task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                        await runner
+                finally:
+                    stats.connected -= 1
+        except InvalidStatus as exc:
+            stats.refused += 1
+            logger.warning("%s: handshake refused (HTTP %s)", cid, exc.response.status_code)
+        except (OSError, ConnectionClosed, TimeoutError) as exc:
+            stats.failures += 1
+            logger.info("%s: connection lost (%s)", cid, exc)
+        except Exception:
+            stats.failures += 1
+            logger.exception("%s: simulator error", cid)
+        if stop.is_set():
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay * random.uniform(0.5, 1.5))
+        delay = min(options.reconnect_max, delay * 2)
+
+
+def station_ids(count: int, prefix: str) -> list[str]:
+    """The ids of a fleet of ``count``: ``<prefix><number>``, as the 1.6 fleet numbers its chargers."""
+    width = max(3, len(str(count)))
+    return [f"{prefix}{index:0{width}d}" for index in range(1, count + 1)]
+
+
+async def run_fleet(
+    *, count: int, prefix: str, options: Options, stop: asyncio.Event, ramp_per_second: float = 200.0
+) -> FleetStats:
+    """Start ``count`` stations (``ramp_per_second`` at a time) and keep them running until ``stop``."""
+    stats = FleetStats()
+    tasks = []
+    reporter = asyncio.create_task(_report(stats, count, stop))
+    for cid in station_ids(count, prefix):
+        if stop.is_set():
+            break
+        tasks.append(asyncio.create_task(run_station(cid, options, stats, stop)))
+        if ramp_per_second > 0:
+            await asyncio.sleep(1.0 / ramp_per_second)
+    await stop.wait()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    reporter.cancel()
+    return stats
+
+
+async def _report(stats: FleetStats, count: int, stop: asyncio.Event) -> None:
+    started = datetime.now(UTC)
+    while not stop.is_set():
+        await asyncio.sleep(10)
+        logger.info(
+            "fleet (2.0.1): %d/%d connected (%d connects, %d refused, %d failures) after %s",
+            stats.connected,
+            count,
+            stats.connects,
+            stats.refused,
+            stats.failures,
+            timedelta(seconds=int((datetime.now(UTC) - started).total_seconds())),
+        )

@@ -1,0 +1,579 @@
+"""The simulated OCPP 2.0.1 station against a small CSMS of the test's own (the ``ocpp`` package's
+``ocpp.v201.ChargePoint`` on a websockets server): it boots, reports its device model in parts,
+authorizes, runs sessions in seqNo order and answers the CSMS's commands. The backoffice's own 2.0.1
+handlers are not involved (an end-to-end test runs the station through the real gateway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from ocpp.exceptions import OccurrenceConstraintViolationError, SecurityError
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201.enums import Action
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from gateway.simulator import ID_TAGS, FleetStats, Options, now_iso
+from gateway.simulator_v201 import SUBPROTOCOL, StationState, run_station
+
+PASSWORD = "a-station-password-0123"
+
+
+class Csms(ChargePoint):
+    """The CSMS end of one connection: answers what the station sends, records every Call raw."""
+
+    def __init__(self, cid: str, ws: ServerConnection, server: CsmsServer) -> None:
+        super().__init__(cid, ws)
+        self.server = server
+        self.ws = ws
+
+    async def route_message(self, raw_msg: str) -> None:
+        message = json.loads(raw_msg)
+        if message[0] == 2:
+            self.server.calls.put_nowait((message[2], message[3]))
+        await super().route_message(raw_msg)
+
+    @on(Action.boot_notification)
+    def on_boot(self, **kwargs: Any) -> Any:
+        status = self.server.boot_answers.pop(0) if self.server.boot_answers else "Accepted"
+        return call_result.BootNotification(current_time=now_iso(), interval=self.server.interval, status=status)
+
+    @on(Action.heartbeat)
+    def on_heartbeat(self, **kwargs: Any) -> Any:
+        if self.server.refuse_heartbeat:
+            self.server.refuse_heartbeat = False
+            raise SecurityError(description="not accepted")  # what a CSMS answers a charger it holds Pending
+        return call_result.Heartbeat(current_time=now_iso())
+
+    @on(Action.status_notification)
+    def on_status(self, **kwargs: Any) -> Any:
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    def on_authorize(self, **kwargs: Any) -> Any:
+        return call_result.Authorize(id_token_info={"status": self.server.token_status})
+
+    @on(Action.transaction_event)
+    def on_transaction_event(self, id_token: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        info = None if id_token is None else {"status": self.server.token_status}
+        return call_result.TransactionEvent(id_token_info=info)
+
+    @on(Action.meter_values)
+    def on_meter_values(self, **kwargs: Any) -> Any:
+        return call_result.MeterValues()
+
+    @on(Action.notify_report)
+    def on_notify_report(self, **kwargs: Any) -> Any:
+        return call_result.NotifyReport()
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(self, **kwargs: Any) -> Any:
+        return call_result.FirmwareStatusNotification()
+
+
+class CsmsServer:
+    """A websockets server speaking ocpp2.0.1; what the stations sent, and the CSMS of each connection."""
+
+    def __init__(self) -> None:
+        self.calls: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self.connections: asyncio.Queue[Csms] = asyncio.Queue()
+        self.handshakes: list[tuple[str | None, str | None]] = []  # (subprotocol, Authorization)
+        self.boot_answers: list[str] = []
+        self.interval = 300
+        self.token_status = "Accepted"
+        self.refuse_heartbeat = False
+        self.url = ""
+
+    async def handler(self, ws: ServerConnection) -> None:
+        cid = ws.request.path.rsplit("/", 1)[-1] if ws.request else ""
+        self.handshakes.append((ws.subprotocol, ws.request.headers.get("Authorization") if ws.request else None))
+        csms = Csms(cid, ws, self)
+        self.connections.put_nowait(csms)
+        with contextlib.suppress(ConnectionClosed):
+            await csms.start()
+
+    async def take(self, action: str, timeout: float = 15.0) -> dict[str, Any]:
+        """The payload of the next Call ``action`` (the ones before it are skipped)."""
+        return (await self.until(lambda a, p: a == action, timeout))[-1][1]
+
+    async def until(self, done: Any, timeout: float = 15.0) -> list[tuple[str, dict[str, Any]]]:
+        """Every Call up to and including the first for which ``done(action, payload)`` is true."""
+        seen = []
+        async with asyncio.timeout(timeout):
+            while True:
+                action, payload = await self.calls.get()
+                seen.append((action, payload))
+                if done(action, payload):
+                    return seen
+
+
+@contextlib.asynccontextmanager
+async def station(
+    options: dict[str, Any] | None = None,
+    preset: dict[tuple[str, str], str] | None = None,
+    only_evse_1: bool = False,
+    **csms: Any,
+) -> AsyncIterator[tuple[CsmsServer, str, StationState, FleetStats]]:
+    """A CSMS server (``csms``: its answers) and one simulated station connected to it (``preset``:
+    device model values; ``only_evse_1``: EVSE 2 Inoperative, so sessions run on EVSE 1 only)."""
+    server = CsmsServer()
+    for name, value in csms.items():
+        setattr(server, name, value)
+    cid = f"st201-{uuid.uuid4().hex[:8]}"
+    async with serve(server.handler, "127.0.0.1", 0, subprotocols=[SUBPROTOCOL]) as ws_server:
+        port = next(iter(ws_server.sockets)).getsockname()[1]
+        url = f"ws://127.0.0.1:{port}/ocpp"
+        settings = Options(**{"url": url, "password": PASSWORD, "idle": True, **(options or {})})
+        state = StationState.new(cid, settings)
+        for (component, name), value in (preset or {}).items():
+            state.variable(component, name).value = value
+        state.evses[2].available = not only_evse_1
+        stop = asyncio.Event()
+        stats = FleetStats()
+        task = asyncio.create_task(run_station(cid, settings, stats, stop, state=state))
+        try:
+            yield server, cid, state, stats
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+
+
+async def booted(server: CsmsServer) -> Csms:
+    """The CSMS of the station's connection, once it has booted and reported both connectors."""
+    csms = await asyncio.wait_for(server.connections.get(), 15)
+    await server.take("BootNotification")
+    calls = await server.until(lambda a, p: a == "StatusNotification" and p["evseId"] == 2)
+    assert [(p["evseId"], p["connectorId"]) for a, p in calls if a == "StatusNotification"] == [(1, 1), (2, 1)]
+    return csms
+
+
+def component(name: str, evse: int | None = None, connector: int | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {"name": name}
+    if evse is not None:
+        found["evse"] = {"id": evse} if connector is None else {"id": evse, "connectorId": connector}
+    return found
+
+
+def test_station_boots_after_pending_with_basic_auth_and_reports_its_connectors() -> None:
+    async def scenario() -> None:
+        # Pending, retry after 1 s; then Accepted, heartbeat every 1 s
+        async with station(boot_answers=["Pending"], interval=1) as (server, cid, state, stats):
+            first = await server.take("BootNotification")
+            assert first["reason"] == "PowerUp"
+            assert first["chargingStation"] == {
+                "model": "SimStation-2x22",
+                "vendorName": "CSMS-Sim",
+                "serialNumber": f"SN-{cid}"[:25],
+                "firmwareVersion": "1.0.0",
+            }
+            # Pending: nothing but BootNotification until it is accepted (B02)
+            calls = await server.until(lambda a, p: a == "BootNotification")
+            assert [a for a, p in calls] == ["BootNotification"] and calls[0][1]["reason"] == "PowerUp"
+            calls = await server.until(lambda a, p: a == "Heartbeat")
+            statuses = [p for a, p in calls if a == "StatusNotification"]
+            assert [(p["evseId"], p["connectorId"], p["connectorStatus"]) for p in statuses] == [
+                (1, 1, "Available"),
+                (2, 1, "Available"),
+            ]
+            assert state.accepted and state.heartbeat_interval == 1
+            token = base64.b64encode(f"{cid}:{PASSWORD}".encode()).decode()
+            assert server.handshakes == [("ocpp2.0.1", f"Basic {token}")]
+            assert stats.connects == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_pending_station_boots_at_once_when_triggered() -> None:
+    async def scenario() -> None:
+        # Pending: its own retry is an hour away
+        async with station(boot_answers=["Pending"], interval=3600) as (server, cid, state, stats):
+            csms = await asyncio.wait_for(server.connections.get(), 15)
+            await server.take("BootNotification")
+            response = await csms.call(call.TriggerMessage(requested_message="BootNotification"))
+            assert response.status == "Accepted"
+            assert (await server.take("BootNotification"))["reason"] == "Triggered"
+            await server.take("StatusNotification")
+            # Accepted now: a second trigger is refused (F06.FR.17)
+            response = await csms.call(call.TriggerMessage(requested_message="BootNotification"))
+            assert response.status == "Rejected"
+
+    asyncio.run(scenario())
+
+
+def test_station_reports_its_device_model_in_parts() -> None:
+    async def scenario() -> None:
+        async with station() as (server, cid, state, stats):
+            csms = await booted(server)
+            response = await csms.call(call.GetBaseReport(request_id=5, report_base="FullInventory"))
+            assert response.status == "Accepted"
+            parts = [p for a, p in await server.until(lambda a, p: a == "NotifyReport" and not p.get("tbc"))]
+            assert len(parts) >= 2
+            assert [p["seqNo"] for p in parts] == list(range(len(parts)))
+            assert [p["tbc"] for p in parts] == [True] * (len(parts) - 1) + [False]
+            assert {p["requestId"] for p in parts} == {5}
+            report = {
+                (
+                    d["component"]["name"],
+                    json.dumps(d["component"].get("evse")),
+                    d["variable"]["name"],
+                    d["variable"].get("instance"),
+                ): d
+                for p in parts
+                for d in p["reportData"]
+            }
+            heartbeat = report[("OCPPCommCtrlr", "null", "HeartbeatInterval", None)]
+            assert heartbeat["variableAttribute"] == [
+                {"type": "Actual", "value": "300", "mutability": "ReadWrite", "persistent": True, "constant": False}
+            ]
+            assert heartbeat["variableCharacteristics"]["dataType"] == "integer"
+            items = report[("DeviceDataCtrlr", "null", "ItemsPerMessage", "GetVariables")]
+            assert items["variableAttribute"][0]["value"] == "4"
+            password = report[("SecurityCtrlr", "null", "BasicAuthPassword", None)]["variableAttribute"][0]
+            assert password["mutability"] == "WriteOnly" and "value" not in password
+            for evse in (1, 2):
+                assert ("EVSE", json.dumps({"id": evse}), "Power", None) in report
+                connector = json.dumps({"id": evse, "connectorId": 1})
+                assert (
+                    report[("Connector", connector, "AvailabilityState", None)]["variableAttribute"][0]["value"]
+                    == "Available"
+                )
+            for controller in ("ChargingStation", "AuthCtrlr", "TxCtrlr", "SampledDataCtrlr", "SecurityCtrlr"):
+                assert any(key[0] == controller for key in report)
+
+            response = await csms.call(call.GetBaseReport(request_id=6, report_base="ConfigurationInventory"))
+            assert response.status == "Accepted"
+            parts = [p for a, p in await server.until(lambda a, p: a == "NotifyReport" and not p.get("tbc"))]
+            mutability = {d["variableAttribute"][0]["mutability"] for p in parts for d in p["reportData"]}
+            assert mutability == {"ReadWrite", "WriteOnly"}
+
+            wanted = [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]
+            response = await csms.call(call.GetReport(request_id=7, component_variable=wanted))
+            assert response.status == "Accepted"
+            part = await server.take("NotifyReport")
+            assert (part["requestId"], part["seqNo"], part["tbc"]) == (7, 0, False)
+            assert [d["variable"]["name"] for d in part["reportData"]] == ["HeartbeatInterval"]
+
+            response = await csms.call(call.GetReport(request_id=8, component_criteria=["Enabled"]))
+            assert response.status == "Accepted"
+            parts = [p for a, p in await server.until(lambda a, p: a == "NotifyReport" and not p.get("tbc"))]
+            assert {d["component"]["name"] for p in parts for d in p["reportData"]} == {
+                "AuthCtrlr",
+                "AuthCacheCtrlr",
+                "LocalAuthListCtrlr",
+                "SampledDataCtrlr",
+                "AlignedDataCtrlr",
+            }
+            response = await csms.call(call.GetReport(request_id=9, component_criteria=["Problem"]))
+            assert response.status == "EmptyResultSet"
+
+    asyncio.run(scenario())
+
+
+def test_station_answers_get_and_set_variables() -> None:
+    async def scenario() -> None:
+        async with station() as (server, cid, state, stats):
+            csms = await booted(server)
+            heartbeat = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+            response = await csms.call(
+                call.GetVariables(
+                    get_variable_data=[
+                        heartbeat,
+                        {"component": {"name": "Nope"}, "variable": {"name": "HeartbeatInterval"}},
+                        {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "Nope"}},
+                        {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}},
+                    ]
+                )
+            )
+            results = response.get_variable_result
+            assert [r["attribute_status"] for r in results] == [
+                "Accepted",
+                "UnknownComponent",
+                "UnknownVariable",
+                "Rejected",
+            ]
+            assert results[0]["attribute_value"] == "300" and "attribute_value" not in results[3]
+            response = await csms.call(
+                call.GetVariables(
+                    get_variable_data=[
+                        {**heartbeat, "attributeType": "Target"},
+                        {"component": component("EVSE", 2), "variable": {"name": "Power"}},
+                        {"component": component("Connector", 1, 1), "variable": {"name": "ConnectorType"}},
+                        {"component": component("EVSE", 3), "variable": {"name": "Power"}},
+                    ]
+                )
+            )
+            results = response.get_variable_result
+            assert [r["attribute_status"] for r in results] == [
+                "NotSupportedAttributeType",
+                "Accepted",
+                "Accepted",
+                "UnknownComponent",
+            ]
+            assert results[1]["component"] == {"name": "EVSE", "evse": {"id": 2}}
+            assert results[2]["attribute_value"] == "cType2"
+            # More than ItemsPerMessage[GetVariables] (4) in one request: the CSMS must split them.
+            with pytest.raises(OccurrenceConstraintViolationError):
+                await csms.call(call.GetVariables(get_variable_data=[heartbeat] * 5), suppress=False)
+
+            response = await csms.call(
+                call.SetVariables(
+                    set_variable_data=[
+                        {**heartbeat, "attributeValue": "120"},
+                        {
+                            "component": {"name": "ChargingStation"},
+                            "variable": {"name": "Model"},
+                            "attributeValue": "x",
+                        },
+                        {
+                            "component": {"name": "SampledDataCtrlr"},
+                            "variable": {"name": "TxUpdatedInterval"},
+                            "attributeValue": "often",
+                        },
+                        {
+                            "component": {"name": "OCPPCommCtrlr"},
+                            "variable": {"name": "WebSocketPingInterval"},
+                            "attributeValue": "30",
+                        },
+                    ]
+                )
+            )
+            assert [r["attribute_status"] for r in response.set_variable_result] == [
+                "Accepted",
+                "Rejected",
+                "Rejected",
+                "RebootRequired",
+            ]
+            assert state.heartbeat_interval == 120
+            response = await csms.call(call.GetVariables(get_variable_data=[heartbeat]))
+            assert response.get_variable_result[0]["attribute_value"] == "120"
+
+    asyncio.run(scenario())
+
+
+def transaction_of(calls: list[tuple[str, dict[str, Any]]], transaction_id: str) -> list[dict[str, Any]]:
+    return [p for a, p in calls if a == "TransactionEvent" and p["transactionInfo"]["transactionId"] == transaction_id]
+
+
+def energy(event: dict[str, Any]) -> float:
+    (value,) = [
+        v["value"] for v in event["meterValue"][0]["sampledValue"] if v["measurand"] == "Energy.Active.Import.Register"
+    ]
+    return float(value)
+
+
+SESSIONS = {"session_gap": (0.1, 0.3), "session_length": (3.5, 3.5), "meter_interval": (1.0, 1.0), "idle": False}
+
+
+@pytest.mark.parametrize("start_point", ["PowerPathClosed", "EVConnected"])
+def test_station_authorizes_and_runs_a_session_in_seq_no_order(start_point: str) -> None:
+    async def scenario() -> None:
+        preset = {("TxCtrlr", "TxStartPoint"): start_point}
+        async with station(SESSIONS, preset, only_evse_1=True) as (server, cid, state, stats):
+            await booted(server)
+            calls = await server.until(lambda a, p: a == "TransactionEvent" and p["eventType"] == "Ended", 30)
+            ended = calls[-1][1]
+            transaction_id = ended["transactionInfo"]["transactionId"]
+            assert str(uuid.UUID(transaction_id)) == transaction_id
+            events = transaction_of(calls, transaction_id)
+            assert all(e["evse"] == {"id": 1, "connectorId": 1} for e in events)
+            assert [e["seqNo"] for e in events] == list(range(len(events)))
+            assert [e["eventType"] for e in events] == ["Started"] + ["Updated"] * (len(events) - 2) + ["Ended"]
+            started = events[0]
+            (begin,) = started["meterValue"][0]["sampledValue"]
+            assert (begin["context"], begin["unitOfMeasure"]) == ("Transaction.Begin", {"unit": "Wh"})
+            authorize = next(p for a, p in calls if a == "Authorize")
+            assert authorize["idToken"]["type"] == "ISO14443" and authorize["idToken"]["idToken"] in ID_TAGS
+            if start_point == "EVConnected":  # the cable opens the transaction, the card follows
+                assert started["triggerReason"] == "CablePluggedIn" and "idToken" not in started
+                assert started["transactionInfo"]["chargingState"] == "EVConnected"
+                authorized = events[1]
+                assert (authorized["triggerReason"], authorized["idToken"]) == ("Authorized", authorize["idToken"])
+            else:
+                assert started["triggerReason"] == "Authorized" and started["idToken"] == authorize["idToken"]
+                assert calls.index(("Authorize", authorize)) < calls.index(("TransactionEvent", started))
+            periodic = [e for e in events if e["triggerReason"] == "MeterValuePeriodic"]
+            assert periodic, events
+            measurands = {v["measurand"] for v in periodic[0]["meterValue"][0]["sampledValue"]}
+            assert measurands == {"Energy.Active.Import.Register", "Power.Active.Import", "SoC"}
+            readings = [energy(e) for e in events if "meterValue" in e]
+            assert readings == sorted(readings) and readings[-1] > readings[0]
+            assert ended["transactionInfo"]["stoppedReason"] in ("Local", "EVDisconnected")
+            before = calls[: calls.index(("TransactionEvent", started))]
+            assert [p["connectorStatus"] for a, p in before if a == "StatusNotification"][-1] == "Occupied"
+            after = await server.take("StatusNotification")
+            assert (after["evseId"], after["connectorStatus"]) == (1, "Available")
+
+    asyncio.run(scenario())
+
+
+def test_a_refused_card_opens_no_transaction() -> None:
+    async def scenario() -> None:
+        preset = {("TxCtrlr", "TxStartPoint"): "PowerPathClosed"}
+        async with station(SESSIONS, preset, token_status="Invalid") as (server, cid, state, stats):
+            await booted(server)
+            await server.take("Authorize")
+            calls = await server.until(lambda a, p: a == "StatusNotification" and p["connectorStatus"] == "Available")
+            assert "TransactionEvent" not in [a for a, p in calls]
+
+    asyncio.run(scenario())
+
+
+def test_remote_start_carries_its_remote_start_id_into_the_started_event() -> None:
+    async def scenario() -> None:
+        # no periodic Updated events in the way
+        async with station(preset={("SampledDataCtrlr", "TxUpdatedInterval"): "3600"}) as (server, cid, state, stats):
+            csms = await booted(server)
+            token = {"idToken": "REMOTE-4711", "type": "Central"}
+            response = await csms.call(call.RequestStartTransaction(id_token=token, remote_start_id=4711, evse_id=2))
+            assert response.status == "Accepted"
+            started = await server.take("TransactionEvent")
+            assert (started["eventType"], started["triggerReason"], started["seqNo"]) == ("Started", "RemoteStart", 0)
+            assert started["transactionInfo"]["remoteStartId"] == 4711
+            assert (started["evse"], started["idToken"]) == ({"id": 2, "connectorId": 1}, token)
+            transaction_id = started["transactionInfo"]["transactionId"]
+
+            response = await csms.call(call.RequestStartTransaction(id_token=token, remote_start_id=4712, evse_id=2))
+            assert response.status == "Rejected"  # EVSE 2 is busy
+            response = await csms.call(call.GetTransactionStatus(transaction_id=transaction_id))
+            assert (response.messages_in_queue, response.ongoing_indicator) == (False, True)
+            response = await csms.call(call.UnlockConnector(evse_id=2, connector_id=1))
+            assert response.status == "OngoingAuthorizedTransaction"
+            response = await csms.call(call.TriggerMessage(requested_message="TransactionEvent", evse={"id": 2}))
+            assert response.status == "Accepted"
+            triggered = await server.take("TransactionEvent")
+            assert triggered["triggerReason"] == "Trigger"
+            response = await csms.call(call.TriggerMessage(requested_message="TransactionEvent", evse={"id": 1}))
+            assert response.status == "Rejected"  # no transaction on EVSE 1
+
+            response = await csms.call(call.RequestStopTransaction(transaction_id=transaction_id))
+            assert response.status == "Accepted"
+            calls = await server.until(lambda a, p: a == "TransactionEvent" and p["eventType"] == "Ended")
+            ended = calls[-1][1]
+            assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("RemoteStop", "Remote")
+            events = [started, triggered, *transaction_of(calls, transaction_id)]
+            assert [e["seqNo"] for e in events] == list(range(len(events)))
+            response = await csms.call(call.GetTransactionStatus(transaction_id=transaction_id))
+            assert response.ongoing_indicator is False
+            response = await csms.call(call.RequestStopTransaction(transaction_id=transaction_id))
+            assert response.status == "Rejected"
+
+    asyncio.run(scenario())
+
+
+COMMANDS: list[tuple[Any, dict[str, Any], str | None]] = [
+    # (request, expected answer fields, the Call the station sends after answering)
+    (call.UnlockConnector(evse_id=1, connector_id=1), {"status": "Unlocked"}, None),
+    (call.UnlockConnector(evse_id=3, connector_id=1), {"status": "UnknownConnector"}, None),
+    (call.TriggerMessage(requested_message="Heartbeat"), {"status": "Accepted"}, "Heartbeat"),
+    (
+        call.TriggerMessage(requested_message="StatusNotification", evse={"id": 1, "connectorId": 1}),
+        {"status": "Accepted"},
+        "StatusNotification",
+    ),
+    (call.TriggerMessage(requested_message="MeterValues", evse={"id": 2}), {"status": "Accepted"}, "MeterValues"),
+    (
+        call.TriggerMessage(requested_message="FirmwareStatusNotification"),
+        {"status": "Accepted"},
+        "FirmwareStatusNotification",
+    ),
+    (call.TriggerMessage(requested_message="SignV2GCertificate"), {"status": "NotImplemented"}, None),
+    (call.TriggerMessage(requested_message="Heartbeat", evse={"id": 9}), {"status": "Rejected"}, None),
+    (
+        call.ChangeAvailability(operational_status="Inoperative", evse={"id": 2}),
+        {"status": "Accepted"},
+        "StatusNotification",
+    ),
+    (call.ChangeAvailability(operational_status="Operative"), {"status": "Accepted"}, "StatusNotification"),
+    (call.ChangeAvailability(operational_status="Inoperative", evse={"id": 7}), {"status": "Rejected"}, None),
+    (call.ClearCache(), {"status": "Accepted"}, None),
+    (
+        call.SendLocalList(
+            version_number=3,
+            update_type="Full",
+            local_authorization_list=[
+                {"idToken": {"idToken": "LOCAL1", "type": "ISO14443"}, "idTokenInfo": {"status": "Accepted"}}
+            ],
+        ),
+        {"status": "Accepted"},
+        None,
+    ),
+    (call.GetLocalListVersion(), {"version_number": 3}, None),
+    (call.SendLocalList(version_number=2, update_type="Differential"), {"status": "VersionMismatch"}, None),
+    (call.GetTransactionStatus(), {"messages_in_queue": False, "ongoing_indicator": None}, None),
+    (call.DataTransfer(vendor_id="other"), {"status": "UnknownVendorId"}, None),
+    (call.DataTransfer(vendor_id="CSMS-Sim", data="ping"), {"status": "Accepted", "data": "ping"}, None),
+    (call.Reset(type="Immediate", evse_id=5), {"status": "Rejected"}, None),
+]
+
+
+def test_station_answers_remote_commands_and_reboots_on_reset() -> None:
+    async def scenario() -> None:
+        async with station() as (server, cid, state, stats):
+            csms = await booted(server)
+            for request, expected, follows in COMMANDS:
+                response = await csms.call(request)
+                assert response is not None, request
+                for key, value in expected.items():
+                    assert getattr(response, key) == value, (request, response)
+                if follows is not None:
+                    payload = await server.take(follows)
+                    if isinstance(request, call.ChangeAvailability):
+                        wanted = "Unavailable" if request.operational_status == "Inoperative" else "Available"
+                        assert payload["connectorStatus"] == wanted
+                    if follows == "MeterValues":
+                        assert payload["evseId"] == 2
+                        assert payload["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
+            assert state.local_list == {"LOCAL1": {"status": "Accepted"}}
+
+            response = await csms.call(call.Reset(type="Immediate"))
+            assert response.status == "Accepted"
+            # The reboot: the station reconnects and boots again, saying why.
+            rebooted = await asyncio.wait_for(server.connections.get(), 20)
+            assert rebooted is not csms
+            assert (await server.take("BootNotification"))["reason"] == "RemoteReset"
+            assert stats.connects == 2
+
+    asyncio.run(scenario())
+
+
+def test_a_reconnected_station_resumes_without_booting_unless_refused() -> None:
+    async def scenario() -> None:
+        async with station() as (server, cid, state, stats):
+            csms = await booted(server)
+            await csms.ws.close()
+            csms = await asyncio.wait_for(server.connections.get(), 20)
+            calls = await server.until(lambda a, p: a == "StatusNotification" and p["evseId"] == 2)
+            assert [a for a, p in calls] == ["Heartbeat", "StatusNotification", "StatusNotification"]
+
+            # A CSMS that no longer holds the station Accepted answers SecurityError: it boots after all.
+            server.refuse_heartbeat = True
+            await csms.ws.close()
+            await asyncio.wait_for(server.connections.get(), 20)
+            calls = await server.until(lambda a, p: a == "BootNotification")
+            assert [a for a, p in calls] == ["Heartbeat", "BootNotification"]
+            assert calls[-1][1]["reason"] == "Unknown"
+            assert stats.connects == 3
+
+    asyncio.run(scenario())
+
+
+def test_idle_evses_send_clock_aligned_meter_values() -> None:
+    async def scenario() -> None:
+        preset = {("AlignedDataCtrlr", "Interval"): "1"}
+        async with station({"idle": False, "session_gap": (3600.0, 3600.0)}, preset) as (server, cid, state, stats):
+            await booted(server)
+            values = [await server.take("MeterValues") for _ in range(2)]
+            assert {v["evseId"] for v in values} == {1, 2}
+            (sampled,) = values[0]["meterValue"][0]["sampledValue"]
+            assert (sampled["measurand"], sampled["context"]) == ("Energy.Active.Import.Register", "Sample.Clock")
+
+    asyncio.run(scenario())
