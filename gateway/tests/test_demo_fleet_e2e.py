@@ -44,6 +44,8 @@ class PendingStack(Stack):
             "CSMS_CELERY_QUEUE": self.queue,
             "CSMS_TOPIC_CALL": prefix + "ocpp/cp/{cid}",
             "CSMS_TOPIC_REPLY": prefix + "ocpp/cp/{cid}/Reply",
+            "CSMS_TOPIC_CALL_V201": prefix + "ocpp/v201/cp/{cid}",
+            "CSMS_TOPIC_REPLY_V201": prefix + "ocpp/v201/cp/{cid}/Reply",
             "CSMS_TOPIC_DOWNSTREAM": prefix + "ocpp/cs/{cid}",
             "CSMS_TOPIC_PRESENCE": ",".join(
                 f"{prefix}$SYS/brokers/+/gateway/ocpp/clients/{{cid}}/{event}"

@@ -31,6 +31,7 @@ def raw_bridge(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         CSMS_TOPIC_CALL=unused + "cp/{cid}",
         CSMS_TOPIC_REPLY=unused + "cp/{cid}/Reply",
         CSMS_TOPIC_PRESENCE=unused + "presence/{cid}/connected",
+        CSMS_TOPIC_CALL_V201="",  # the session stack's bridge serves the built-in 2.0.1 route
     )
     bridge.start_bridge()
     client = GatewayClient()
