@@ -67,6 +67,7 @@ class Plugin:
         self.exchange = exchange
         self.connection, self.channel = _channel()
         self.queues: set[str] = set()
+        self._calls: dict[str, list[tuple[list[Any], dict[str, Any]]]] = {}
         if not exchange.startswith("amq."):  # as the plugin's ensure_exchange: a durable topic exchange
             self.channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
 
@@ -159,10 +160,26 @@ class Plugin:
                 raise AssertionError(f"nothing for {cid} in ocpp.{cid} within {timeout} s")
             time.sleep(0.05)
 
-    def reply(self, cid: str, message_id: str, timeout: float = 15) -> list[Any]:
-        """Our answer to the charger's Call ``message_id`` (a Call of ours met on the way fails the test)."""
+    def reply(self, cid: str, message_id: str, timeout: float = 15) -> tuple[list[Any], dict[str, Any]]:
+        """Our answer to the charger's Call ``message_id`` and its properties; Calls of ours met on the
+        way are kept for ``next_call``, anything else fails the test."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body, properties = self.downlink(cid, max(0.0, deadline - time.monotonic()))
+            assert isinstance(body, list), body
+            if body[0] == 2:
+                self._calls.setdefault(cid, []).append((body, properties))
+                continue
+            assert body[0] in (3, 4) and body[1] == message_id, body
+            return body, properties
+
+    def next_call(self, cid: str, timeout: float = 15) -> list[Any]:
+        """The next Call (a command) we sent the charger."""
+        kept = self._calls.get(cid)
+        if kept:
+            return kept.pop(0)[0]
         body, _ = self.downlink(cid, timeout)
-        assert isinstance(body, list) and body[0] in (3, 4) and body[1] == message_id, body
+        assert isinstance(body, list) and body[0] == 2, body
         return body
 
     def nothing_for(self, cid: str, wait: float = 1.5) -> bool:
