@@ -1,0 +1,221 @@
+"""A 2.0.1 station's device model as we keep it: what NotifyReport, GetVariables and SetVariables tell us.
+
+One ``DeviceVariable`` row per (component, its instance, EVSE, connector, variable, its instance,
+attribute type), as ``ConfigurationKey`` is one row per 1.6 key. Services take parsed values (the
+protocol package reads the payloads); every write is one upsert whatever the number of variables,
+since a full inventory brings hundreds of them, in parts, and a station's parts arrive one by one.
+
+Two writers, two meanings:
+- ``device_variables_report`` (NotifyReport): the station describes its variables. Every column it
+  reports is written, characteristics included; a variable reported without characteristics keeps
+  those a previous report gave (a GetReport of values only must not erase the units).
+- ``device_variable_values_set`` (a GetVariables result, an accepted SetVariables): a value only.
+  Characteristics, mutability and the other attributes' rows are left as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from backoffice import bulk
+
+from .models import ChargePoint, DeviceVariable
+
+
+@dataclasses.dataclass(frozen=True)
+class VariableKey:
+    """Which variable: its component (and the component's EVSE and connector, if any) and its name."""
+
+    component: str
+    variable: str
+    component_instance: str = ""
+    variable_instance: str = ""
+    evse_id: int | None = None
+    connector_id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class VariableAttribute:
+    """One attribute (Actual, Target, MinSet, MaxSet) of a reported variable (VariableAttributeType)."""
+
+    type: str = DeviceVariable.AttributeType.ACTUAL
+    value: str | None = None
+    mutability: str = ""
+    persistent: bool | None = None
+    constant: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class VariableCharacteristics:
+    """VariableCharacteristicsType: what kind of value the variable holds."""
+
+    data_type: str
+    supports_monitoring: bool | None = None
+    unit: str = ""
+    min_limit: float | None = None
+    max_limit: float | None = None
+    values_list: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class VariableReport:
+    """One ReportDataType of a NotifyReport: a variable, its attributes, its characteristics if reported."""
+
+    key: VariableKey
+    attributes: tuple[VariableAttribute, ...]
+    characteristics: VariableCharacteristics | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class VariableValue:
+    """The value of one attribute of a variable, as a GetVariables result or an accepted SetVariables gives it."""
+
+    key: VariableKey
+    value: str | None
+    attribute_type: str = DeviceVariable.AttributeType.ACTUAL
+
+
+_KEY_FIELDS = (
+    "charge_point_id",
+    "component",
+    "component_instance",
+    "evse_id",
+    "connector_id",
+    "variable",
+    "variable_instance",
+    "attribute_type",
+)
+_ATTRIBUTE_FIELDS = ("value", "mutability", "persistent", "constant")
+_CHARACTERISTIC_FIELDS = ("unit", "data_type", "min_limit", "max_limit", "values_list", "supports_monitoring")
+
+
+def _key_row(charge_point: ChargePoint, key: VariableKey, attribute_type: str) -> tuple[Any, ...]:
+    return (
+        charge_point.pk,
+        key.component,
+        key.component_instance,
+        key.evse_id,
+        key.connector_id,
+        key.variable,
+        key.variable_instance,
+        attribute_type,
+    )
+
+
+def _conflict(columns: tuple[str, ...]) -> str:
+    target = ", ".join(bulk.columns_of(DeviceVariable, list(_KEY_FIELDS)))
+    assignments = [f"{column} = EXCLUDED.{column}" for column in bulk.columns_of(DeviceVariable, list(columns))]
+    return f"ON CONFLICT ({target}) DO UPDATE SET {', '.join(assignments)}"
+
+
+def device_variables_report(*, charge_point: ChargePoint, items: list[VariableReport], now: datetime) -> int:
+    """Store what a NotifyReport part says of the station's variables; return how many attribute rows it wrote.
+
+    At most two upserts: the attributes of variables reported with characteristics write those too,
+    the others keep the characteristics they had (a new row gets none). A variable reported twice in
+    one part: the last report of each attribute wins (one upsert cannot touch a row twice).
+    """
+    with_characteristics: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    without: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for item in items:
+        characteristics = item.characteristics
+        for attribute in item.attributes:
+            key = _key_row(charge_point, item.key, attribute.type)
+            values = (attribute.value, attribute.mutability, attribute.persistent, attribute.constant)
+            if characteristics is None:
+                without[key] = values
+                with_characteristics.pop(key, None)
+            else:
+                with_characteristics[key] = (
+                    *values,
+                    characteristics.unit,
+                    characteristics.data_type,
+                    characteristics.min_limit,
+                    characteristics.max_limit,
+                    characteristics.values_list,
+                    characteristics.supports_monitoring,
+                )
+                without.pop(key, None)
+    if with_characteristics:
+        written = (*_ATTRIBUTE_FIELDS, *_CHARACTERISTIC_FIELDS, "updated_at")
+        bulk.copy_insert(
+            model=DeviceVariable,
+            fields=(*_KEY_FIELDS, *written),
+            rows=[(*key, *values, now) for key, values in with_characteristics.items()],
+            on_conflict=_conflict(written),
+        )
+    if without:
+        written = (*_ATTRIBUTE_FIELDS, "updated_at")
+        # A new row needs its NOT NULL text columns: no unit, no data type, no values list.
+        bulk.copy_insert(
+            model=DeviceVariable,
+            fields=(*_KEY_FIELDS, *written, "unit", "data_type", "values_list"),
+            rows=[(*key, *values, now, "", "", "") for key, values in without.items()],
+            on_conflict=_conflict(written),
+        )
+    return len(with_characteristics) + len(without)
+
+
+def device_variable_values_set(*, charge_point: ChargePoint, values: list[VariableValue], now: datetime) -> None:
+    """Store the values of variables (a GetVariables result, an accepted SetVariables), in one upsert.
+
+    Only the value (and ``updated_at``) of an existing row changes; a variable no report described yet
+    gets a row with the value alone. The last value of an attribute in ``values`` wins.
+    """
+    rows: dict[tuple[Any, ...], str | None] = {}
+    for item in values:
+        rows[_key_row(charge_point, item.key, item.attribute_type)] = item.value
+    if not rows:
+        return
+    bulk.copy_insert(
+        model=DeviceVariable,
+        fields=(*_KEY_FIELDS, "value", "updated_at", "mutability", "unit", "data_type", "values_list"),
+        rows=[(*key, value, now, "", "", "", "") for key, value in rows.items()],
+        on_conflict=_conflict(("value", "updated_at")),
+    )
+
+
+def device_variable_value(
+    *,
+    charge_point: ChargePoint,
+    component: str,
+    variable: str,
+    instance: str = "",
+    component_instance: str = "",
+    evse_id: int | None = None,
+    connector_id: int | None = None,
+    attribute_type: str = DeviceVariable.AttributeType.ACTUAL,
+) -> str | None:
+    """The value we last heard for one attribute of a variable (``instance``: the variable's), or None.
+
+    None both when the variable is unknown to us and when the station reported it without a value
+    (a WriteOnly variable): either way there is nothing to rely on.
+    """
+    return (
+        DeviceVariable.objects.filter(
+            charge_point=charge_point,
+            component=component,
+            component_instance=component_instance,
+            evse_id=evse_id,
+            connector_id=connector_id,
+            variable=variable,
+            variable_instance=instance,
+            attribute_type=attribute_type,
+        )
+        .values_list("value", flat=True)
+        .first()
+    )
+
+
+__all__ = [
+    "VariableAttribute",
+    "VariableCharacteristics",
+    "VariableKey",
+    "VariableReport",
+    "VariableValue",
+    "device_variable_value",
+    "device_variable_values_set",
+    "device_variables_report",
+]
