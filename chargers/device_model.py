@@ -139,7 +139,7 @@ def device_variables_report(*, charge_point: ChargePoint, items: list[VariableRe
                 )
                 without.pop(key, None)
     if with_characteristics:
-        written = (*_ATTRIBUTE_FIELDS, *_CHARACTERISTIC_FIELDS, "updated_at")
+        written: tuple[str, ...] = (*_ATTRIBUTE_FIELDS, *_CHARACTERISTIC_FIELDS, "updated_at")
         bulk.copy_insert(
             model=DeviceVariable,
             fields=(*_KEY_FIELDS, *written),
