@@ -16,7 +16,8 @@ Subcommands:
   stop                   stop a devstack (and a leftover PostgreSQL) on the data folder; used by make clean
   broker --port N        the embedded MQTT broker itself (started by the others, not by hand)
 
-The demo fleet (ten simulated chargers, ``simulate_fleet --demo``) is provisioned as demo data:
+The demo fleet (``simulate_fleet --demo``: ten simulated OCPP 1.6 chargers, sim-001 .. sim-010, and three
+OCPP 2.0.1 stations, sim201-001 .. sim201-003) is provisioned as demo data:
 registered and Accepted with its id tags, so it charges under the default boot policy; set
 ``CSMS_DEMO_FLEET=false`` to run without it. The embedded Redis is append-only, and Redis and the
 broker keep their ports from one run to the next (stored in the data folder) while those are free.
@@ -574,10 +575,14 @@ def stop_hint(data_dir: Path) -> str:
     return f"CSMS_DATA_DIR={data_dir} make stop"
 
 
+DEMO_FLEET = "sim-001 .. sim-010 (OCPP 1.6), sim201-001 .. sim201-003 (OCPP 2.0.1)"
+
+
 def demo_fleet_command(python: str, gateway_url: str) -> list[str]:
-    """The demo fleet `run` starts: ten simulated chargers provisioned as demo data (registered and
-    Accepted, their id tags created), so they charge under any CSMS_BOOT_POLICY."""
-    return [python, "manage.py", "simulate_fleet", "--chargers", "10", "--demo", "--url", gateway_url]
+    """The demo fleet `run` starts: ten simulated OCPP 1.6 chargers and three OCPP 2.0.1 stations
+    provisioned as demo data (registered and Accepted, their id tags created), so they charge under any
+    CSMS_BOOT_POLICY."""
+    return [python, "manage.py", "simulate_fleet", "--chargers", "10", "--v201", "3", "--demo", "--url", gateway_url]
 
 
 def worker_env(env: dict[str, str]) -> dict[str, str]:
@@ -691,7 +696,7 @@ def run_stack(data_dir: Path) -> int:
             web_url=f"http://{shown_host}:{http_port}", password=password,
             gateway_url=f"ws://{_reachable(gateway_host)}:{gateway_port}/ocpp" if "gateway" in programs else None,
             mqtt_url=urls["MQTT_URL"], data_dir=data_dir, credentials_hint="gateway_set_password" in commands,
-            demo_fleet="sim-001 .. sim-010" if simulator is not None else "",
+            demo_fleet=DEMO_FLEET if simulator is not None else "",
         )
         banner_shown = False
         while True:

@@ -1,7 +1,8 @@
 """The simulated OCPP 2.0.1 station against a small CSMS of the test's own (the ``ocpp`` package's
 ``ocpp.v201.ChargePoint`` on a websockets server): it boots, reports its device model in parts,
-authorizes, runs sessions in seqNo order and answers the CSMS's commands. The backoffice's own 2.0.1
-handlers are not involved (an end-to-end test runs the station through the real gateway).
+authorizes, runs sessions in seqNo order and answers the CSMS's commands; and simulate_fleet --v201 runs
+such stations. The backoffice's own 2.0.1 handlers are not involved (an end-to-end test runs the
+station through the real gateway).
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from ocpp.exceptions import OccurrenceConstraintViolationError, SecurityError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
@@ -86,7 +90,7 @@ class CsmsServer:
     def __init__(self) -> None:
         self.calls: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self.connections: asyncio.Queue[Csms] = asyncio.Queue()
-        self.handshakes: list[tuple[str | None, str | None]] = []  # (subprotocol, Authorization)
+        self.handshakes: list[tuple[str, str | None, str | None]] = []  # (cid, subprotocol, Authorization)
         self.boot_answers: list[str] = []
         self.interval = 300
         self.token_status = "Accepted"
@@ -95,7 +99,7 @@ class CsmsServer:
 
     async def handler(self, ws: ServerConnection) -> None:
         cid = ws.request.path.rsplit("/", 1)[-1] if ws.request else ""
-        self.handshakes.append((ws.subprotocol, ws.request.headers.get("Authorization") if ws.request else None))
+        self.handshakes.append((cid, ws.subprotocol, ws.request.headers.get("Authorization") if ws.request else None))
         csms = Csms(cid, ws, self)
         self.connections.put_nowait(csms)
         with contextlib.suppress(ConnectionClosed):
@@ -186,7 +190,7 @@ def test_station_boots_after_pending_with_basic_auth_and_reports_its_connectors(
             ]
             assert state.accepted and state.heartbeat_interval == 1
             token = base64.b64encode(f"{cid}:{PASSWORD}".encode()).decode()
-            assert server.handshakes == [("ocpp2.0.1", f"Basic {token}")]
+            assert server.handshakes == [(cid, "ocpp2.0.1", f"Basic {token}")]
             assert stats.connects == 1
 
     asyncio.run(scenario())
@@ -577,3 +581,41 @@ def test_idle_evses_send_clock_aligned_meter_values() -> None:
             assert (sampled["measurand"], sampled["context"]) == ("Energy.Active.Import.Register", "Sample.Clock")
 
     asyncio.run(scenario())
+
+
+def test_simulate_fleet_runs_the_2_0_1_stations_it_is_asked_for() -> None:
+    async def scenario() -> None:
+        server = CsmsServer()
+        async with serve(server.handler, "127.0.0.1", 0, subprotocols=[SUBPROTOCOL]) as ws_server:
+            port = next(iter(ws_server.sockets)).getsockname()[1]
+            arguments = "simulate_fleet --chargers 0 --v201 2 --v201-prefix fleet201- --no-provision --idle".split()
+            fleet = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "manage.py",
+                *arguments,
+                "--url",
+                f"ws://127.0.0.1:{port}/ocpp",
+                env={**os.environ, "CSMS_GATEWAY_ALLOW_ANONYMOUS": "true"},
+            )
+            try:
+                boots = [await server.take("BootNotification", 60) for _ in range(2)]
+            finally:
+                fleet.terminate()
+                await fleet.wait()
+            assert {b["reason"] for b in boots} == {"PowerUp"}
+            assert sorted(cid for cid, subprotocol, auth in server.handshakes) == ["fleet201-001", "fleet201-002"]
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--chargers", "0"],
+        ["--chargers", "1", "--v201", "-1"],
+        ["--chargers", "2", "--v201", "2", "--v201-prefix", "sim-"],  # both sim-001, sim-002
+    ],
+)
+def test_simulate_fleet_refuses_an_empty_or_clashing_fleet(arguments: list[str]) -> None:
+    with pytest.raises(CommandError):
+        call_command("simulate_fleet", *arguments, "--no-provision")
