@@ -95,6 +95,14 @@ def decode(*, topic: str, match: RouteMatch, payload: bytes, received_at: dateti
         fields = _from_envelope(data, match.action) if dialect == EMQX else _from_array(data)
     except _Unreadable as exc:
         reply = None
+        if exc.error_code == _MESSAGE_TYPE and spec.ocpp_version == "1.6":
+            exc.error_code = ""  # 1.6 has no error code for it: dropped, as before
+        elif exc.error_code == _MESSAGE_TYPE:
+            exc.error_code = "MessageTypeNotSupported"
+        elif not exc.message_id and spec.ocpp_version != "1.6":
+            # OCPP-J 2.0.1 (part 4, 4.2.3): a message whose id cannot be read is answered RpcFrameworkError
+            # to message id "-1" (1.6 says nothing: such a frame is logged and dropped).
+            exc.message_id, exc.error_code = "-1", "RpcFrameworkError"
         if exc.error_code and exc.message_id:
             # The structure read (the whole value, or readable_message's head), else the route's first.
             read = exc.dialect or dialect
@@ -130,6 +138,9 @@ def decode(*, topic: str, match: RouteMatch, payload: bytes, received_at: dateti
         **fields,
     )
 
+
+# The error code of an unknown MessageTypeId with a readable id: MessageTypeNotSupported where the version has it.
+_MESSAGE_TYPE = "message_type"
 
 _STRUCTURE = {EMQX: "a JSON object (EMQX envelope)", OCPPJ: "a JSON array (OCPP-J)"}
 
@@ -202,8 +213,12 @@ def _from_array(data: list[Any]) -> dict[str, Any]:
             raise _Unreadable("bad_structure", description + ": a Call needs an Action", _message_id(data[1]),
                               "ProtocolError")  # fmt: skip
         raise _Unreadable("bad_structure", description)
-    kind = _kind(data[0])
     message_id = _message_id(data[1])
+    try:
+        kind = _kind(data[0])
+    except _Unreadable as exc:
+        # The id is readable: 2.0.1 answers an unknown MessageTypeId MessageTypeNotSupported.
+        raise _Unreadable(exc.reason, exc.description, message_id, _MESSAGE_TYPE) from None
     if kind == Kind.CALL:
         return _call_fields(message_id, data[2], data[3] if len(data) > 3 else None, has_payload=len(data) > 3)
     if kind == Kind.RESULT:
