@@ -781,7 +781,7 @@ class SimulatedStation(ChargePoint):
     def check_items(self, instance: str, count: int) -> None:
         limit = self.state.number("DeviceDataCtrlr", "ItemsPerMessage", instance)
         if count > limit:
-            # B06.FR.?/B05: a station MAY refuse a request over its ItemsPerMessage, and ours does, so
+            # A station may refuse a request over its ItemsPerMessage (B05, B06), and ours does, so
             # that a CSMS which does not split its requests is caught by the demo fleet.
             raise OccurrenceConstraintViolationError(description=f"{count} items, ItemsPerMessage{instance} is {limit}")
 
@@ -1035,7 +1035,7 @@ class SimulatedStation(ChargePoint):
         if targets is None:
             return call_result.TriggerMessage(status="Rejected")
         if requested_message == "BootNotification" and self.state.accepted:
-            return call_result.TriggerMessage(status="Rejected")  # F06.FR.17: already Accepted
+            return call_result.TriggerMessage(status="Rejected")  # F06: an Accepted station refuses to boot again
         if requested_message == "TransactionEvent" and not self.busy(targets):
             return call_result.TriggerMessage(status="Rejected")
         return call_result.TriggerMessage(status="Accepted")

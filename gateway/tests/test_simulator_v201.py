@@ -206,7 +206,7 @@ def test_a_pending_station_boots_at_once_when_triggered() -> None:
             assert response.status == "Accepted"
             assert (await server.take("BootNotification"))["reason"] == "Triggered"
             await server.take("StatusNotification")
-            # Accepted now: a second trigger is refused (F06.FR.17)
+            # Accepted now: a second trigger is refused (F06)
             response = await csms.call(call.TriggerMessage(requested_message="BootNotification"))
             assert response.status == "Rejected"
 
