@@ -428,6 +428,26 @@ def test_publishing_raises_publish_error_when_the_broker_cannot_take_it(plugin: 
         AmqpPublisher(url="", exchange="").publish([_reply("CP")])
 
 
+def test_a_frame_the_broker_refuses_is_a_publish_error(plugin: Plugin) -> None:
+    # A charger's queue limited by its operator (a backlog bound): the broker nacks what does not fit.
+    cid = unique("CP")
+    queue = f"ocpp.{cid}"
+    plugin.channel.queue_declare(
+        queue, durable=True, auto_delete=False, arguments={"x-max-length": 1, "x-overflow": "reject-publish"}
+    )
+    plugin.channel.queue_bind(queue, exchange=plugin.exchange, routing_key=cid)
+    plugin.queues.add(queue)
+    sender = AmqpPublisher(url=AMQP_URL, exchange=plugin.exchange)
+    try:
+        with pytest.raises(PublishError, match="refused 1 frame"):
+            sender.publish([_reply(cid, "fits"), _reply(cid, "does-not-fit")])
+        plugin.downlink(cid)  # room again
+        sender.publish([_reply(cid, "next")])  # the publisher goes on
+    finally:
+        sender.close()
+    assert plugin.downlink(cid)[0][1] == "next"
+
+
 def test_a_downlink_no_queue_is_bound_for_is_dropped_and_counted(plugin: Plugin) -> None:
     key = metrics.encode_labels({"transport": "amqp"})
     name = metrics.COUNTER_PREFIX + "csms_frames_unroutable_total"

@@ -19,8 +19,8 @@ with routing key = the charger's id (from the durable queue ``ocpp.<cid>`` it bi
   never answered (nobody is there to read it). There is no online event: any frame marks its charger
   online (``charge_points_seen``).
 - **Publisher** (``AmqpPublisher``, registered as ``"amqp"`` in ``outbound.TRANSPORTS``): each frame,
-  OCPP-J, to the exchange with routing key = charger id, with publisher confirms, one connection per
-  process. Every downlink carries an ``expiration`` (``CSMS_AMQP_DOWNLINK_TTL_SECONDS``): the plugin
+  OCPP-J, to the exchange with routing key = charger id, with publisher confirms (pipelined), one
+  connection per process. Every downlink carries an ``expiration`` (``CSMS_AMQP_DOWNLINK_TTL_SECONDS``): the plugin
   hands a reconnecting charger its queue's backlog, and a reply or command older than that is stale.
 
 ``connection_create`` is the one factory of AMQP connections (consumer, publisher, ``/healthz``, tests).
@@ -42,12 +42,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
+import amqp
 import amqp.serialization
 import orjson
 from amqp import spec
-from amqp.exceptions import MessageNacked
 from django.conf import settings
-from kombu import Connection, Consumer, Exchange, Message, Producer, Queue, binding
+from kombu import Connection, Consumer, Exchange, Message, Queue, binding
 
 from backoffice import metrics
 
@@ -469,75 +469,121 @@ class AmqpConsumer:
 
 
 class AmqpPublisher:
-    """The AMQP transport's publisher: one connection per process (workers, web), confirms on.
+    """The AMQP transport's publisher: one connection per process (workers, web), publisher confirms.
 
-    A connection found broken while publishing (a broker restart while idle) is replaced once, and
-    publishing goes on from the first frame not yet confirmed; a second failure raises PublishError.
-    A downlink no queue is bound for (a charger the plugin has never seen) is dropped by the broker:
-    logged and counted (``csms_frames_unroutable_total``), as an MQTT downlink to an offline charger.
+    The frames of a call are published at once and their confirms awaited together, as the MQTT
+    publisher awaits its PUBACKs: a confirm per frame made a batch of 100 replies take 49 ms (2,000
+    frames/s on this machine), pipelined it takes a few. Frames go in order on one channel, and the
+    broker keeps that order into each charger's queue.
+
+    A connection found broken (a broker restart while idle) is replaced once, and publishing goes on
+    from the first frame not yet confirmed (which may then reach the charger twice: at least once, as
+    over MQTT); a second failure, a nack or no confirm within ``timeout`` raises PublishError. A downlink
+    no queue is bound for (a charger the plugin has never seen) is dropped by the broker: logged and
+    counted (``csms_frames_unroutable_total``), as an MQTT downlink to an offline charger.
     """
 
     def __init__(self, *, url: str | None = None, exchange: str | None = None, ttl_seconds: int | None = None) -> None:
         self.url = url or settings.AMQP_URL
         self.exchange_name = exchange if exchange is not None else settings.CSMS_AMQP_EXCHANGE
-        self.ttl = float(ttl_seconds or settings.CSMS_AMQP_DOWNLINK_TTL_SECONDS)
+        self.expiration = str(int(ttl_seconds or settings.CSMS_AMQP_DOWNLINK_TTL_SECONDS) * 1000)
         self._lock = threading.Lock()
         self._connection: Connection | None = None
-        self._producer: Producer | None = None
+        self._channel: Any = None
+        self._sequence = 0  # the delivery tag of the channel's last publish (confirm mode numbers them)
+        self._pending: set[int] = set()
+        self._nacked: set[int] = set()
 
     def publish(self, frames: Sequence[Frame], *, timeout: float = 10.0) -> None:
-        """Publish each frame (OCPP-J, routing key = its charger's id) and wait for the broker's confirm."""
+        """Publish the frames (OCPP-J, routing key = each one's charger id) and wait until all are confirmed."""
         if not frames:
             return
         if not self.url:
             raise PublishError(f"transport {AMQP!r} is not running here: AMQP_URL is not set")
         with self._lock:
-            sent = 0
+            done = 0
             retried = False
-            while sent < len(frames):
+            while done < len(frames):
+                tags: list[int] = []
                 try:
-                    producer = self._producer_get(timeout)
-                    for frame in frames[sent:]:
-                        self._publish_one(producer, frame, timeout)
-                        sent += 1
-                except MessageNacked as exc:
+                    channel = self._channel_get(timeout)
+                    for frame in frames[done:]:
+                        channel.basic_publish(self._message(frame), self.exchange_name, frame.charge_point_id, True)
+                        self._sequence += 1
+                        self._pending.add(self._sequence)
+                        tags.append(self._sequence)
+                    self._await_confirms(timeout)
+                except PublishError:
                     self._close()
-                    raise PublishError(f"the broker refused a frame to {frames[sent].charge_point_id}") from exc
-                except Exception as exc:  # connection or channel gone, confirm timed out
+                    raise
+                except Exception as exc:  # the connection or the channel is gone
+                    confirmed = next((i for i, tag in enumerate(tags) if tag in self._pending), len(tags))
+                    self._count(frames[done : done + confirmed])
+                    done += confirmed
                     self._close()
                     if retried:
                         raise PublishError(f"AMQP publish failed: {type(exc).__name__}: {exc}") from exc
                     retried = True
                     logger.info("AMQP publisher: %s: %s; reconnecting once", type(exc).__name__, exc)
+                    continue
+                self._count(frames[done:])
+                done = len(frames)
 
-    def _publish_one(self, producer: Producer, frame: Frame, timeout: float) -> None:
-        producer.publish(
+    def _message(self, frame: Frame) -> amqp.Message:
+        return amqp.Message(
             dialects.encode(frame),
-            exchange=self.exchange_name,
-            routing_key=frame.charge_point_id,
             content_type=CONTENT_TYPE,
             content_encoding="utf-8",
             delivery_mode=1,
-            expiration=self.ttl,
+            expiration=self.expiration,
             correlation_id=frame.message_id,
             type=frame.action,
-            mandatory=True,
-            retry=False,
-            confirm_timeout=timeout,
-        )
-        metrics.count(
-            "csms_frames_out_total", action=frame.action or "unknown", kind=frame.kind.name.lower(), transport=AMQP
         )
 
-    def _producer_get(self, timeout: float) -> Producer:
-        if self._producer is None:
-            connection = connection_create(url=self.url, confirm_publish=True, connect_timeout=min(timeout, 5))
+    def _await_confirms(self, timeout: float) -> None:
+        assert self._connection is not None
+        deadline = time.monotonic() + timeout
+        while self._pending and not self._nacked:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PublishError(f"{len(self._pending)} frames not confirmed by the broker within {timeout} s")
+            try:
+                self._connection.drain_events(timeout=remaining)
+            except TimeoutError:
+                continue
+        if self._nacked:
+            raise PublishError(f"the broker refused {len(self._nacked)} frames (basic.nack)")
+
+    def _count(self, frames: Sequence[Frame]) -> None:
+        for frame in frames:
+            metrics.count(
+                "csms_frames_out_total", action=frame.action or "unknown", kind=frame.kind.name.lower(), transport=AMQP
+            )
+
+    def _channel_get(self, timeout: float) -> Any:
+        if self._channel is None:
+            connection = connection_create(url=self.url, connect_timeout=min(timeout, 5))
             connection.connect()
-            self._connection = connection
-            self._producer = Producer(connection.channel(), on_return=self._on_return)
-        return self._producer
+            channel: Any = connection.channel()
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            channel.events["basic_return"].add(self._on_return)
+            self._connection, self._channel, self._sequence = connection, channel, 0
+        return self._channel
 
-    def _on_return(self, exception: Exception, exchange: Exchange | str, routing_key: str, message: Message) -> None:
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        if multiple:
+            self._pending = {tag for tag in self._pending if tag > delivery_tag}
+        else:
+            self._pending.discard(delivery_tag)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        refused = {tag for tag in self._pending if tag <= delivery_tag} if multiple else {delivery_tag}
+        self._nacked |= refused
+        self._pending -= refused
+
+    def _on_return(self, exception: Exception, exchange: str, routing_key: str, message: Any) -> None:
         logger.warning(
             "AMQP downlink to %s dropped by the broker: no queue is bound for it (has the charger ever connected?)",
             routing_key[:64],
@@ -545,7 +591,8 @@ class AmqpPublisher:
         metrics.count("csms_frames_unroutable_total", transport=AMQP)
 
     def _close(self) -> None:
-        connection, self._connection, self._producer = self._connection, None, None
+        connection, self._connection, self._channel = self._connection, None, None
+        self._pending, self._nacked = set(), set()
         if connection is not None:
             with contextlib.suppress(Exception):  # closing what may already be broken
                 connection.release()
