@@ -273,6 +273,21 @@ def test_frames_published_while_the_bridge_is_down_wait_in_the_durable_queue(
     assert plugin.queue_depth(queue_name) == 0
 
 
+def test_a_consumer_whose_queue_was_deleted_reconnects_and_declares_it_again(running: Running, plugin: Plugin) -> None:
+    key = metrics.encode_labels({"transport": "amqp"})
+    name = metrics.COUNTER_PREFIX + "csms_bridge_reconnects_total"
+    before = int(metrics.get_redis().hget(name, key) or 0)
+    plugin.channel.queue_delete(running.queue_name)  # an operator's mistake: the broker cancels our consumer
+    deadline = time.monotonic() + 15
+    while int(metrics.get_redis().hget(name, key) or 0) == before:
+        assert time.monotonic() < deadline, "the consumer never reconnected"
+        time.sleep(0.1)
+    assert running.consumer.wait_connected(10)
+    cid = unique("CP")
+    plugin.call(cid, "Heartbeat", {})
+    assert _recorded(running).next_item()["frame"]["charge_point_id"] == cid
+
+
 def test_the_default_exchange_is_amq_topic(queue_name: str, settings: Settings) -> None:
     # A prefix of this test's own, so that no other consumer bound to amq.topic sees its frames.
     prefix = f"ocpp16t{uuid.uuid4().hex[:8]}"

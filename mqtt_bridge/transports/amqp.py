@@ -338,7 +338,7 @@ class AmqpConsumer:
         self._thread: threading.Thread | None = None
 
     @property
-    def queue(self) -> Queue:
+    def declared_queue(self) -> Queue:
         """Our queue and its bindings. The plugin declares its exchange as a durable topic exchange
         too; kombu never declares an ``amq.*`` one (the broker's own), it only binds to it."""
         exchange = Exchange(self.exchange_name, type="topic", durable=True)
@@ -378,7 +378,7 @@ class AmqpConsumer:
             try:
                 connection.connect()
                 channel: Any = connection.channel()  # py-amqp's Channel (kombu types it as its StdChannel)
-                bound = self.queue(channel)
+                bound = self.declared_queue(channel)
                 bound.declare()
                 channel.basic_qos(prefetch_size=0, prefetch_count=self.prefetch, a_global=False)
                 self._generation += 1
