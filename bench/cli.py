@@ -8,6 +8,10 @@
 3. Ceiling phase: start the bare responder instead (the bridge is stopped), run the same
    scenarios with new charger ids, stop it.
 4. Print a table, write ``bench/results/<timestamp>.json``. Exit 1 if any reply was lost.
+
+The closed loop runs in each OCPP version (``closed``: 1.6, ``closed-v201``: 2.0.1, same mix), one
+after the other in each phase; with both, a second table compares each version's ratio to its
+ceiling (``--scenario compare`` runs just those two).
 """
 
 from __future__ import annotations
@@ -27,10 +31,28 @@ from typing import Any
 
 from bench import loadgen, procs, report, rows, services
 from bench.mqtt import Topics, topics_from_env
+from bench.versions import VERSIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SCENARIOS = ("closed", "open", "storm")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario of the command line: which load, in which OCPP version, its letter in charger ids."""
+
+    load: str
+    version: str
+    letter: str
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "closed": Scenario("closed", "1.6", "c"),
+    "closed-v201": Scenario("closed", "2.0.1", "v"),
+    "open": Scenario("open", "1.6", "o"),
+    "storm": Scenario("storm", "1.6", "s"),
+}
+GROUPS = {"all": list(SCENARIOS), "compare": ["closed", "closed-v201"]}
 READY_TIMEOUT = 90.0
 SETTLE_TIMEOUT = 30.0
 
@@ -70,7 +92,12 @@ class Run:
 def parse(argv: list[str] | None) -> Options:
     """Read the command line (``--smoke`` shrinks everything to a few seconds)."""
     parser = argparse.ArgumentParser(prog="python -m bench", description="CSMS backoffice benchmark")
-    parser.add_argument("--scenario", choices=(*SCENARIOS, "all"), default="all")
+    parser.add_argument(
+        "--scenario",
+        choices=(*SCENARIOS, *GROUPS),
+        default="all",
+        help="closed (1.6), closed-v201 (2.0.1), open, storm; compare = closed + closed-v201; all (default)",
+    )
     parser.add_argument("--chargers", type=int, default=1000, help="closed-loop chargers (default 1000)")
     parser.add_argument("--storm-chargers", type=int, default=None, help="storm chargers (default 5000)")
     parser.add_argument("--open-chargers", type=int, default=None, help="open-loop chargers (default --chargers)")
@@ -89,7 +116,7 @@ def parse(argv: list[str] | None) -> Options:
         args.chargers, args.duration, args.rate = 5, 3.0, 20.0
         args.storm_chargers = args.storm_chargers or 5
     return Options(
-        scenarios=list(SCENARIOS) if args.scenario == "all" else [args.scenario],
+        scenarios=GROUPS.get(args.scenario, [args.scenario]),
         chargers=args.chargers,
         storm_chargers=args.storm_chargers or 5000,
         open_chargers=args.open_chargers or args.chargers,
@@ -193,9 +220,11 @@ def wait_ready(run: Run, target: str, children: list[procs.Child]) -> None:
 def scenario_runner(run: Run, name: str, prefix: str) -> Callable[[], dict[str, Any]]:
     """The load generator call for one scenario."""
     url, o, topics = run.urls["MQTT_URL"], run.options, run.topics
-    if name == "closed":
-        return lambda: loadgen.run_closed(url, prefix, o.chargers, o.duration, topics)
-    if name == "open":
+    scenario = SCENARIOS[name]
+    if scenario.load == "closed":
+        version = VERSIONS[scenario.version]
+        return lambda: loadgen.run_closed(url, prefix, o.chargers, o.duration, version.topics(), version, name)
+    if scenario.load == "open":
         return lambda: loadgen.run_open(url, prefix, o.open_chargers, o.duration, o.rate, topics)
     return lambda: loadgen.run_storm(url, prefix, o.storm_chargers, topics)
 
@@ -219,7 +248,7 @@ def wait_queue_empty(timeout: float = SETTLE_TIMEOUT) -> int:
 
 def run_scenario(run: Run, target: str, name: str, sampler: procs.Sampler, tables: list[str]) -> dict[str, Any]:
     """One scenario against the running target, with rows written and process costs."""
-    prefix = f"bench-{run.run_id}-{target[0]}{name[0]}-"
+    prefix = f"bench-{run.run_id}-{target[0]}{SCENARIOS[name].letter}-"
     before = rows.count_rows(tables)
     sampler.begin()
     started = time.perf_counter()
@@ -302,8 +331,20 @@ def check_queue_empty(run: Run) -> None:
         logger.warning(note)
 
 
+def check_versions(run: Run) -> None:
+    """Drop (with a note) the scenarios of a version whose route the backoffice does not subscribe to."""
+    for name in list(run.options.scenarios):
+        version = VERSIONS[SCENARIOS[name].version]
+        if not version.enabled():
+            run.options.scenarios.remove(name)
+            note = f"{name} skipped: the OCPP {version.name} route is turned off (its call or reply topic is empty)"
+            run.notes.append(note)
+            logger.warning(note)
+
+
 def targets(run: Run) -> list[str]:
     """Which phases run: the backoffice (if it exists) then the ceiling."""
+    check_versions(run)
     check_no_other_consumer(run)
     check_queue_empty(run)
     chosen: list[str] = []
@@ -354,11 +395,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def finish(run: Run, document: dict[str, Any], results: dict[str, list[dict[str, Any]]], started_at: datetime) -> int:
     """Write the JSON, print the table, choose the exit code."""
-    document.update(results=results, ratio=report.ratios(results), notes=run.notes)
+    ratios = report.ratios(results)
+    document.update(results=results, ratio=ratios, versions=report.versions(results, ratios), notes=run.notes)
     document["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     path = run.options.output or RESULTS_DIR / f"{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
     report.write(path, document)
-    print(report.table(results, document["ratio"]))
+    print(report.table(results, ratios))
+    if document["versions"]:
+        print()
+        print(report.versions_table(document["versions"]))
     for note in run.notes:
         print(f"note: {note}")
     print(f"results: {path}")

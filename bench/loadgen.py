@@ -1,9 +1,11 @@
 """The load generator: many virtual chargers behind one MQTT connection, as a gateway has them.
 
 Each charger keeps at most one Call outstanding (OCPP's rule). Calls go out as EMQX JSON on the
-call topic, replies are read from the downstream topic and matched by (charger, UniqueId). A Call
-with no reply after ``timeout`` seconds (30 s, when real chargers give up) is lost. Calls the CSMS
-sends to a charger are answered on the reply topic, as a charger would.
+call topic of the chargers' OCPP version (``bench.versions``), replies are read from the downstream
+topic and matched by (charger, UniqueId). A Call with no reply after ``timeout`` seconds (30 s, when
+real chargers give up) is lost. A reply is counted as an error when it is a CallError, and as
+invalid when it is a CallResult whose payload fails the version's official response schema. Calls
+the CSMS sends to a charger are answered on the reply topic, as a charger would.
 
 Three scenarios:
 - ``closed``: every charger sends its next Call as soon as the previous one is answered;
@@ -25,8 +27,9 @@ import paho.mqtt.client as mqtt
 
 from bench import mqtt as bench_mqtt
 from bench.mqtt import DEFAULT_TOPICS, Topics
-from bench.payloads import CONNECTORS, ChargerScript
-from bench.replies import charger_result
+from bench.payloads import CONNECTORS
+from bench.versions import V16, Script, Version
+from protocols.validation import Kind, OcppError, validate
 
 REPLY_TIMEOUT = 30.0
 STARTUP_CALLS = 1 + CONNECTORS
@@ -44,7 +47,7 @@ class Pending:
 class Charger:
     """A virtual charger: its script and its one outstanding Call."""
 
-    script: ChargerScript
+    script: Script
     pending_uid: str | None = None
     sent: int = 0
     seq: int = 0
@@ -65,6 +68,7 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     reply_times: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    invalid: Counter[str] = field(default_factory=Counter)
     actions: Counter[str] = field(default_factory=Counter)
     lost: int = 0
     late: int = 0
@@ -80,6 +84,19 @@ def _was_sent(charger: Charger, uid: str) -> bool:
         return 0 < int(uid, 16) <= charger.seq
     except ValueError:
         return False
+
+
+def result_problem(version: str, action: str, payload: Any) -> str | None:
+    """The error code a CallResult payload earns against the official ``<action>Response`` schema, or None.
+
+    Asked through the backoffice's own validation (fastjsonschema first, a few microseconds for a
+    valid payload), so the check costs the load generator little at thousands of replies a second.
+    """
+    try:
+        validate(Kind.RESULT, action, payload, version)
+    except OcppError as exc:
+        return exc.code
+    return None
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -102,10 +119,18 @@ def latency_summary(latencies: list[float]) -> dict[str, float]:
 class LoadGenerator:
     """Virtual chargers on one MQTT connection. Not reusable: one instance per scenario."""
 
-    def __init__(self, url: str, prefix: str, topics: Topics = DEFAULT_TOPICS, timeout: float = REPLY_TIMEOUT):
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        topics: Topics = DEFAULT_TOPICS,
+        timeout: float = REPLY_TIMEOUT,
+        version: Version = V16,
+    ):
         self.url = url
         self.prefix = prefix
         self.topics = topics
+        self.version = version
         self.timeout = timeout
         self.chargers: dict[str, Charger] = {}
         self.pending: dict[tuple[str, str], Pending] = {}
@@ -122,7 +147,7 @@ class LoadGenerator:
         """Create ``count`` chargers, connect and start the lost-reply watchdog."""
         for index in range(count):
             cid = f"{self.prefix}{index:05d}"
-            self.chargers[cid] = Charger(ChargerScript(cid, offset=index))
+            self.chargers[cid] = Charger(self.version.script(cid, index))
         self.client = bench_mqtt.connect(
             self.url, f"{self.prefix}gw", [Topics.subscription(self.topics.downstream)], self._on_message
         )
@@ -209,10 +234,15 @@ class LoadGenerator:
         self.stats.actions[pending.action] += 1
         if frame.get("MessageTypeId") != 3:
             self.stats.errors[f"{pending.action}:{frame.get('ErrorCode', 'unknown')}"] += 1
+            return
+        problem = result_problem(self.version.name, pending.action, frame.get("Payload"))
+        if problem is not None:
+            self.stats.invalid[f"{pending.action}:{problem}"] += 1
 
     def _answer_server_call(self, cid: str, frame: dict[str, Any]) -> None:
         action = str(frame.get("Action"))
-        result = charger_result(action)
+        payload = frame.get("Payload")
+        result = self.version.charger_result(action, payload if isinstance(payload, dict) else {})
         reply: dict[str, Any] = {"MessageTypeId": 3, "UniqueId": frame.get("UniqueId"), "Payload": result}
         if result is None:
             reply = {
@@ -286,6 +316,8 @@ def summarize(stats: Stats, window_start: float, window_end: float) -> dict[str,
         "latency_ms": latency_summary(stats.latencies),
         "call_errors": sum(stats.errors.values()),
         "call_errors_by_kind": dict(stats.errors.most_common(10)),
+        "invalid_replies": sum(stats.invalid.values()),
+        "invalid_replies_by_kind": dict(stats.invalid.most_common(10)),
         "lost": stats.lost,
         "late_replies": stats.late,
         "unmatched": stats.unmatched,
@@ -297,14 +329,20 @@ def summarize(stats: Stats, window_start: float, window_end: float) -> dict[str,
 
 
 def run_closed(
-    url: str, prefix: str, chargers: int, duration: float, topics: Topics = DEFAULT_TOPICS
+    url: str,
+    prefix: str,
+    chargers: int,
+    duration: float,
+    topics: Topics = DEFAULT_TOPICS,
+    version: Version = V16,
+    scenario: str = "closed",
 ) -> dict[str, Any]:
     """Closed loop: boot every charger, then each always has one Call outstanding, for ``duration`` s.
 
     The boot phase (BootNotification and a StatusNotification per connector, the storm's work) is
     timed on its own; the measured window is the sustained mix that follows.
     """
-    gen = LoadGenerator(url, prefix, topics)
+    gen = LoadGenerator(url, prefix, topics, version=version)
     gen.start(chargers)
     try:
         boot_seconds = _boot_all(gen)
@@ -320,7 +358,8 @@ def run_closed(
         result = summarize(gen.stats, started, ended)
     finally:
         gen.stop()
-    return {"scenario": "closed", "chargers": chargers, "duration_s": duration, "boot_phase_s": boot_seconds, **result}
+    head = {"scenario": scenario, "ocpp_version": version.name, "chargers": chargers, "duration_s": duration}
+    return {**head, "boot_phase_s": boot_seconds, **result}
 
 
 def _boot_all(gen: LoadGenerator) -> float:
@@ -351,8 +390,8 @@ def run_open(
         result = summarize(gen.stats, started, ended)
     finally:
         gen.stop()
-    offered = {"offered_rate": rate, "boot_phase_s": boot_seconds}
-    return {"scenario": "open", "chargers": chargers, "duration_s": duration, **offered, **result}
+    head = {"scenario": "open", "ocpp_version": "1.6", "chargers": chargers, "duration_s": duration}
+    return {**head, "offered_rate": rate, "boot_phase_s": boot_seconds, **result}
 
 
 def _offer(gen: LoadGenerator, rate: float, duration: float) -> tuple[float, float]:
@@ -393,7 +432,8 @@ def run_storm(url: str, prefix: str, chargers: int, topics: Topics = DEFAULT_TOP
         result = summarize(gen.stats, started, ended)
     finally:
         gen.stop()
-    return {"scenario": "storm", "chargers": chargers, "all_answered_s": round(ended - started, 3), **result}
+    head = {"scenario": "storm", "ocpp_version": "1.6", "chargers": chargers}
+    return {**head, "all_answered_s": round(ended - started, 3), **result}
 
 
 def probe(url: str, prefix: str, timeout: float, topics: Topics = DEFAULT_TOPICS) -> bool:

@@ -46,6 +46,8 @@ class Topics:
 
 
 DEFAULT_TOPICS = Topics()
+# Our gateway's 2.0.1 sockets (``CSMS_TOPIC_CALL_V201`` / ``_REPLY_V201``); replies on the same downstream topic.
+V201_TOPICS = Topics(call="ocpp/v201/cp/{cid}", reply="ocpp/v201/cp/{cid}/Reply")
 
 
 def topics_from_env() -> Topics:

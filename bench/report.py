@@ -1,4 +1,4 @@
-"""The benchmark's short table and its JSON file."""
+"""The benchmark's short tables and its JSON file."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-COLUMNS = ("target", "scenario", "N", "replies/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "lost", "rows/s")
+COLUMNS = (
+    "target", "scenario", "N", "replies/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
+    "errors", "invalid", "lost", "rows/s",
+)  # fmt: skip
+# The closed loop of each OCPP version, as the version comparison reads them.
+COMPARED = {"1.6": "closed", "2.0.1": "closed-v201"}
+# Issue 15: 2.0.1's ratio to its ceiling within 10% of 1.6's.
+RATIO_OF_RATIOS_TARGET = 0.9
+VERSION_COLUMNS = ("version", "scenario", "replies/s", "ceiling", "ratio", "p50 ms", "p99 ms", "errors")
 
 
 def row(target: str, result: dict[str, Any]) -> list[str]:
@@ -24,6 +32,7 @@ def row(target: str, result: dict[str, Any]) -> list[str]:
         f"{result.get('replies_per_s', 0):.0f}",
         *(f"{latency.get(key, 0):.1f}" for key in ("p50", "p95", "p99", "max")),
         str(result.get("call_errors", 0)),
+        str(result.get("invalid_replies", 0)),
         str(result.get("lost", 0)),
         f"{result.get('rows', {}).get('rows_per_s', 0):.0f}",
     ]
@@ -31,16 +40,94 @@ def row(target: str, result: dict[str, Any]) -> list[str]:
 
 def table(results: dict[str, list[dict[str, Any]]], ratios: dict[str, float | None]) -> str:
     """Aligned text table of every target's scenarios, then the backoffice/ceiling ratios."""
-    rows = [list(COLUMNS)] + [row(target, r) for target, items in results.items() for r in items]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    lines = [
-        "  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths, strict=True)))
-        for r in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = _aligned([list(COLUMNS)] + [row(target, r) for target, items in results.items() for r in items], 2)
     for scenario, ratio in ratios.items():
         text = "n/a" if ratio is None else f"{ratio:.2f}"
         lines.append(f"backoffice / ceiling ({scenario}, replies/s): {text}")
+    return "\n".join(lines)
+
+
+def _aligned(rows: list[list[str]], left: int) -> list[str]:
+    """Rows as aligned lines (the first ``left`` columns to the left), a rule under the header."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def versions(results: dict[str, list[dict[str, Any]]], ratios: dict[str, float | None]) -> dict[str, Any]:
+    """Each OCPP version's closed loop beside its own ceiling, and 2.0.1's ratio over 1.6's.
+
+    Empty unless both versions' closed loops ran. Comparing ratios, not replies/s, takes out what
+    the versions' frames cost the transport alone (2.0.1's TransactionEvents are larger than 1.6's
+    MeterValues). The target is met only when 2.0.1's closed loop got no error and no invalid reply:
+    answering CallErrors is fast.
+    """
+    backoffice = {r["scenario"]: r for r in results.get("backoffice", [])}
+    ceiling = {r["scenario"]: r for r in results.get("ceiling", [])}
+    if not all(scenario in backoffice or scenario in ceiling for scenario in COMPARED.values()):
+        return {}
+    rows = []
+    for version, scenario in COMPARED.items():
+        measured, top = backoffice.get(scenario, {}), ceiling.get(scenario, {})
+        latency = measured.get("latency_ms", {})
+        rows.append(
+            {
+                "version": version,
+                "scenario": scenario,
+                "replies_per_s": measured.get("replies_per_s"),
+                "ceiling_replies_per_s": top.get("replies_per_s"),
+                "ratio": ratios.get(scenario),
+                "p50_ms": latency.get("p50"),
+                "p99_ms": latency.get("p99"),
+                "errors": measured.get("call_errors", 0) + measured.get("invalid_replies", 0),
+            }
+        )
+    # From the replies/s themselves: the ratios are rounded to 3 digits.
+    v16, v201 = (_ratio(backoffice.get(scenario), ceiling.get(scenario)) for scenario in COMPARED.values())
+    ratio_of_ratios = round(v201 / v16, 3) if v16 and v201 is not None else None
+    met = ratio_of_ratios is not None and ratio_of_ratios >= RATIO_OF_RATIOS_TARGET and not rows[1]["errors"]
+    return {"rows": rows, "ratio_of_ratios": ratio_of_ratios, "target": RATIO_OF_RATIOS_TARGET, "target_met": met}
+
+
+def _ratio(measured: dict[str, Any] | None, top: dict[str, Any] | None) -> float | None:
+    if not measured or not top or not top.get("replies_per_s"):
+        return None
+    return float(measured.get("replies_per_s") or 0) / float(top["replies_per_s"])
+
+
+def versions_table(comparison: dict[str, Any]) -> str:
+    """The version comparison as text: one row per version, then the ratio of ratios and the verdict."""
+
+    def number(value: float | None, digits: int) -> str:
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    rows = [list(VERSION_COLUMNS)]
+    for item in comparison["rows"]:
+        rows.append(
+            [
+                item["version"],
+                item["scenario"],
+                number(item["replies_per_s"], 0),
+                number(item["ceiling_replies_per_s"], 0),
+                number(item["ratio"], 3),
+                number(item["p50_ms"], 1),
+                number(item["p99_ms"], 1),
+                str(item["errors"]),
+            ]
+        )
+    lines = _aligned(rows, 2)
+    verdict = "met" if comparison["target_met"] else "NOT met"
+    errors = comparison["rows"][-1]["errors"]
+    if errors:
+        verdict += f" ({errors} errors in 2.0.1)"
+    lines.append(
+        f"ratio of ratios (2.0.1 / 1.6): {number(comparison['ratio_of_ratios'], 3)}"
+        f"  target >= {comparison['target']:.2f}: {verdict}"
+    )
     return "\n".join(lines)
 
 

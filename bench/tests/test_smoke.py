@@ -2,7 +2,8 @@
 
 The benchmark runs as a separate process against the test database and its own Celery queue.
 No timing is asserted: only that every Call of every scenario was answered, by the backoffice and
-by the bare responder.
+by the bare responder, in both OCPP versions (2.0.1 on its own route), and that the version
+comparison was made.
 """
 
 from __future__ import annotations
@@ -52,7 +53,14 @@ def test_smoke_run_loses_no_reply(django_db_setup: None, tmp_path: Path) -> None
     document: dict[str, Any] = json.loads(output.read_text())
     assert set(document["results"]) == {"backoffice", "ceiling"}, document["notes"]
     for target, scenarios in document["results"].items():
-        assert [s["scenario"] for s in scenarios] == ["closed", "open", "storm"]
+        assert [s["scenario"] for s in scenarios] == ["closed", "closed-v201", "open", "storm"]
         for scenario in scenarios:
             assert scenario["lost"] == 0, (target, scenario)
             assert scenario["replies"] == scenario["calls"] > 0, (target, scenario)
+            # Whatever the backoffice answers, a CallResult of it passes the version's response schema.
+            assert scenario["invalid_replies"] == 0, (target, scenario)
+    v201 = {target: scenarios[1] for target, scenarios in document["results"].items()}
+    assert v201["ceiling"]["ocpp_version"] == "2.0.1" and v201["ceiling"]["call_errors"] == 0
+    assert {"TransactionEvent", "MeterValues"} <= set(v201["ceiling"]["by_action"])
+    assert [row["version"] for row in document["versions"]["rows"]] == ["1.6", "2.0.1"]
+    assert document["versions"]["ratio_of_ratios"] is not None

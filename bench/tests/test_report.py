@@ -1,0 +1,64 @@
+"""The version comparison: each version's ratio to its own ceiling, and 2.0.1's over 1.6's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import report
+
+
+def closed(scenario: str, replies_per_s: float, errors: int = 0, invalid: int = 0) -> dict[str, Any]:
+    return {
+        "scenario": scenario,
+        "chargers": 1000,
+        "replies_per_s": replies_per_s,
+        "latency_ms": {"p50": 12.0, "p95": 30.0, "p99": 55.5, "max": 90.0},
+        "call_errors": errors,
+        "invalid_replies": invalid,
+        "lost": 0,
+    }
+
+
+def results(v201: float, v201_ceiling: float, errors: int = 0) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "backoffice": [closed("closed", 800.0), closed("closed-v201", v201, errors)],
+        "ceiling": [closed("closed", 2600.0), closed("closed-v201", v201_ceiling)],
+    }
+
+
+def test_the_ratio_of_ratios_is_read_off_one_table() -> None:
+    measured = results(v201=700.0, v201_ceiling=2400.0)
+    ratios = report.ratios(measured)
+    comparison = report.versions(measured, ratios)
+    assert [row["version"] for row in comparison["rows"]] == ["1.6", "2.0.1"]
+    assert comparison["rows"][1]["ceiling_replies_per_s"] == 2400.0
+    assert comparison["ratio_of_ratios"] == round((700 / 2400) / (800 / 2600), 3) == 0.948
+    assert comparison["target_met"]
+    text = report.versions_table(comparison)
+    assert "ratio of ratios (2.0.1 / 1.6): 0.948" in text and ": met" in text
+    assert "  0.292  " in text.splitlines()[3]  # 700 / 2400 in the 2.0.1 row
+
+
+def test_a_ratio_more_than_ten_percent_below_misses_the_target() -> None:
+    measured = results(v201=500.0, v201_ceiling=2400.0)
+    comparison = report.versions(measured, report.ratios(measured))
+    assert comparison["ratio_of_ratios"] == 0.677 and not comparison["target_met"]
+    assert "NOT met" in report.versions_table(comparison)
+
+
+def test_a_fast_run_of_call_errors_misses_the_target() -> None:
+    measured = results(v201=2000.0, v201_ceiling=2400.0, errors=5)
+    comparison = report.versions(measured, report.ratios(measured))
+    assert comparison["ratio_of_ratios"] > 1 and not comparison["target_met"]
+    assert "(5 errors in 2.0.1)" in report.versions_table(comparison)
+
+
+def test_no_comparison_without_both_versions() -> None:
+    measured = {"backoffice": [closed("closed", 800.0)], "ceiling": [closed("closed", 2600.0)]}
+    assert report.versions(measured, report.ratios(measured)) == {}
+
+
+def test_the_main_table_shows_invalid_replies() -> None:
+    measured = {"backoffice": [closed("closed-v201", 700.0, invalid=3)]}
+    header, _, line = report.table(measured, {}).splitlines()[:3]
+    assert header.split()[-3:] == ["invalid", "lost", "rows/s"] and line.split()[-3] == "3"
