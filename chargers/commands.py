@@ -55,26 +55,52 @@ def command_enqueue(
 
     The charger's version checks it (``ProtocolPort.command_check``: a known action, its schema, the
     state it needs) and says what queuing it means (``command_queued``: a reservation requested).
+    A command the charger takes in several messages is queued as several commands
+    (``commands_enqueue``); this returns the first, and the others follow it in the queue.
+    """
+    return commands_enqueue(
+        charge_point=charge_point, action=action, payload=payload, requested_by=requested_by, expires_in=expires_in
+    )[0]
+
+
+def commands_enqueue(
+    *,
+    charge_point: ChargePoint,
+    action: str,
+    payload: dict[str, Any],
+    requested_by: str = "",
+    expires_in: int | None = None,
+) -> list[Command]:
+    """``command_enqueue``, returning every command queued: one, or more when the charger's version
+    splits the payload (``ProtocolPort.command_split``: a 2.0.1 GetVariables of more variables than
+    the station takes in one message). The parts are queued in one transaction, in order, and go out
+    one after the other like any queued commands; each is answered and closed on its own.
     """
     if charge_point.registration_status == RegistrationStatus.REJECTED:
         raise CommandError(f"{charge_point} is rejected: accept it before sending it commands")
     port = ports.port_of(charge_point)
     port.command_check(charge_point=charge_point, action=action, payload=payload)
+    # A port without the hook (a version package older than it) sends every command whole.
+    split = getattr(port, "command_split", None)
+    payloads = split(charge_point=charge_point, action=action, payload=payload) if split else [payload]
     now = timezone.now()
     expiry = expires_in if expires_in is not None else settings.CSMS_COMMAND_EXPIRY
+    queued = []
     with transaction.atomic():
-        command = Command.objects.create(
-            charge_point=charge_point,
-            action=action,
-            message_id=uuid.uuid4().hex,
-            request=payload,
-            requested_by=requested_by[:150],
-            expires_at=now + timedelta(seconds=expiry),
-        )
-        port.command_queued(command=command)
-        fleet_event("command", charge_point.charge_point_id, command_id=command.pk, status=command.status)
+        for part in payloads:
+            command = Command.objects.create(
+                charge_point=charge_point,
+                action=action,
+                message_id=uuid.uuid4().hex,
+                request=part,
+                requested_by=requested_by[:150],
+                expires_at=now + timedelta(seconds=expiry),
+            )
+            port.command_queued(command=command)
+            fleet_event("command", charge_point.charge_point_id, command_id=command.pk, status=command.status)
+            queued.append(command)
         transaction.on_commit(lambda: _dispatch_soon(charge_point.pk))
-    return command
+    return queued
 
 
 def command_cancel(*, command: Command) -> Command:

@@ -77,6 +77,13 @@ class ProtocolPort(Protocol):
         command requests its ``Reservation``); called in the transaction that queues it."""
         ...
 
+    def command_split(self, *, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The payloads a checked command goes out as, in order: ``[payload]``, or several commands of
+        the same action when the charger takes no more items in one message (2.0.1: GetVariables and
+        SetVariables past the station's ``DeviceDataCtrlr.ItemsPerMessage``). Each is queued as a
+        command of its own (``chargers.commands.commands_enqueue``)."""
+        ...
+
 
 _PORTS: dict[str, ProtocolPort] = {}
 

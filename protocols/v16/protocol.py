@@ -43,5 +43,9 @@ class Port:
     def command_queued(self, *, command: Command) -> None:
         commands.command_queued(command=command)
 
+    def command_split(self, *, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        # A 1.6 command is one message, as it always was.
+        return [payload]
+
 
 PORT = Port()
