@@ -1,19 +1,102 @@
-"""The 2.0.1 command catalogue: whether a CSMS-initiated Call can be queued, and what queuing it means."""
+"""The 2.0.1 command catalogue: whether a CSMS-initiated Call can be queued, how many messages it takes,
+and what queuing it means.
+
+``command_check`` is the port's: the action must be one a CSMS sends in 2.0.1, its payload must pass
+the 2.0.1 schema, and the station's state must allow it where the schema cannot know:
+- RequestStopTransaction names an active 2.0.1 session of this station (by the station's own
+  ``transactionId``);
+- RequestStartTransaction's ``remoteStartId`` is not already used by an open (queued or sent)
+  RequestStartTransaction of this station: that id is how the session it causes is linked to it;
+- SendLocalList: ``versionNumber`` above 0 (0 means "no list", D01.FR.18), every id token once
+  (D01.FR.06), and in a Full list every entry with its ``idTokenInfo`` (an entry without one removes
+  a token: only a Differential update does that, D01.FR.17).
+An EVSE the station never reported (UnlockConnector, ChangeAvailability, RequestStartTransaction,
+Reset, TriggerMessage) is not refused: commands may go to a station before it reported its EVSEs
+(a connected station that has not booted yet, or whose StatusNotifications are still to come), and
+the station itself answers an EVSE it does not have (UnknownConnector, Rejected).
+
+``command_split``: a GetVariables (SetVariables) of more items than the station's
+``DeviceDataCtrlr.ItemsPerMessage`` instance "GetVariables" ("SetVariables") is queued as several
+commands of at most that many items each, in order (B06.FR.05: the CSMS shall not send more; OCTT
+TC_B_08_CSMS). The limit is read from the device model as the station last reported it, in a
+NotifyReport or a GetVariables answer; without one, the command goes whole.
+
+``command_queued``: queuing a 2.0.1 command records nothing before its answer (a 2.0.1 ReserveNow
+does not request a reservation yet: block H comes with its own issue).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chargers.commands import CommandError
+from chargers.device_model import device_variable_value
 from chargers.models import ChargePoint, Command
+from transactions.models import Transaction
 
 from ..validation import Kind, OcppError, validate
 
 VERSION = "2.0.1"
 
+# The 2.0.1 CSMS-initiated actions (every schema pair but those a station initiates; DataTransfer goes both ways).
+COMMANDS = frozenset(
+    {
+        "CancelReservation",
+        "CertificateSigned",
+        "ChangeAvailability",
+        "ClearCache",
+        "ClearChargingProfile",
+        "ClearDisplayMessage",
+        "ClearVariableMonitoring",
+        "CostUpdated",
+        "CustomerInformation",
+        "DataTransfer",
+        "DeleteCertificate",
+        "GetBaseReport",
+        "GetChargingProfiles",
+        "GetCompositeSchedule",
+        "GetDisplayMessages",
+        "GetInstalledCertificateIds",
+        "GetLocalListVersion",
+        "GetLog",
+        "GetMonitoringReport",
+        "GetReport",
+        "GetTransactionStatus",
+        "GetVariables",
+        "InstallCertificate",
+        "PublishFirmware",
+        "RequestStartTransaction",
+        "RequestStopTransaction",
+        "ReserveNow",
+        "Reset",
+        "SendLocalList",
+        "SetChargingProfile",
+        "SetDisplayMessage",
+        "SetMonitoringBase",
+        "SetMonitoringLevel",
+        "SetNetworkProfile",
+        "SetVariableMonitoring",
+        "SetVariables",
+        "TriggerMessage",
+        "UnlockConnector",
+        "UnpublishFirmware",
+        "UpdateFirmware",
+    }
+)
+
+#: The commands a station takes a limited number of items of in one message: action -> (the list
+#: field, the ``ItemsPerMessage`` variable instance of ``DeviceDataCtrlr`` that limits it).
+SPLIT_BY_ITEMS = {
+    "GetVariables": ("getVariableData", "GetVariables"),
+    "SetVariables": ("setVariableData", "SetVariables"),
+}
+
 
 def command_check(*, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> None:
     """Raise CommandError (message for people, errors per field) when this 2.0.1 command cannot be queued."""
+    if action not in COMMANDS:
+        names = ", ".join(sorted(COMMANDS))
+        raise CommandError(f"{action!r} is not an OCPP 2.0.1 command", {"action": [f"must be one of {names}"]})
     if not isinstance(payload, dict):
         raise CommandError("the payload must be a JSON object", {"payload": ["must be a JSON object"]})
     try:
@@ -21,7 +104,92 @@ def command_check(*, charge_point: ChargePoint, action: str, payload: dict[str, 
     except OcppError as exc:
         field = str(exc.details.get("field", "payload"))
         raise CommandError(f"invalid {action} request: {exc.description}", {field: [exc.description]}) from None
+    _check_state(charge_point, action, payload)
+
+
+def _check_state(charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> None:
+    """Refuse what cannot work in the station's current state (the schema cannot know it)."""
+    if action == "RequestStopTransaction":
+        transaction_id = payload["transactionId"]
+        active = (
+            transaction_id != ""
+            and Transaction.objects.filter(
+                charge_point=charge_point, charger_transaction_id=transaction_id, stopped_at__isnull=True
+            ).exists()
+        )
+        if not active:
+            raise CommandError(
+                f"transaction {transaction_id!r} is not an active session of {charge_point}",
+                {"transactionId": ["no active session with this transactionId on this charging station"]},
+            )
+    if action == "RequestStartTransaction":
+        remote_start_id = payload["remoteStartId"]
+        taken = Command.objects.filter(
+            charge_point=charge_point,
+            action=action,
+            status__in=[Command.Status.QUEUED, Command.Status.SENT],
+            request__remoteStartId=remote_start_id,
+        ).exists()
+        if taken:
+            raise CommandError(
+                f"remoteStartId {remote_start_id} is already used by an open RequestStartTransaction to {charge_point}",
+                {"remoteStartId": ["already used by a queued or sent RequestStartTransaction to this station"]},
+            )
+    if action == "SendLocalList":
+        _check_local_list(payload)
+
+
+def _check_local_list(payload: dict[str, Any]) -> None:
+    if payload["versionNumber"] < 1:
+        raise CommandError(
+            "versionNumber must be above 0 (0 means no local list)",
+            {"versionNumber": ["must be above 0: a station answers 0 when it has no local list"]},
+        )
+    seen: set[tuple[str, str]] = set()
+    for index, entry in enumerate(payload.get("localAuthorizationList", [])):
+        token = (entry["idToken"]["idToken"], entry["idToken"]["type"])
+        if token in seen:
+            raise CommandError(
+                f"id token {token[0]} ({token[1]}) is in the list twice",
+                {f"localAuthorizationList.{index}.idToken": ["every id token may be in the list once"]},
+            )
+        seen.add(token)
+        if payload["updateType"] == "Full" and "idTokenInfo" not in entry:
+            raise CommandError(
+                f"id token {token[0]} has no idTokenInfo in a Full list",
+                {
+                    f"localAuthorizationList.{index}.idTokenInfo": [
+                        "required in a Full list (an entry without one removes a token: a Differential update)"
+                    ]
+                },
+            )
+
+
+def command_split(*, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The payloads a checked command goes out as: ``[payload]``, or a GetVariables / SetVariables cut
+    into parts of at most the station's ItemsPerMessage items, in the order asked."""
+    if action not in SPLIT_BY_ITEMS:
+        return [payload]
+    field, instance = SPLIT_BY_ITEMS[action]
+    items = payload[field]
+    limit = items_per_message(charge_point=charge_point, instance=instance)
+    if limit is None or len(items) <= limit:
+        return [payload]
+    return [{**payload, field: items[start : start + limit]} for start in range(0, len(items), limit)]
+
+
+def items_per_message(*, charge_point: ChargePoint, instance: str) -> int | None:
+    """The station's ``DeviceDataCtrlr.ItemsPerMessage`` (variable instance ``instance``), as it last
+    reported it; None when it did not, or reported something that is no positive integer."""
+    value = device_variable_value(
+        charge_point=charge_point, component="DeviceDataCtrlr", variable="ItemsPerMessage", instance=instance
+    )
+    try:
+        limit = int(value) if value is not None else 0
+    except ValueError:
+        return None
+    return limit if limit > 0 else None
 
 
 def command_queued(*, command: Command) -> None:
-    """What a queued 2.0.1 command means before its answer (nothing yet)."""
+    """What a queued 2.0.1 command means before its answer: nothing (see the module's docstring)."""
