@@ -5,12 +5,17 @@ attribute type), as ``ConfigurationKey`` is one row per 1.6 key. Services take p
 protocol package reads the payloads); every write is one upsert whatever the number of variables,
 since a full inventory brings hundreds of them, in parts, and a station's parts arrive one by one.
 
-Two writers, two meanings:
+Two writers of variables, two meanings:
 - ``device_variables_report`` (NotifyReport): the station describes its variables. Every column it
   reports is written, characteristics included; a variable reported without characteristics keeps
   those a previous report gave (a GetReport of values only must not erase the units).
 - ``device_variable_values_set`` (a GetVariables result, an accepted SetVariables): a value only.
   Characteristics, mutability and the other attributes' rows are left as they are.
+
+What else a station says of its device model is kept as ``ChargerEvent`` rows: each part of a report
+(``device_report_part_record``: which request it answers, its number, whether more follow), so that
+the read side can tell a complete report from one still coming in (``device_report_progress``), and
+each event of a NotifyEvent (``device_events_record``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 
 from backoffice import bulk
 
-from .models import ChargePoint, DeviceVariable
+from .models import ChargePoint, ChargerEvent, DeviceVariable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,7 +214,102 @@ def device_variable_value(
     )
 
 
+# --- reports and events ----------------------------------------------------------------------------
+
+#: The ``ChargerEvent.status`` of a report part's record.
+REPORT_PART = "NotifyReport"
+
+
+def device_report_part_record(
+    *,
+    charge_point: ChargePoint,
+    request_id: int,
+    seq_no: int,
+    tbc: bool,
+    generated_at: datetime,
+    variables: int,
+    now: datetime,
+) -> ChargerEvent:
+    """Keep that part ``seq_no`` of report ``request_id`` came (``tbc``: more parts follow), with how
+    many variables it carried. The variables themselves are ``device_variables_report``'s."""
+    return ChargerEvent.objects.create(
+        charge_point=charge_point,
+        kind=ChargerEvent.Kind.NOTIFICATION,
+        status=REPORT_PART,
+        detail={"requestId": request_id, "seqNo": seq_no, "tbc": tbc, "variables": variables},
+        charger_timestamp=generated_at,
+        received_at=now,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportProgress:
+    """What came of one report: its parts' numbers, whether the last one (tbc false) came, the variables."""
+
+    request_id: int
+    parts: tuple[int, ...]
+    complete: bool
+    variables: int
+
+    @property
+    def missing(self) -> tuple[int, ...]:
+        """Part numbers not received below the highest one received (parts may arrive out of order)."""
+        return tuple(sorted(set(range(max(self.parts, default=-1) + 1)) - set(self.parts)))
+
+
+def device_report_progress(*, charge_point: ChargePoint, request_id: int) -> ReportProgress:
+    """The parts of report ``request_id`` received so far (a redelivered part counts once)."""
+    details = ChargerEvent.objects.filter(
+        charge_point=charge_point,
+        kind=ChargerEvent.Kind.NOTIFICATION,
+        status=REPORT_PART,
+        detail__requestId=request_id,
+    ).values_list("detail", flat=True)
+    parts: dict[int, dict[str, Any]] = {}
+    for detail in details:
+        parts[detail["seqNo"]] = detail
+    return ReportProgress(
+        request_id=request_id,
+        parts=tuple(sorted(parts)),
+        complete=any(not part["tbc"] for part in parts.values()),
+        variables=sum(part["variables"] for part in parts.values()),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceEvent:
+    """One EventDataType of a NotifyEvent: ``status`` names what it is about, ``detail`` keeps it whole."""
+
+    status: str
+    detail: dict[str, Any]
+    timestamp: datetime
+
+
+def device_events_record(*, charge_point: ChargePoint, events: list[DeviceEvent], now: datetime) -> None:
+    """Keep the events of a NotifyEvent, one ``NOTIFY_EVENT`` row each (filterable by component and
+    variable, the ``status``), in one INSERT."""
+    ChargerEvent.objects.bulk_create(
+        [
+            ChargerEvent(
+                charge_point=charge_point,
+                kind=ChargerEvent.Kind.NOTIFY_EVENT,
+                status=event.status[:64],
+                detail=event.detail,
+                charger_timestamp=event.timestamp,
+                received_at=now,
+            )
+            for event in events
+        ]
+    )
+
+
 __all__ = [
+    "REPORT_PART",
+    "DeviceEvent",
+    "ReportProgress",
+    "device_events_record",
+    "device_report_part_record",
+    "device_report_progress",
     "VariableAttribute",
     "VariableCharacteristics",
     "VariableKey",

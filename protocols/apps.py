@@ -12,7 +12,8 @@ class ProtocolsConfig(AppConfig):
 
         from . import register
         from .v16 import protocol as v16
+        from .v201 import protocol as v201
 
-        for version in (v16,):
+        for version in (v16, v201):
             register(version.PROTOCOL)
             ports.register(version.PORT)

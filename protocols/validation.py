@@ -9,10 +9,14 @@ Every inbound message is validated, so the happy path must be cheap: the same sc
 with fastjsonschema (about 25x faster than jsonschema here: 8 us against 200 us for a MeterValues
 with five sampled values) say whether a payload is valid; only a payload they reject goes through
 jsonschema, which names the field and the constraint (and has the last word).
+
+A version may patch our copies of its schemas (never the package's): 2.0.1 bounds integer fields
+inside definitions to our columns and lets a station send any token type (``v201.errors``).
 """
 
 from __future__ import annotations
 
+import copy
 import decimal
 import enum
 from collections.abc import Callable
@@ -125,8 +129,30 @@ def schema_validator(kind: int, action: str, ocpp_version: str = "1.6") -> Draft
             validator = Draft4Validator(_to_decimal(validator.schema))
         else:
             validator = get_validator(int(kind), action, ocpp_version)
+        schema = _patched(cast(dict[str, Any], validator.schema), kind, action, ocpp_version)
+        if schema is not None:
+            validator = Draft4Validator(schema)
         _validators[key] = validator
     return _validators[key]
+
+
+def _patched(schema: dict[str, Any], kind: int, action: str, ocpp_version: str) -> dict[str, Any] | None:
+    """Our copy of ``schema`` with the version's definition patches (``DEFINITION_REPLACEMENTS``, the
+    column bounds of ``DEFINITION_BOUNDS``), or None when it has none. The ``ocpp`` package's cached
+    schema is never changed: its own validation (the simulator's) keeps the official one."""
+    module = _VERSIONS.get(ocpp_version, v16)
+    replacements = getattr(module, "DEFINITION_REPLACEMENTS", {}).get((kind, action), {})
+    bounds = getattr(module, "DEFINITION_BOUNDS", {}).get((kind, action), {})
+    if not replacements and not bounds:
+        return None
+    schema = copy.deepcopy(schema)
+    definitions = schema["definitions"]
+    for name, replacement in replacements.items():
+        definitions[name] = copy.deepcopy(replacement)
+    for name, fields in bounds.items():
+        for field, (low, high) in fields.items():
+            definitions[name]["properties"][field].update(minimum=low, maximum=high)
+    return schema
 
 
 _validators: dict[tuple[int, str, str], Draft4Validator] = {}
