@@ -19,7 +19,7 @@ from django.utils import timezone
 from backoffice import bulk
 from backoffice.events import fleet_event
 
-from . import commands, ports
+from . import commands, ports, tokens
 from .models import (
     V16_STATUSES,
     AuthorizationStatus,
@@ -377,31 +377,14 @@ def id_tag_authorize(*, id_tag: str, charge_point: ChargePoint | None = None, no
 
 
 def id_tags_authorize(*, requests: list[tuple[str, ChargePoint | None]], now: datetime) -> list[IdTagInfo]:
-    """``id_tag_authorize`` for many ``(id tag, charge point)`` requests: one query for all the tags."""
-    wanted = {id_tag for id_tag, charge_point in requests if _may_charge(charge_point)}
-    tags = (
-        {tag.id_tag: tag for tag in IdTag.objects.select_related("parent").filter(id_tag__in=wanted)} if wanted else {}
-    )
-    unknown = IdTagInfo(
-        AuthorizationStatus.ACCEPTED if settings.CSMS_UNKNOWN_ID_TAG_POLICY == "accept" else AuthorizationStatus.INVALID
-    )
-    infos = []
-    for id_tag, charge_point in requests:
-        tag = tags.get(id_tag)
-        if not _may_charge(charge_point):
-            infos.append(IdTagInfo(AuthorizationStatus.INVALID))
-        elif tag is None:
-            infos.append(unknown)
-        else:
-            status = tag.status
-            if status == AuthorizationStatus.ACCEPTED and tag.expiry_date and tag.expiry_date <= now:
-                status = AuthorizationStatus.EXPIRED
-            infos.append(IdTagInfo(status, tag.expiry_date, tag.parent.id_tag if tag.parent else ""))
-    return infos
+    """``id_tag_authorize`` for many ``(id tag, charge point)`` requests: one query for all the tags.
 
-
-def _may_charge(charge_point: ChargePoint | None) -> bool:
-    return charge_point is None or charge_point.registration_status == RegistrationStatus.ACCEPTED
+    1.6's spelling of ``tokens.id_tokens_authorize`` (a tag by its value, whatever its 2.0.1 type).
+    """
+    infos = tokens.id_tokens_authorize(
+        requests=[tokens.TokenRequest(id_tag, None, charge_point) for id_tag, charge_point in requests], now=now
+    )
+    return [IdTagInfo(info.status, info.expiry_date, info.group_id_token) for info in infos]
 
 
 def charger_event_record(
