@@ -249,3 +249,29 @@ def test_a_report_part_for_another_request_is_its_own_report(settings: Any) -> N
     assert device_report_progress(charge_point=cp, request_id=1).complete is False
     assert device_report_progress(charge_point=cp, request_id=2).complete is True
     assert device_report_progress(charge_point=cp, request_id=3).parts == ()
+
+
+def test_a_batch_mixing_versions_and_registration_statuses_answers_each_in_its_own_terms(settings: Any) -> None:
+    settings.CSMS_BOOT_POLICY = "accept"
+    ChargePoint.objects.create(charge_point_id="CS-P", registration_status="Pending", ocpp_version=V201)
+    v16 = Frame(charge_point_id="CP-16", kind=Kind.CALL, message_id="m1", action="BootNotification",
+                payload={"chargePointVendor": "V", "chargePointModel": "M"}, received_at=utcnow())  # fmt: skip
+    frames = [
+        call("BootNotification", BOOT, cid="CS-A"),
+        v16,
+        call("BootNotification", BOOT, cid="CS-P"),
+        call("Heartbeat", {}, "m2", cid="CS-A"),
+        call("Heartbeat", {}, "m2", cid="CS-P"),
+    ]
+    boot_a, boot_16, boot_p, beat_a, beat_p = calls_handle(frames)
+    assert (boot_a.payload["status"], boot_16.payload["status"], boot_p.payload["status"]) == (
+        "Accepted",
+        "Accepted",
+        "Pending",
+    )
+    assert "chargingStation" not in boot_16.payload and set(boot_a.payload) == {"status", "currentTime", "interval"}
+    assert beat_a.kind == Kind.RESULT and (beat_p.kind, beat_p.error_code) == (Kind.ERROR, "SecurityError")
+    versions = dict(ChargePoint.objects.values_list("charge_point_id", "ocpp_version"))
+    assert versions == {"CS-A": V201, "CP-16": "1.6", "CS-P": V201}
+    reads = dict(Command.objects.values_list("charge_point__charge_point_id", "action"))
+    assert reads == {"CS-A": "GetBaseReport", "CP-16": "GetConfiguration"}
