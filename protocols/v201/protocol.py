@@ -72,5 +72,9 @@ class Port:
     def command_queued(self, *, command: Command) -> None:
         commands.command_queued(command=command)
 
+    def command_split(self, *, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        # GetVariables / SetVariables past the station's ItemsPerMessage go out as several commands.
+        return commands.command_split(charge_point=charge_point, action=action, payload=payload)
+
 
 PORT = Port()
