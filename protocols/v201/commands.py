@@ -35,54 +35,9 @@ from chargers.models import ChargePoint, Command
 from transactions.models import Transaction
 
 from ..validation import Kind, OcppError, validate
+from .actions import COMMANDS
 
 VERSION = "2.0.1"
-
-# The 2.0.1 CSMS-initiated actions (every schema pair but those a station initiates; DataTransfer goes both ways).
-COMMANDS = frozenset(
-    {
-        "CancelReservation",
-        "CertificateSigned",
-        "ChangeAvailability",
-        "ClearCache",
-        "ClearChargingProfile",
-        "ClearDisplayMessage",
-        "ClearVariableMonitoring",
-        "CostUpdated",
-        "CustomerInformation",
-        "DataTransfer",
-        "DeleteCertificate",
-        "GetBaseReport",
-        "GetChargingProfiles",
-        "GetCompositeSchedule",
-        "GetDisplayMessages",
-        "GetInstalledCertificateIds",
-        "GetLocalListVersion",
-        "GetLog",
-        "GetMonitoringReport",
-        "GetReport",
-        "GetTransactionStatus",
-        "GetVariables",
-        "InstallCertificate",
-        "PublishFirmware",
-        "RequestStartTransaction",
-        "RequestStopTransaction",
-        "ReserveNow",
-        "Reset",
-        "SendLocalList",
-        "SetChargingProfile",
-        "SetDisplayMessage",
-        "SetMonitoringBase",
-        "SetMonitoringLevel",
-        "SetNetworkProfile",
-        "SetVariableMonitoring",
-        "SetVariables",
-        "TriggerMessage",
-        "UnlockConnector",
-        "UnpublishFirmware",
-        "UpdateFirmware",
-    }
-)
 
 #: The commands a station takes a limited number of items of in one message: action -> (the list
 #: field, the ``ItemsPerMessage`` variable instance of ``DeviceDataCtrlr`` that limits it).
