@@ -11,7 +11,8 @@
 
 The closed loop runs in each OCPP version (``closed``: 1.6, ``closed-v201``: 2.0.1, same mix), one
 after the other in each phase; with both, a second table compares each version's ratio to its
-ceiling (``--scenario compare`` runs just those two).
+ceiling (``--scenario compare`` runs just those two). ``--rounds N`` runs the scenarios N times in
+each phase, every other round in reverse order; the ratios are then of the medians.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class Options:
     concurrency: int
     output: Path | None
     smoke: bool
+    rounds: int = 1
 
 
 @dataclass
@@ -110,6 +112,9 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument("--own-broker", action="store_true", help="start Mosquitto with bench/mosquitto.conf")
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--output", type=Path, default=None, help="JSON path (default bench/results/<ts>.json)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="run the scenarios N times per phase, every other round in reverse"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny run for the test suite")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -128,6 +133,7 @@ def parse(argv: list[str] | None) -> Options:
         concurrency=args.concurrency,
         output=args.output,
         smoke=args.smoke,
+        rounds=max(1, args.rounds),
     )
 
 
@@ -246,9 +252,11 @@ def wait_queue_empty(timeout: float = SETTLE_TIMEOUT) -> int:
     return left
 
 
-def run_scenario(run: Run, target: str, name: str, sampler: procs.Sampler, tables: list[str]) -> dict[str, Any]:
+def run_scenario(
+    run: Run, target: str, name: str, sampler: procs.Sampler, tables: list[str], round_: int = 1
+) -> dict[str, Any]:
     """One scenario against the running target, with rows written and process costs."""
-    prefix = f"bench-{run.run_id}-{target[0]}{SCENARIOS[name].letter}-"
+    prefix = f"bench-{run.run_id}-{target[0]}{SCENARIOS[name].letter}{round_ if run.options.rounds > 1 else ''}-"
     before = rows.count_rows(tables)
     sampler.begin()
     started = time.perf_counter()
@@ -265,6 +273,8 @@ def run_scenario(run: Run, target: str, name: str, sampler: procs.Sampler, table
         "elapsed_s": round(elapsed, 2),
     }
     result["queue_left_after_s"] = left
+    if run.options.rounds > 1:
+        result["round"] = round_
     logger.info("%s %s: %s replies/s, lost %s", target, name, result["replies_per_s"], result["lost"])
     return result
 
@@ -276,7 +286,12 @@ def run_target(run: Run, target: str, tables: list[str]) -> list[dict[str, Any]]
     try:
         wait_ready(run, target, children)
         sampler = procs.Sampler(children)
-        return [run_scenario(run, target, name, sampler, tables) for name in run.options.scenarios]
+        results = []
+        for round_ in range(1, run.options.rounds + 1):
+            # ABBA: what drifts over a phase (a growing database, a neighbour's load) falls on each alike.
+            names = run.options.scenarios if round_ % 2 else run.options.scenarios[::-1]
+            results += [run_scenario(run, target, name, sampler, tables, round_) for name in names]
+        return results
     finally:
         for child in children:
             procs.stop(child)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,12 @@ def row(target: str, result: dict[str, Any]) -> list[str]:
     """One table row for a scenario result."""
     latency = result.get("latency_ms", {})
     scenario = result["scenario"]
-    if scenario == "storm":
-        scenario = f"storm {result.get('all_answered_s', 0):.2f}s"
-    elif scenario == "open":
-        scenario = f"open @{result.get('offered_rate', 0):g}/s"
+    if "round" in result:
+        scenario = f"{scenario} #{result['round']}"
+    if result["scenario"] == "storm":
+        scenario = f"{scenario} {result.get('all_answered_s', 0):.2f}s"
+    elif result["scenario"] == "open":
+        scenario = f"{scenario} @{result.get('offered_rate', 0):g}/s"
     return [
         target,
         scenario,
@@ -63,27 +66,26 @@ def versions(results: dict[str, list[dict[str, Any]]], ratios: dict[str, float |
 
     Empty unless both versions' closed loops ran. Comparing ratios, not replies/s, takes out what
     the versions' frames cost the transport alone (2.0.1's TransactionEvents are larger than 1.6's
-    MeterValues). The target is met only when 2.0.1's closed loop got no error and no invalid reply:
-    answering CallErrors is fast.
+    MeterValues). With several rounds every figure is the median of the rounds'. The target is met
+    only when 2.0.1's closed loop got no error and no invalid reply: answering CallErrors is fast.
     """
-    backoffice = {r["scenario"]: r for r in results.get("backoffice", [])}
-    ceiling = {r["scenario"]: r for r in results.get("ceiling", [])}
+    backoffice, ceiling = medians(results.get("backoffice", [])), medians(results.get("ceiling", []))
     if not all(scenario in backoffice or scenario in ceiling for scenario in COMPARED.values()):
         return {}
     rows = []
     for version, scenario in COMPARED.items():
         measured, top = backoffice.get(scenario, {}), ceiling.get(scenario, {})
-        latency = measured.get("latency_ms", {})
         rows.append(
             {
                 "version": version,
                 "scenario": scenario,
+                "rounds": measured.get("rounds", 0),
                 "replies_per_s": measured.get("replies_per_s"),
                 "ceiling_replies_per_s": top.get("replies_per_s"),
                 "ratio": ratios.get(scenario),
-                "p50_ms": latency.get("p50"),
-                "p99_ms": latency.get("p99"),
-                "errors": measured.get("call_errors", 0) + measured.get("invalid_replies", 0),
+                "p50_ms": measured.get("p50_ms"),
+                "p99_ms": measured.get("p99_ms"),
+                "errors": measured.get("errors", 0),
             }
         )
     # From the replies/s themselves: the ratios are rounded to 3 digits.
@@ -91,6 +93,23 @@ def versions(results: dict[str, list[dict[str, Any]]], ratios: dict[str, float |
     ratio_of_ratios = round(v201 / v16, 3) if v16 and v201 is not None else None
     met = ratio_of_ratios is not None and ratio_of_ratios >= RATIO_OF_RATIOS_TARGET and not rows[1]["errors"]
     return {"rows": rows, "ratio_of_ratios": ratio_of_ratios, "target": RATIO_OF_RATIOS_TARGET, "target_met": met}
+
+
+def medians(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per scenario: the median replies/s, p50 and p99 over its rounds, its errors summed."""
+    rounds: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        rounds.setdefault(item["scenario"], []).append(item)
+    return {
+        scenario: {
+            "rounds": len(runs),
+            "replies_per_s": statistics.median(r.get("replies_per_s") or 0 for r in runs),
+            "p50_ms": statistics.median(r.get("latency_ms", {}).get("p50", 0) for r in runs),
+            "p99_ms": statistics.median(r.get("latency_ms", {}).get("p99", 0) for r in runs),
+            "errors": sum(r.get("call_errors", 0) + r.get("invalid_replies", 0) for r in runs),
+        }
+        for scenario, runs in rounds.items()
+    }
 
 
 def _ratio(measured: dict[str, Any] | None, top: dict[str, Any] | None) -> float | None:
@@ -124,22 +143,20 @@ def versions_table(comparison: dict[str, Any]) -> str:
     errors = comparison["rows"][-1]["errors"]
     if errors:
         verdict += f" ({errors} errors in 2.0.1)"
+    rounds = max(item.get("rounds", 1) for item in comparison["rows"])
+    medians_of = f" (medians of {rounds} rounds)" if rounds > 1 else ""
     lines.append(
-        f"ratio of ratios (2.0.1 / 1.6): {number(comparison['ratio_of_ratios'], 3)}"
+        f"ratio of ratios (2.0.1 / 1.6){medians_of}: {number(comparison['ratio_of_ratios'], 3)}"
         f"  target >= {comparison['target']:.2f}: {verdict}"
     )
     return "\n".join(lines)
 
 
 def ratios(results: dict[str, list[dict[str, Any]]]) -> dict[str, float | None]:
-    """Backoffice replies/s over ceiling replies/s, per scenario present in both."""
-    backoffice = {r["scenario"]: r for r in results.get("backoffice", [])}
-    ceiling = {r["scenario"]: r for r in results.get("ceiling", [])}
-    out: dict[str, float | None] = {}
-    for scenario in backoffice.keys() & ceiling.keys():
-        top = ceiling[scenario].get("replies_per_s") or 0
-        out[scenario] = round(backoffice[scenario].get("replies_per_s", 0) / top, 3) if top else None
-    return dict(sorted(out.items()))
+    """Backoffice replies/s over ceiling replies/s (medians over rounds), per scenario present in both."""
+    backoffice, ceiling = medians(results.get("backoffice", [])), medians(results.get("ceiling", []))
+    out = {scenario: _ratio(backoffice[scenario], ceiling[scenario]) for scenario in backoffice.keys() & ceiling.keys()}
+    return {scenario: None if ratio is None else round(ratio, 3) for scenario, ratio in sorted(out.items())}
 
 
 def write(path: Path, document: dict[str, Any]) -> None:

@@ -62,3 +62,24 @@ def test_the_main_table_shows_invalid_replies() -> None:
     measured = {"backoffice": [closed("closed-v201", 700.0, invalid=3)]}
     header, _, line = report.table(measured, {}).splitlines()[:3]
     assert header.split()[-3:] == ["invalid", "lost", "rows/s"] and line.split()[-3] == "3"
+
+
+def test_rounds_compare_their_medians() -> None:
+    rounds = [(800.0, 700.0, 2600.0, 2400.0), (600.0, 650.0, 2000.0, 2500.0), (900.0, 500.0, 3000.0, 2300.0)]
+    measured: dict[str, list[dict[str, Any]]] = {"backoffice": [], "ceiling": []}
+    for number, (v16, v201, v16_top, v201_top) in enumerate(rounds, 1):
+        measured["backoffice"] += [
+            {**closed("closed", v16), "round": number},
+            {**closed("closed-v201", v201), "round": number},
+        ]
+        measured["ceiling"] += [
+            {**closed("closed", v16_top), "round": number},
+            {**closed("closed-v201", v201_top), "round": number},
+        ]
+    ratios = report.ratios(measured)
+    assert ratios == {"closed": round(800 / 2600, 3), "closed-v201": round(650 / 2400, 3)}
+    comparison = report.versions(measured, ratios)
+    assert [row["rounds"] for row in comparison["rows"]] == [3, 3]
+    assert comparison["ratio_of_ratios"] == round((650 / 2400) / (800 / 2600), 3)
+    assert "(medians of 3 rounds)" in report.versions_table(comparison)
+    assert "closed-v201 #2" in report.table(measured, ratios)
