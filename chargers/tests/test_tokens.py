@@ -74,7 +74,7 @@ def test_blocked_expired_and_201_only_statuses(station: ChargePoint) -> None:
         requests=[
             TokenRequest(v, t, station)
             for v, t in [("BAD", "ISO14443"), ("OLD", "ISO14443"), ("BROKE", "ISO14443"), ("BROKE", None)]
-        ],  # fmt: skip
+        ],
         now=now,
     )
     assert [info.status for info in infos] == ["Blocked", "Expired", "NoCredit", "NoCredit"]
@@ -101,14 +101,17 @@ def test_group_id_token_and_cache_expiry_are_spelled_per_version(station: Charge
 def test_many_tokens_cost_one_query(station: ChargePoint) -> None:
     IdTag.objects.bulk_create([IdTag(id_tag=f"T-{i}") for i in range(20)])
     with CaptureQueriesContext(connection) as queries:
-        infos = id_tokens_authorize(requests=[TokenRequest(f"T-{i}", "ISO14443", station) for i in range(40)],
-                                    now=timezone.now())  # fmt: skip
+        infos = id_tokens_authorize(
+            requests=[TokenRequest(f"T-{i}", "ISO14443", station) for i in range(40)], now=timezone.now()
+        )
     assert len(queries) == 1
     assert [info.status for info in infos] == ["Accepted"] * 20 + ["Unknown"] * 20
     # Decided without the table (a type we do not take, no authorization): no query at all.
     with CaptureQueriesContext(connection) as queries:
-        id_tokens_authorize(requests=[TokenRequest("x", "Cash", station), TokenRequest("", "NoAuthorization", station)],
-                            now=timezone.now())  # fmt: skip
+        id_tokens_authorize(
+            requests=[TokenRequest("x", "Cash", station), TokenRequest("", "NoAuthorization", station)],
+            now=timezone.now(),
+        )
     assert len(queries) == 0
 
 

@@ -69,13 +69,37 @@ def test_TC_E_02_CSMS_a_whole_session_started_updated_ended() -> None:
     cp = station()
     IdTag.objects.create(id_tag="100000C01", type="Central")
     started = event(
-        cp, 0, "Started", 0, trigger_reason="Authorized", evse_id=1, connector_id=1, charging_state="Charging",
-        id_token="100000C01", id_token_type="Central", samples=(reading(0, 1000, "Transaction.Begin"),),
-    )  # fmt: skip
-    updated = event(cp, 1, "Updated", 30, trigger_reason="MeterValuePeriodic",
-                    samples=(reading(30, 1.5, unit="kWh"),), time_spent_charging=1800)  # fmt: skip
-    ended = event(cp, 2, "Ended", 60, trigger_reason="EVDeparted", stopped_reason="EVDisconnected",
-                  charging_state="Idle", samples=(reading(60, 3000, "Transaction.End"),))  # fmt: skip
+        cp,
+        0,
+        "Started",
+        0,
+        trigger_reason="Authorized",
+        evse_id=1,
+        connector_id=1,
+        charging_state="Charging",
+        id_token="100000C01",
+        id_token_type="Central",
+        samples=(reading(0, 1000, "Transaction.Begin"),),
+    )
+    updated = event(
+        cp,
+        1,
+        "Updated",
+        30,
+        trigger_reason="MeterValuePeriodic",
+        samples=(reading(30, 1.5, unit="kWh"),),
+        time_spent_charging=1800,
+    )
+    ended = event(
+        cp,
+        2,
+        "Ended",
+        60,
+        trigger_reason="EVDeparted",
+        stopped_reason="EVDisconnected",
+        charging_state="Idle",
+        samples=(reading(60, 3000, "Transaction.End"),),
+    )
     replies = [record(item)[0] for item in (started, updated, ended)]
     # idTokenInfo whenever the event carries an idToken, nothing else otherwise.
     assert replies == [{"idTokenInfo": {"status": "Accepted"}}, {}, {}]
@@ -97,8 +121,9 @@ def test_TC_E_02_CSMS_a_whole_session_started_updated_ended() -> None:
 def test_a_replayed_seq_no_has_no_second_effect_and_gets_the_stored_reply() -> None:
     cp = station()
     card = IdTag.objects.create(id_tag="CARD", type="ISO14443")
-    started = event(cp, 0, "Started", 0, evse_id=1, id_token="CARD", id_token_type="ISO14443",
-                    samples=(reading(0, 100),))  # fmt: skip
+    started = event(
+        cp, 0, "Started", 0, evse_id=1, id_token="CARD", id_token_type="ISO14443", samples=(reading(0, 100),)
+    )
     first = record(started)
     card.status = "Blocked"
     card.save()
@@ -137,7 +162,7 @@ def test_an_unknown_transaction_id_builds_the_session_from_what_it_carries() -> 
             connector_id=1,
             stopped_reason="Local",
             samples=(reading(45, 5000, "Transaction.End"),),
-        )  # fmt: skip
+        )
     )
     assert reply == {}
     session = session_of(cp, "NEVER-STARTED")
@@ -184,8 +209,18 @@ def test_TC_J_11_CSMS_signed_meter_values_are_kept_as_sent() -> None:
 def test_TC_E_03_CSMS_the_token_of_an_authorization_after_plug_in_is_the_sessions() -> None:
     cp = station()
     IdTag.objects.create(id_tag="CARD", type="ISO14443")
-    assert record(event(cp, 0, "Started", 0, trigger_reason="CablePluggedIn", evse_id=1, connector_id=1,
-                        charging_state="EVConnected")) == [{}]  # fmt: skip
+    assert record(
+        event(
+            cp,
+            0,
+            "Started",
+            0,
+            trigger_reason="CablePluggedIn",
+            evse_id=1,
+            connector_id=1,
+            charging_state="EVConnected",
+        )
+    ) == [{}]
     (reply,) = record(
         event(cp, 1, "Updated", 2, trigger_reason="Authorized", id_token="CARD", id_token_type="ISO14443")
     )
@@ -199,8 +234,9 @@ def test_TC_E_15_CSMS_the_token_that_stops_a_session_is_its_stop_token() -> None
     IdTag.objects.create(id_tag="CARD", type="ISO14443")
     IdTag.objects.create(id_tag="OTHER", type="ISO14443")
     record(event(cp, 0, "Started", 0, evse_id=1, id_token="CARD", id_token_type="ISO14443"))
-    (reply,) = record(event(cp, 1, "Ended", 50, trigger_reason="StopAuthorized", id_token="OTHER",
-                            id_token_type="ISO14443"))  # fmt: skip
+    (reply,) = record(
+        event(cp, 1, "Ended", 50, trigger_reason="StopAuthorized", id_token="OTHER", id_token_type="ISO14443")
+    )
     assert reply == {"idTokenInfo": {"status": "Accepted"}}
     session = session_of(cp)
     assert (session.id_tag, session.stop_id_tag, session.stop_reason) == ("CARD", "OTHER", "Local")
@@ -208,8 +244,9 @@ def test_TC_E_15_CSMS_the_token_that_stops_a_session_is_its_stop_token() -> None
 
 def test_TC_E_16_CSMS_a_token_of_a_type_we_do_not_take_is_answered_invalid() -> None:
     cp = station()
-    (reply,) = record(event(cp, 0, "Started", 0, trigger_reason="Authorized", evse_id=1, id_token="100000C02",
-                            id_token_type="Cash"))  # fmt: skip
+    (reply,) = record(
+        event(cp, 0, "Started", 0, trigger_reason="Authorized", evse_id=1, id_token="100000C02", id_token_type="Cash")
+    )
     assert reply == {"idTokenInfo": {"status": "Invalid"}}
     session = session_of(cp)
     assert (session.id_tag, session.id_token_type, session.id_tag_status) == ("100000C02", "Cash", "Invalid")
@@ -236,15 +273,34 @@ def test_started_at_is_the_earliest_timestamp_until_started_comes() -> None:
 
 def test_TC_F_01_CSMS_a_remote_start_is_linked_by_its_remote_start_id() -> None:
     cp, other = station(), station()
-    ours = Command.objects.create(charge_point=cp, action="RequestStartTransaction", message_id="rs-1",
-                                  request={"idToken": {"idToken": "APP", "type": "Central"}, "remoteStartId": 77},
-                                  status=Command.Status.ACCEPTED)  # fmt: skip
-    another_id = Command.objects.create(charge_point=cp, action="RequestStartTransaction", message_id="rs-2",
-                                        request={"remoteStartId": 78}, status=Command.Status.ACCEPTED)  # fmt: skip
-    other_station = Command.objects.create(charge_point=other, action="RequestStartTransaction", message_id="rs-3",
-                                           request={"remoteStartId": 77}, status=Command.Status.ACCEPTED)  # fmt: skip
-    rejected = Command.objects.create(charge_point=cp, action="RequestStartTransaction", message_id="rs-4",
-                                      request={"remoteStartId": 77}, status=Command.Status.REJECTED)  # fmt: skip
+    ours = Command.objects.create(
+        charge_point=cp,
+        action="RequestStartTransaction",
+        message_id="rs-1",
+        request={"idToken": {"idToken": "APP", "type": "Central"}, "remoteStartId": 77},
+        status=Command.Status.ACCEPTED,
+    )
+    another_id = Command.objects.create(
+        charge_point=cp,
+        action="RequestStartTransaction",
+        message_id="rs-2",
+        request={"remoteStartId": 78},
+        status=Command.Status.ACCEPTED,
+    )
+    other_station = Command.objects.create(
+        charge_point=other,
+        action="RequestStartTransaction",
+        message_id="rs-3",
+        request={"remoteStartId": 77},
+        status=Command.Status.ACCEPTED,
+    )
+    rejected = Command.objects.create(
+        charge_point=cp,
+        action="RequestStartTransaction",
+        message_id="rs-4",
+        request={"remoteStartId": 77},
+        status=Command.Status.REJECTED,
+    )
     # Cable plugged in first: the session exists before the remote start reaches it.
     record(event(cp, 0, "Started", 0, trigger_reason="CablePluggedIn", evse_id=1))
     record(event(cp, 1, "Updated", 1, trigger_reason="RemoteStart", remote_start_id=77))
@@ -258,8 +314,14 @@ def test_TC_F_01_CSMS_a_remote_start_is_linked_by_its_remote_start_id() -> None:
 
 def test_a_session_on_a_reservation_uses_it() -> None:
     cp = station()
-    Reservation.objects.create(charge_point=cp, reservation_id=5, connector_id=1, id_tag="CARD",
-                               expiry_date=at(60), status=Reservation.Status.ACCEPTED)  # fmt: skip
+    Reservation.objects.create(
+        charge_point=cp,
+        reservation_id=5,
+        connector_id=1,
+        id_tag="CARD",
+        expiry_date=at(60),
+        status=Reservation.Status.ACCEPTED,
+    )
     record(event(cp, 0, "Started", 0, evse_id=1, reservation_id=5))
     assert Reservation.objects.get(charge_point=cp, reservation_id=5).status == Reservation.Status.USED
 
@@ -291,12 +353,25 @@ def test_a_wave_of_events_costs_the_same_statements_whatever_its_size() -> None:
     def statements(count: int) -> list[int]:
         chargers = [station() for _ in range(count)]
         waves = [
-            [event(cp, 0, "Started", 0, evse_id=1, id_token="CARD", id_token_type="ISO14443",
-                   samples=(reading(0, 10, "Transaction.Begin"),)) for cp in chargers],
+            [
+                event(
+                    cp,
+                    0,
+                    "Started",
+                    0,
+                    evse_id=1,
+                    id_token="CARD",
+                    id_token_type="ISO14443",
+                    samples=(reading(0, 10, "Transaction.Begin"),),
+                )
+                for cp in chargers
+            ],
             [event(cp, 1, "Updated", 5, samples=(reading(5, 20), reading(6, 30))) for cp in chargers],
-            [event(cp, 2, "Ended", 9, remote_start_id=3, samples=(reading(9, 40, "Transaction.End"),))
-             for cp in chargers],
-        ]  # fmt: skip
+            [
+                event(cp, 2, "Ended", 9, remote_start_id=3, samples=(reading(9, 40, "Transaction.End"),))
+                for cp in chargers
+            ],
+        ]
         counts = []
         for wave in waves:
             with CaptureQueriesContext(connection) as queries:
@@ -329,28 +404,41 @@ def sessions(draw: st.DrawFn) -> list[dict[str, Any]]:
     energy = itertools.count(draw(st.integers(min_value=0, max_value=10**6)), draw(st.integers(1, 5000)))
     made: list[dict[str, Any]] = [
         {
-            "seq_no": 0, "event_type": "Started", "minutes": 0, "evse_id": 1, "connector_id": 1,
-            "charging_state": draw(states), "remote_start_id": draw(st.sampled_from([None, 9])),
-            "token": token == "start", "samples": draw(st.booleans()),
+            "seq_no": 0,
+            "event_type": "Started",
+            "minutes": 0,
+            "evse_id": 1,
+            "connector_id": 1,
+            "charging_state": draw(states),
+            "remote_start_id": draw(st.sampled_from([None, 9])),
+            "token": token == "start",
+            "samples": draw(st.booleans()),
         }
-    ]  # fmt: skip
+    ]
     for seq_no in range(1, updates + 1):
         made.append(
             {
-                "seq_no": seq_no, "event_type": "Updated", "minutes": seq_no * 5,
-                "evse_id": 1 if draw(st.booleans()) else None, "charging_state": draw(states),
+                "seq_no": seq_no,
+                "event_type": "Updated",
+                "minutes": seq_no * 5,
+                "evse_id": 1 if draw(st.booleans()) else None,
+                "charging_state": draw(states),
                 "time_spent_charging": draw(st.one_of(st.none(), st.integers(0, 3600))),
-                "token": token == "late" and seq_no == 1, "samples": draw(st.booleans()),
+                "token": token == "late" and seq_no == 1,
+                "samples": draw(st.booleans()),
                 "offline": draw(st.booleans()),
             }
-        )  # fmt: skip
+        )
     made.append(
         {
-            "seq_no": updates + 1, "event_type": "Ended", "minutes": updates * 5 + 5,
-            "charging_state": draw(states), "stopped_reason": draw(st.sampled_from(["", "EVDisconnected", "Remote"])),
+            "seq_no": updates + 1,
+            "event_type": "Ended",
+            "minutes": updates * 5 + 5,
+            "charging_state": draw(states),
+            "stopped_reason": draw(st.sampled_from(["", "EVDisconnected", "Remote"])),
             "samples": draw(st.booleans()),
         }
-    )  # fmt: skip
+    )
     for item in made:
         item["energy"] = next(energy)
     return made
