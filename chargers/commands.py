@@ -80,9 +80,7 @@ def commands_enqueue(
         raise CommandError(f"{charge_point} is rejected: accept it before sending it commands")
     port = ports.port_of(charge_point)
     port.command_check(charge_point=charge_point, action=action, payload=payload)
-    # A port without the hook (a version package older than it) sends every command whole.
-    split = getattr(port, "command_split", None)
-    payloads = split(charge_point=charge_point, action=action, payload=payload) if split else [payload]
+    payloads = port.command_split(charge_point=charge_point, action=action, payload=payload)
     now = timezone.now()
     expiry = expires_in if expires_in is not None else settings.CSMS_COMMAND_EXPIRY
     queued = []

@@ -14,7 +14,6 @@ from chargers.commands import CommandError, command_enqueue, command_next_send, 
 from chargers.device_model import VariableAttribute, VariableKey, VariableReport, device_variables_report
 from chargers.models import ChargePoint, Command, IdTokenType
 from protocols.v201 import commands, enums
-from protocols.v201.protocol import PORT
 from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
@@ -309,14 +308,6 @@ def set_data(count: int) -> list[dict[str, Any]]:
     return [{"attributeValue": str(index), **item} for index, item in enumerate(get_data(count))]
 
 
-#: The split reaches commands_enqueue through the 2.0.1 port's ``command_split`` (one delegation to
-#: ``commands.command_split`` in protocols.v201.protocol.Port). Until that line is there, the tests
-#: through commands_enqueue must fail (strict); once it is, they run as any test.
-through_the_port = pytest.mark.xfail(
-    not hasattr(PORT, "command_split"), reason="protocols.v201.protocol.Port has no command_split yet", strict=True
-)
-
-
 def split(charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
     return commands.command_split(charge_point=charge_point, action=action, payload=payload)
 
@@ -360,7 +351,6 @@ def test_another_stations_limit_is_not_this_ones(station: ChargePoint) -> None:
     assert len(split(station, "GetVariables", {"getVariableData": get_data(3)})) == 1
 
 
-@through_the_port
 def test_TC_B_08_CSMS_get_variables_are_queued_as_several_commands(station: ChargePoint) -> None:
     items_per_message(station, "GetVariables", "4")
     items = get_data(10)
@@ -381,7 +371,6 @@ def test_TC_B_08_CSMS_get_variables_are_queued_as_several_commands(station: Char
     assert second is not None and second.pk == queued[1].pk
 
 
-@through_the_port
 def test_command_enqueue_returns_the_first_part_and_queues_the_others(station: ChargePoint) -> None:
     items_per_message(station, "SetVariables", "4")
     first = command_enqueue(charge_point=station, action="SetVariables", payload={"setVariableData": set_data(5)})

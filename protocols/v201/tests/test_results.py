@@ -13,7 +13,6 @@ from chargers.device_model import device_variable_value
 from chargers.models import ChargePoint, Command, DeviceVariable, Evse
 from mqtt_bridge.frames import Frame, Kind, utcnow
 from mqtt_bridge.processing import results_handle
-from protocols.v201.protocol import PORT
 from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
@@ -108,9 +107,6 @@ def test_TC_B_07_CSMS_get_variables_multiple_values_only_accepted_ones_are_store
     assert DeviceVariable.objects.filter(charge_point=station).count() == 3
 
 
-@pytest.mark.xfail(
-    not hasattr(PORT, "command_split"), reason="protocols.v201.protocol.Port has no command_split yet", strict=True
-)
 def test_TC_B_08_CSMS_a_limit_learnt_from_get_variables_splits_the_next_get_variables(station: ChargePoint) -> None:
     # Configuration state: the CSMS reads DeviceDataCtrlr.ItemsPerMessage[GetVariables] = 4.
     limit = {
