@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings
 from websockets.typing import Subprotocol
 
+from apikeys.testing import api_client  # noqa: F401 (fixture: end-to-end tests read the API)
 from gateway.server import Gateway, GatewayConfig
 
 RUN = uuid.uuid4().hex[:6]
