@@ -379,3 +379,52 @@ CSMS_GATEWAY_MAX_FRAME_BYTES = env_int("CSMS_GATEWAY_MAX_FRAME_BYTES", CSMS_MAX_
 CSMS_GATEWAY_MQTT_CLIENT_ID = env_str("CSMS_GATEWAY_MQTT_CLIENT_ID", "csms-gateway")
 # The node name in the presence topics (EMQX puts its Erlang node name there).
 CSMS_GATEWAY_NODE = env_str("CSMS_GATEWAY_NODE", "csms-gateway@127.0.0.1")
+
+# --- Charger security (issue 17: security profiles, lockout; gateway app and /gateway/auth) -----
+# TLS of our gateway (CSMS_GATEWAY_TLS_CERT/KEY above turn it on): the oldest TLS version accepted
+# (OCPP security profiles 2 and 3 require 1.2 or later).
+CSMS_GATEWAY_TLS_MIN_VERSION = env_choice("CSMS_GATEWAY_TLS_MIN_VERSION", "1.2", ("1.2", "1.3"))
+# Security profile 3 (mutual TLS): the CA that signs the chargers' certificates (the CSMS CA), and any
+# further CAs trusted for client certificates (comma-separated files). Without any, no client certificate
+# is requested and a profile 3 charger cannot connect to our gateway.
+CSMS_GATEWAY_TLS_CLIENT_CA = env_str("CSMS_GATEWAY_TLS_CLIENT_CA", "")
+CSMS_GATEWAY_TLS_EXTRA_CLIENT_CAS = env_list("CSMS_GATEWAY_TLS_EXTRA_CLIENT_CAS")
+# PEM CRL file(s), comma-separated: a revoked client certificate is refused at the handshake. With a
+# CRL configured, each client CA needs one (OpenSSL refuses a leaf whose issuer has no CRL). Reread
+# when a file changes.
+CSMS_GATEWAY_TLS_CRL = env_list("CSMS_GATEWAY_TLS_CRL")
+# With TLS on, a second plain ws:// listener on this port for profile 0/1 chargers (empty: none).
+_plain_port = env_str("CSMS_GATEWAY_PLAIN_PORT", "").strip()
+CSMS_GATEWAY_PLAIN_PORT: int | None = env_int("CSMS_GATEWAY_PLAIN_PORT", 0, minimum=0) if _plain_port else None
+# PBKDF2 iterations of a charger password's hash (Django's default, 1,000,000, costs ~0.3 s of CPU here
+# per handshake checked: an attacker's request would cost us that much). A stored hash keeps its own count.
+CSMS_GATEWAY_PASSWORD_ITERATIONS = env_int("CSMS_GATEWAY_PASSWORD_ITERATIONS", 100_000, minimum=10_000)
+# Lockout of failed charger logins (our gateway's handshake and /gateway/auth), counted in Redis per
+# charge point id and per client address: past the threshold of failures within the window, each further
+# failure locks for base x 2^(failures - threshold) seconds, at most max. While locked, every attempt is
+# refused (429) without checking a password. A successful login clears both counters. 0 turns one off.
+CSMS_AUTH_LOCKOUT_THRESHOLD = env_int("CSMS_AUTH_LOCKOUT_THRESHOLD", 5, minimum=0)
+CSMS_AUTH_LOCKOUT_ADDRESS_THRESHOLD = env_int("CSMS_AUTH_LOCKOUT_ADDRESS_THRESHOLD", 20, minimum=0)
+CSMS_AUTH_LOCKOUT_WINDOW_SECONDS = env_int("CSMS_AUTH_LOCKOUT_WINDOW_SECONDS", 900, minimum=1)
+CSMS_AUTH_LOCKOUT_BASE_SECONDS = env_int("CSMS_AUTH_LOCKOUT_BASE_SECONDS", 30, minimum=1)
+CSMS_AUTH_LOCKOUT_MAX_SECONDS = env_int("CSMS_AUTH_LOCKOUT_MAX_SECONDS", 3600, minimum=1)
+# At most one security event (ChargerEvent, kind security) per charger and reason in this many seconds.
+CSMS_AUTH_EVENT_INTERVAL_SECONDS = env_int("CSMS_AUTH_EVENT_INTERVAL_SECONDS", 60, minimum=0)
+
+# --- Web security (production behind a TLS-terminating proxy) ----------------------------------
+# The proxy sets X-Forwarded-Proto: https; Django then knows a request was made over HTTPS. Only behind a
+# proxy that sets (or strips) that header: a client could claim HTTPS otherwise.
+CSMS_BEHIND_TLS_PROXY = env_bool("CSMS_BEHIND_TLS_PROXY", False)
+if CSMS_BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The site is served over HTTPS (directly or behind the proxy): cookies only over HTTPS, and HSTS.
+CSMS_HTTPS = env_bool("CSMS_HTTPS", CSMS_BEHIND_TLS_PROXY)
+SESSION_COOKIE_SECURE = CSMS_HTTPS
+CSRF_COOKIE_SECURE = CSMS_HTTPS
+SECURE_HSTS_SECONDS = env_int("CSMS_HSTS_SECONDS", 31_536_000 if CSMS_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CSMS_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = env_bool("CSMS_SSL_REDIRECT", False)
+# Plain-HTTP callers inside the deployment: the healthcheck, and EMQX asking /gateway/auth.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^gateway/auth$"]
+# API requests without credentials (per client address; they are refused anyway, this bounds guessing).
+CSMS_API_ANON_THROTTLE_RATE = env_str("CSMS_API_ANON_THROTTLE_RATE", "60/minute")
