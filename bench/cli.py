@@ -223,13 +223,15 @@ def wait_ready(run: Run, target: str, children: list[procs.Child]) -> None:
 # --- scenarios -------------------------------------------------------------------------------------
 
 
-def scenario_runner(run: Run, name: str, prefix: str) -> Callable[[], dict[str, Any]]:
-    """The load generator call for one scenario."""
+def scenario_runner(run: Run, name: str, prefix: str, sampler: procs.Sampler) -> Callable[[], dict[str, Any]]:
+    """The load generator call for one scenario (a closed loop's costs are sampled from its window on)."""
     url, o, topics = run.urls["MQTT_URL"], run.options, run.topics
     scenario = SCENARIOS[name]
     if scenario.load == "closed":
         version = VERSIONS[scenario.version]
-        return lambda: loadgen.run_closed(url, prefix, o.chargers, o.duration, version.topics(), version, name)
+        return lambda: loadgen.run_closed(
+            url, prefix, o.chargers, o.duration, version.topics(), version, name, on_window=sampler.begin
+        )
     if scenario.load == "open":
         return lambda: loadgen.run_open(url, prefix, o.open_chargers, o.duration, o.rate, topics)
     return lambda: loadgen.run_storm(url, prefix, o.storm_chargers, topics)
@@ -260,7 +262,7 @@ def run_scenario(
     before = rows.count_rows(tables)
     sampler.begin()
     started = time.perf_counter()
-    result = scenario_runner(run, name, prefix)()
+    result = scenario_runner(run, name, prefix, sampler)()
     left = wait_queue_empty() if target == "backoffice" else 0
     elapsed = time.perf_counter() - started
     result["processes"] = sampler.end()

@@ -20,6 +20,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -336,11 +337,13 @@ def run_closed(
     topics: Topics = DEFAULT_TOPICS,
     version: Version = V16,
     scenario: str = "closed",
+    on_window: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Closed loop: boot every charger, then each always has one Call outstanding, for ``duration`` s.
 
     The boot phase (BootNotification and a StatusNotification per connector, the storm's work) is
-    timed on its own; the measured window is the sustained mix that follows.
+    timed on its own; the measured window is the sustained mix that follows (``on_window`` is called
+    as it opens: the process costs are sampled from there).
     """
     gen = LoadGenerator(url, prefix, topics, version=version)
     gen.start(chargers)
@@ -349,6 +352,8 @@ def run_closed(
         for charger in gen.chargers.values():
             charger.limit = None
         gen.reset_stats()
+        if on_window is not None:
+            on_window()
         started = time.perf_counter()
         for cid in list(gen.chargers):
             gen.send_next(cid)

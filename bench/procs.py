@@ -144,7 +144,10 @@ class Sampler:
         return groups
 
     def begin(self) -> None:
-        """Start a measured window: reset peaks, note CPU times, start sampling."""
+        """Start a measured window (again, if one runs): reset peaks, note CPU times, start sampling."""
+        if self._thread is not None and self._thread.is_alive():
+            self._stop.set()
+            self._thread.join()
         self.peaks = {}
         self._cpu_start = {role: cpu_seconds(procs) for role, procs in self.roles().items()}
         self._wall_start = time.perf_counter()
@@ -175,6 +178,8 @@ class Sampler:
         return {
             "peak_rss_mib": {role: round(peak / 2**20, 1) for role, peak in self.peaks.items()},
             "cpu_percent_of_one_core": per_role,
+            "cpu_seconds": {role: round(max(sec, 0.0), 3) for role, sec in cpu.items()},
+            "wall_s": round(wall, 3),
             "machine_cpu_percent": machine,
             "loadavg_1m": round(os.getloadavg()[0], 2),
         }

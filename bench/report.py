@@ -15,7 +15,11 @@ COLUMNS = (
 COMPARED = {"1.6": "closed", "2.0.1": "closed-v201"}
 # Issue 15: 2.0.1's ratio to its ceiling within 10% of 1.6's.
 RATIO_OF_RATIOS_TARGET = 0.9
-VERSION_COLUMNS = ("version", "scenario", "replies/s", "ceiling", "ratio", "p50 ms", "p99 ms", "errors")
+VERSION_COLUMNS = (
+    "version", "scenario", "replies/s", "ceiling", "ratio", "p50 ms", "p99 ms", "errors", "cpu ms/reply", "pg ms/reply",
+)  # fmt: skip
+# Our processes in a backoffice phase; PostgreSQL is counted apart (its processes serve every client).
+OWN_ROLES = ("bridge", "worker")
 
 
 def row(target: str, result: dict[str, Any]) -> list[str]:
@@ -68,6 +72,10 @@ def versions(results: dict[str, list[dict[str, Any]]], ratios: dict[str, float |
     the versions' frames cost the transport alone (2.0.1's TransactionEvents are larger than 1.6's
     MeterValues). With several rounds every figure is the median of the rounds'. The target is met
     only when 2.0.1's closed loop got no error and no invalid reply: answering CallErrors is fast.
+
+    Beside it, what a reply cost in CPU (from the window's start until the queue was empty): the
+    bridge's and worker's, and PostgreSQL's. Neighbours on the machine move replies/s by a fifth
+    from run to run; they move these far less, so they say where a gap between versions comes from.
     """
     backoffice, ceiling = medians(results.get("backoffice", [])), medians(results.get("ceiling", []))
     if not all(scenario in backoffice or scenario in ceiling for scenario in COMPARED.values()):
@@ -86,13 +94,25 @@ def versions(results: dict[str, list[dict[str, Any]]], ratios: dict[str, float |
                 "p50_ms": measured.get("p50_ms"),
                 "p99_ms": measured.get("p99_ms"),
                 "errors": measured.get("errors", 0),
+                "cpu_ms_per_reply": measured.get("cpu_ms_per_reply"),
+                "postgres_ms_per_reply": measured.get("postgres_ms_per_reply"),
             }
         )
     # From the replies/s themselves: the ratios are rounded to 3 digits.
     v16, v201 = (_ratio(backoffice.get(scenario), ceiling.get(scenario)) for scenario in COMPARED.values())
     ratio_of_ratios = round(v201 / v16, 3) if v16 and v201 is not None else None
     met = ratio_of_ratios is not None and ratio_of_ratios >= RATIO_OF_RATIOS_TARGET and not rows[1]["errors"]
-    return {"rows": rows, "ratio_of_ratios": ratio_of_ratios, "target": RATIO_OF_RATIOS_TARGET, "target_met": met}
+    costs = {
+        key: round(rows[1][key] / rows[0][key], 3) if rows[0][key] and rows[1][key] is not None else None
+        for key in ("cpu_ms_per_reply", "postgres_ms_per_reply")
+    }
+    return {
+        "rows": rows,
+        "ratio_of_ratios": ratio_of_ratios,
+        "target": RATIO_OF_RATIOS_TARGET,
+        "target_met": met,
+        "cost_ratios": costs,
+    }
 
 
 def medians(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -107,9 +127,21 @@ def medians(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "p50_ms": statistics.median(r.get("latency_ms", {}).get("p50", 0) for r in runs),
             "p99_ms": statistics.median(r.get("latency_ms", {}).get("p99", 0) for r in runs),
             "errors": sum(r.get("call_errors", 0) + r.get("invalid_replies", 0) for r in runs),
+            "cpu_ms_per_reply": _median_cost(runs, OWN_ROLES),
+            "postgres_ms_per_reply": _median_cost(runs, ("postgres",)),
         }
         for scenario, runs in rounds.items()
     }
+
+
+def _median_cost(runs: list[dict[str, Any]], roles: tuple[str, ...]) -> float | None:
+    """The median over rounds of the CPU milliseconds ``roles`` spent per reply (None: not sampled)."""
+    costs = []
+    for run in runs:
+        seconds = run.get("processes", {}).get("cpu_seconds", {})
+        if run.get("replies") and any(role in seconds for role in roles):
+            costs.append(1000 * sum(seconds.get(role, 0.0) for role in roles) / run["replies"])
+    return round(statistics.median(costs), 3) if costs else None
 
 
 def _ratio(measured: dict[str, Any] | None, top: dict[str, Any] | None) -> float | None:
@@ -136,6 +168,8 @@ def versions_table(comparison: dict[str, Any]) -> str:
                 number(item["p50_ms"], 1),
                 number(item["p99_ms"], 1),
                 str(item["errors"]),
+                number(item.get("cpu_ms_per_reply"), 2),
+                number(item.get("postgres_ms_per_reply"), 2),
             ]
         )
     lines = _aligned(rows, 2)
@@ -148,6 +182,11 @@ def versions_table(comparison: dict[str, Any]) -> str:
     lines.append(
         f"ratio of ratios (2.0.1 / 1.6){medians_of}: {number(comparison['ratio_of_ratios'], 3)}"
         f"  target >= {comparison['target']:.2f}: {verdict}"
+    )
+    costs = comparison.get("cost_ratios", {})
+    lines.append(
+        f"CPU per reply (2.0.1 / 1.6): bridge+worker {number(costs.get('cpu_ms_per_reply'), 2)}x,"
+        f" postgres {number(costs.get('postgres_ms_per_reply'), 2)}x (postgres: every client of the server)"
     )
     return "\n".join(lines)
 

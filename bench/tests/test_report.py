@@ -7,10 +7,14 @@ from typing import Any
 from bench import report
 
 
-def closed(scenario: str, replies_per_s: float, errors: int = 0, invalid: int = 0) -> dict[str, Any]:
+def closed(
+    scenario: str, replies_per_s: float, errors: int = 0, invalid: int = 0, cpu: dict[str, float] | None = None
+) -> dict[str, Any]:
     return {
         "scenario": scenario,
         "chargers": 1000,
+        "replies": 10_000,
+        "processes": {"cpu_seconds": cpu or {}},
         "replies_per_s": replies_per_s,
         "latency_ms": {"p50": 12.0, "p95": 30.0, "p99": 55.5, "max": 90.0},
         "call_errors": errors,
@@ -83,3 +87,18 @@ def test_rounds_compare_their_medians() -> None:
     assert comparison["ratio_of_ratios"] == round((650 / 2400) / (800 / 2600), 3)
     assert "(medians of 3 rounds)" in report.versions_table(comparison)
     assert "closed-v201 #2" in report.table(measured, ratios)
+
+
+def test_what_a_reply_cost_each_version_in_cpu() -> None:
+    measured = {
+        "backoffice": [
+            closed("closed", 800.0, cpu={"bridge": 1.0, "worker": 5.0, "postgres": 2.0, "loadgen": 9.0}),
+            closed("closed-v201", 700.0, cpu={"bridge": 1.5, "worker": 7.5, "postgres": 4.0, "loadgen": 9.0}),
+        ],
+        "ceiling": [closed("closed", 2600.0), closed("closed-v201", 2400.0)],
+    }
+    comparison = report.versions(measured, report.ratios(measured))
+    assert [row["cpu_ms_per_reply"] for row in comparison["rows"]] == [0.6, 0.9]  # 10,000 replies each
+    assert [row["postgres_ms_per_reply"] for row in comparison["rows"]] == [0.2, 0.4]
+    assert comparison["cost_ratios"] == {"cpu_ms_per_reply": 1.5, "postgres_ms_per_reply": 2.0}
+    assert "bridge+worker 1.50x, postgres 2.00x" in report.versions_table(comparison)
