@@ -77,6 +77,7 @@ class Options:
     output: Path | None
     smoke: bool
     rounds: int = 1
+    profile_worker: bool = False
 
 
 @dataclass
@@ -115,6 +116,11 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument(
         "--rounds", type=int, default=1, help="run the scenarios N times per phase, every other round in reverse"
     )
+    parser.add_argument(
+        "--profile-worker",
+        action="store_true",
+        help="one worker process (--pool solo) under cProfile: bench/results/<run>-worker.prof",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny run for the test suite")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -134,6 +140,7 @@ def parse(argv: list[str] | None) -> Options:
         output=args.output,
         smoke=args.smoke,
         rounds=max(1, args.rounds),
+        profile_worker=args.profile_worker,
     )
 
 
@@ -187,6 +194,13 @@ def start_backoffice(run: Run) -> list[procs.Child]:
         "--concurrency", str(run.options.concurrency), "-Q", settings.CELERY_TASK_DEFAULT_QUEUE,
         "-n", f"bench-{run.run_id}@%h", "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
     ]  # fmt: skip
+    if run.options.profile_worker:
+        # The tasks run in the worker's own process (a prefork pool's children would escape the
+        # profiler); cProfile writes its file when the worker exits on our SIGTERM.
+        profile = Path(f"{log}-worker.prof")
+        worker_argv[1:3] = ["-m", "cProfile", "-o", str(profile), "-m", "celery"]
+        worker_argv += ["--pool", "solo"]
+        run.notes.append(f"worker profiled (one process, --pool solo, cProfile): {profile}")
     worker = procs.start("worker", worker_argv, env, Path(f"{log}-worker.log"), ROOT)
     return [bridge, worker]
 
