@@ -241,6 +241,9 @@ CSMS_DEFAULT_DIALECT = env_choice("CSMS_DEFAULT_DIALECT", "emqx", ("emqx", "ocpp
 # Routes beside the default one (the topics above): `<dialect>[+<dialect>]@<version>:<template>`,
 # comma-separated, e.g. `ocppj@1.6:charger/{cid}` (mqtt_bridge/topics.py).
 CSMS_MQTT_ROUTES = env_list("CSMS_MQTT_ROUTES")
+# How often (seconds) the bridge reads the MQTT charger profiles again (mqtt_bridge/profiles.py); 0:
+# only when it starts (restart it after changing a profile).
+CSMS_MQTT_PROFILES_RELOAD = env_int("CSMS_MQTT_PROFILES_RELOAD", 0, minimum=0)
 CSMS_MQTT_CLIENT_ID = env_str("CSMS_MQTT_CLIENT_ID", "csms-bridge")
 CSMS_MQTT_SHARED_GROUP = env_str("CSMS_MQTT_SHARED_GROUP", "")
 CSMS_MQTT_KEEPALIVE = env_int("CSMS_MQTT_KEEPALIVE", 30, minimum=5)
@@ -367,6 +370,10 @@ CSMS_GATEWAY_ALLOW_ANONYMOUS = env_bool("CSMS_GATEWAY_ALLOW_ANONYMOUS", False)
 # authentication endpoint (this backoffice's /gateway/auth, or any other).
 CSMS_GATEWAY_AUTH_URL = env_str("CSMS_GATEWAY_AUTH_URL", "")
 CSMS_GATEWAY_AUTH_CACHE_SECONDS = env_int("CSMS_GATEWAY_AUTH_CACHE_SECONDS", 300, minimum=0)
+# A shared secret: when set, /gateway/auth answers only requests with `Authorization: Bearer <it>` (EMQX's
+# authenticator sends it as a header; our gateway too). Without it anyone who reaches the endpoint can try
+# passwords (the lockout bounds that) and put any address in the per-address lockout.
+CSMS_GATEWAY_AUTH_TOKEN = env_str("CSMS_GATEWAY_AUTH_TOKEN", "")
 CSMS_GATEWAY_DEFAULT_HEARTBEAT = env_int("CSMS_GATEWAY_DEFAULT_HEARTBEAT", 60, minimum=1)
 CSMS_GATEWAY_KEEPALIVE_BACKOFF = env_float("CSMS_GATEWAY_KEEPALIVE_BACKOFF", 1.5, minimum=1.0)
 # lenient: WebSocket pings (and pongs) from the charger keep its socket alive, and a Pending/Rejected
