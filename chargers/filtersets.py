@@ -19,7 +19,16 @@ from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 
 from chargers import ports
-from chargers.models import ChargePoint, Command, Connector, ConnectorStatusChange, IdTag, RegistrationStatus
+from chargers.models import (
+    ChargePoint,
+    Command,
+    Connector,
+    ConnectorStatusChange,
+    DeviceVariable,
+    IdTag,
+    IdTokenType,
+    RegistrationStatus,
+)
 from fleet.selectors import State, charger_state_is
 
 CONNECTOR_STATUSES = [
@@ -98,6 +107,26 @@ class IsoDateTimeFilter(filters.IsoDateTimeFilter):
     field_class = UTCIsoDateTimeField
 
 
+class VersionField(forms.ChoiceField):
+    """An OCPP version this CSMS speaks (``chargers.ports``), read when a request comes in: the domain
+    names no version, and one registered at start-up is filterable at once."""
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in ports.versions()
+
+
+class VersionFilter(filters.ChoiceFilter):
+    field_class = VersionField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [])
+        super().__init__(*args, **kwargs)
+
+
+def version_choices() -> list[tuple[str, str]]:
+    return [(version, version) for version in ports.versions()]
+
+
 # --- FilterSets ---------------------------------------------------------------------------------
 
 
@@ -137,6 +166,7 @@ class ChargePointFilterSet(filters.FilterSet):
         method="filter_status",
         help_text="Chargers with at least one connector (0 included) in this OCPP status (repeat for several)",
     )
+    ocpp_version = VersionFilter(help_text="The OCPP version the charger speaks (1.6, 2.0.1)")
 
     class Meta:
         model = ChargePoint
@@ -151,7 +181,12 @@ class ChargePointFilterSet(filters.FilterSet):
             "vendor",
             "model",
             "status",
+            "ocpp_version",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["ocpp_version"].extra["choices"] = version_choices()
 
     def filter_q(self, queryset: QuerySet[ChargePoint], name: str, value: str) -> QuerySet[ChargePoint]:
         fields = ("charge_point_id", "vendor", "model", "serial_number", "charge_box_serial_number")
@@ -172,15 +207,17 @@ class ChargePointFilterSet(filters.FilterSet):
 
 
 class ConnectorFilterSet(filters.FilterSet):
-    """Connectors (the charger detail's list, the admin's)."""
+    """The connectors of one charger (the API's /chargers/{id}/connectors/)."""
 
-    charge_point = filters.CharFilter(field_name="charge_point__charge_point_id", help_text="Charge point id")
+    evse_id = IntegerFilter(
+        min_value=0, max_value=2**31 - 1, help_text="Its EVSE (1.6: each connector is the EVSE of its number)"
+    )
     connector_id = IntegerFilter(min_value=0, max_value=2**31 - 1)
     status = filters.MultipleChoiceFilter(choices=CONNECTOR_STATUSES)
 
     class Meta:
         model = Connector
-        fields = ["charge_point", "connector_id", "status"]
+        fields = ["evse_id", "connector_id", "status"]
 
 
 class ConnectorStatusChangeFilterSet(filters.FilterSet):
@@ -200,13 +237,16 @@ class IdTagFilterSet(filters.FilterSet):
 
     search = filters.CharFilter(field_name="id_tag", lookup_expr="icontains", help_text="Part of the id tag")
     status = filters.MultipleChoiceFilter(choices=IdTag._meta.get_field("status").choices)
+    type = filters.MultipleChoiceFilter(
+        choices=IdTokenType.choices, help_text="OCPP 2.0.1 IdTokenEnumType (repeat for several)"
+    )
     parent = filters.CharFilter(field_name="parent__id_tag", help_text="The parent's id tag")
     expired = BooleanFilter(method="filter_expired", help_text="Expiry date in the past")
     demo = BooleanFilter(help_text="Demo data: the tags of the simulated fleet `make run` provisions")
 
     class Meta:
         model = IdTag
-        fields = ["search", "status", "parent", "expired", "demo"]
+        fields = ["search", "status", "type", "parent", "expired", "demo"]
 
     def filter_expired(self, queryset: QuerySet[IdTag], name: str, value: bool | None) -> QuerySet[IdTag]:
         if value is None:
@@ -214,6 +254,50 @@ class IdTagFilterSet(filters.FilterSet):
         if value:
             return queryset.filter(expiry_date__lte=timezone.now())
         return queryset.exclude(expiry_date__lte=timezone.now())
+
+
+class DeviceVariableFilterSet(filters.FilterSet):
+    """A 2.0.1 station's device model: the API's variables list and the charger page's device model card.
+
+    Component and variable names are case-insensitive (OCPP CiString50).
+    """
+
+    component = filters.CharFilter(lookup_expr="iexact", help_text="Component name, e.g. EVSE, OCPPCommCtrlr")
+    component_instance = filters.CharFilter(lookup_expr="iexact")
+    variable = filters.CharFilter(lookup_expr="iexact", help_text="Variable name, e.g. HeartbeatInterval")
+    variable_instance = filters.CharFilter(lookup_expr="iexact")
+    evse_id = IntegerFilter(min_value=0, max_value=2**31 - 1, help_text="The component's EVSE")
+    connector_id = IntegerFilter(min_value=0, max_value=2**31 - 1, help_text="The component's connector")
+    station = BooleanFilter(
+        field_name="evse_id", lookup_expr="isnull", help_text="true: station-wide components only (no EVSE)"
+    )
+    attribute_type = filters.MultipleChoiceFilter(
+        choices=DeviceVariable.AttributeType.choices, help_text="Actual, Target, MinSet, MaxSet (repeat for several)"
+    )
+    mutability = filters.MultipleChoiceFilter(
+        choices=DeviceVariable.Mutability.choices, help_text="ReadOnly, WriteOnly, ReadWrite (repeat for several)"
+    )
+    search = filters.CharFilter(method="filter_search", help_text="Part of the component or variable name")
+    updated_after = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", help_text="Inclusive")
+
+    class Meta:
+        model = DeviceVariable
+        fields = [
+            "component",
+            "component_instance",
+            "variable",
+            "variable_instance",
+            "evse_id",
+            "connector_id",
+            "station",
+            "attribute_type",
+            "mutability",
+            "search",
+            "updated_after",
+        ]
+
+    def filter_search(self, queryset: QuerySet[DeviceVariable], name: str, value: str) -> QuerySet[DeviceVariable]:
+        return _search(queryset, ("component", "variable"), value.strip()[:50])
 
 
 def command_actions() -> list[str]:

@@ -8,15 +8,18 @@ query for a whole page, never one query per row.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Case, CharField, Exists, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import JSONObject
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
-from chargers.models import ChargePoint, Connector
+from chargers.models import ChargePoint, Connector, Evse
 from transactions.models import MeterValue, Transaction
 
 from . import figures
@@ -28,6 +31,8 @@ CHARGING_STATUSES = ("Charging", "SuspendedEV", "SuspendedEVSE")
 PHASES = ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N")
 #: The annotation ``with_latest_energy`` adds (the newest energy register reading, in Wh).
 LATEST_ENERGY = "latest_energy_wh"
+#: The annotation ``with_evses_availability`` adds (the charger's EVSE rows).
+EVSES_AVAILABILITY = "evses_availability"
 
 
 class State:
@@ -194,3 +199,68 @@ def charger_state(charge_point: ChargePoint) -> str:
     if isinstance(state, str):
         return state
     return str(ChargePoint.objects.filter(pk=charge_point.pk).values_list(charger_state_expression(), flat=True).get())
+
+
+# --- EVSEs ----------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class EvseView:
+    """An EVSE with its connectors, as the API and the dashboard show it.
+
+    ``availability`` is the EVSE row's (the last accepted ChangeAvailability); an EVSE a connector names
+    but no row exists for yet (a connector recorded before its EVSE was) reads as Operative, the default.
+    """
+
+    evse_id: int
+    availability: str
+    connectors: list[Connector]
+
+
+def evses_group(availability: Mapping[int, str], connectors: Iterable[Connector]) -> list[EvseView]:
+    """Connectors under their EVSEs, in EVSE then connector order (no query: the rows are given).
+
+    ``availability`` is each EVSE row's (``{evse_id: availability}``, see ``evses_availability``). Every
+    connector appears under its EVSE's number, whether or not that EVSE has a row of its own.
+    """
+    by_evse: dict[int, list[Connector]] = defaultdict(list)
+    for connector in connectors:
+        by_evse[connector.evse_id].append(connector)
+    return [
+        EvseView(
+            evse_id=number,
+            availability=availability.get(number, Evse.Availability.OPERATIVE),
+            connectors=sorted(by_evse.get(number, []), key=lambda c: c.connector_id),
+        )
+        for number in sorted(set(availability) | set(by_evse))
+    ]
+
+
+def evses_availability_subquery() -> ArraySubquery:
+    """The outer charger's EVSE rows as ``[{"evse_id": n, "availability": "..."}]``, in the same SELECT."""
+    rows = (
+        Evse.objects.filter(charge_point=OuterRef("pk"))
+        .order_by("evse_id")
+        .values(row=JSONObject(evse_id="evse_id", availability="availability"))
+    )
+    return ArraySubquery(rows)
+
+
+def with_evses_availability(queryset: QuerySet[ChargePoint]) -> QuerySet[ChargePoint]:
+    """Annotate each charger with ``EVSES_AVAILABILITY`` (read by ``evses_availability``): no query of its own."""
+    return queryset.annotate(**{EVSES_AVAILABILITY: evses_availability_subquery()})
+
+
+def evses_availability(charge_point: ChargePoint) -> dict[int, str]:
+    """``{evse_id: availability}`` of the charger's EVSE rows: its annotation, or one query without it."""
+    rows = getattr(charge_point, EVSES_AVAILABILITY, None)
+    if rows is None:
+        return dict(Evse.objects.filter(charge_point=charge_point).values_list("evse_id", "availability"))
+    return {int(row["evse_id"]): str(row["availability"]) for row in rows}
+
+
+def charger_evses(charge_point: ChargePoint, connectors: Iterable[Connector] | None = None) -> list[EvseView]:
+    """The charger's EVSEs with their connectors (the connectors given, or read here)."""
+    if connectors is None:
+        connectors = Connector.objects.filter(charge_point=charge_point)
+    return evses_group(evses_availability(charge_point), connectors)

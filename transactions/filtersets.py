@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
 
-from chargers.filtersets import BooleanFilter, IntegerFilter, IsoDateTimeFilter
-from transactions.models import MeterValue, Transaction
+from chargers.filtersets import BooleanFilter, IntegerFilter, IsoDateTimeFilter, VersionFilter, version_choices
+from chargers.models import IdTokenType
+from transactions.models import MeterValue, Transaction, TransactionEvent
 
 MEASURANDS = (
     "Current.Export",
@@ -37,6 +39,11 @@ MEASURANDS = (
 )
 
 SESSION_STATUSES = (("active", "In progress"), ("completed", "Completed"))
+# OCPP 2.0.1 ChargingStateEnumType.
+CHARGING_STATES = tuple((state, state) for state in ("Charging", "EVConnected", "SuspendedEV", "SuspendedEVSE", "Idle"))
+TRIGGER_REASON_MAX = TransactionEvent._meta.get_field("trigger_reason").max_length
+# Our primary keys are bigint-sized at most; a longer number cannot be one (and would overflow the query).
+_MAX_PK = 2**63 - 1
 
 
 def _local_midnight(day: date) -> datetime:
@@ -52,7 +59,28 @@ class TransactionFilterSet(filters.FilterSet):
         lookup_expr="icontains",
         help_text="Part of the charge point id",
     )
-    connector = IntegerFilter(field_name="connector_id", help_text="Connector id", min_value=0, max_value=2**31 - 1)
+    connector = IntegerFilter(
+        field_name="connector_id",
+        help_text="Connector id (2.0.1: the connector on its EVSE; combine with `evse_id`)",
+        min_value=0,
+        max_value=2**31 - 1,
+    )
+    evse_id = IntegerFilter(
+        help_text="The EVSE (1.6: the connector, each being an EVSE of its own)", min_value=0, max_value=2**31 - 1
+    )
+    transaction_id = filters.CharFilter(
+        method="filter_transaction_id",
+        max_length=36,
+        help_text="The id the charger knows the session by: its own transactionId (2.0.1), or this API's "
+        "`id` (1.6, whose transactionId is ours). Exact, case-sensitive.",
+    )
+    ocpp_version = VersionFilter(field_name="charge_point__ocpp_version", help_text="The charger's OCPP version")
+    id_token_type = filters.MultipleChoiceFilter(
+        choices=IdTokenType.choices, help_text="2.0.1: the type of the token that started it (repeat for several)"
+    )
+    charging_state = filters.MultipleChoiceFilter(
+        choices=CHARGING_STATES, help_text="2.0.1: the charging state the last event said (repeat for several)"
+    )
     # OCPP's IdToken is a CiString20 (case-insensitive): TAG-A and tag-a are one card.
     id_tag = filters.CharFilter(
         lookup_expr="iexact", help_text="The id tag that started the session (case-insensitive)"
@@ -74,6 +102,11 @@ class TransactionFilterSet(filters.FilterSet):
             "charge_point",
             "charger",
             "connector",
+            "evse_id",
+            "transaction_id",
+            "ocpp_version",
+            "id_token_type",
+            "charging_state",
             "id_tag",
             "active",
             "status",
@@ -84,6 +117,19 @@ class TransactionFilterSet(filters.FilterSet):
             "stopped_after",
             "stopped_before",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["ocpp_version"].extra["choices"] = version_choices()
+
+    def filter_transaction_id(self, queryset: QuerySet[Transaction], name: str, value: str) -> QuerySet[Transaction]:
+        if not value:
+            return queryset
+        match = Q(charger_transaction_id=value)
+        # A 1.6 session's transactionId is str(pk): "7", never "07" or "+7".
+        if value.isascii() and value.isdigit() and str(int(value)) == value and int(value) <= _MAX_PK:
+            match |= Q(charger_transaction_id="", pk=int(value))
+        return queryset.filter(match)
 
     def filter_active(self, queryset: QuerySet[Transaction], name: str, value: bool | None) -> QuerySet[Transaction]:
         if value is None:
@@ -120,3 +166,19 @@ class MeterValueFilterSet(filters.FilterSet):
     class Meta:
         model = MeterValue
         fields = ["measurand", "phase", "context", "after", "before"]
+
+
+class TransactionEventFilterSet(filters.FilterSet):
+    """The TransactionEvents of a 2.0.1 session."""
+
+    event_type = filters.MultipleChoiceFilter(
+        choices=TransactionEvent.EventType.choices, help_text="Started, Updated, Ended (repeat for several)"
+    )
+    trigger_reason = filters.CharFilter(
+        max_length=TRIGGER_REASON_MAX, help_text="OCPP 2.0.1 TriggerReasonEnumType, e.g. MeterValuePeriodic"
+    )
+    offline = BooleanFilter(help_text="Sent after the charger was offline")
+
+    class Meta:
+        model = TransactionEvent
+        fields = ["event_type", "trigger_reason", "offline"]

@@ -6,12 +6,13 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from chargers import ports
-from chargers.models import ChargePoint, Command, Connector, ConnectorStatusChange, IdTag
+from chargers.models import ChargePoint, Command, Connector, ConnectorStatusChange, DeviceVariable, Evse, IdTag
 from chargers.ports import CommandRequest, ProtocolPort, Shortcuts
+from fleet.selectors import EvseView, charger_evses
 from transactions.models import Transaction
 
 # A command may wait at most a week for its charger.
@@ -49,6 +50,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
         model = Connector
         fields = [
             "connector_id",
+            "evse_id",
             "status",
             "error_code",
             "info",
@@ -56,6 +58,44 @@ class ConnectorSerializer(serializers.ModelSerializer):
             "vendor_error_code",
             "charger_timestamp",
             "status_updated_at",
+        ]
+        read_only_fields = fields
+
+
+class EvseSerializer(serializers.Serializer):
+    """An EVSE and its connectors (``fleet.selectors.EvseView``). 1.6: each connector is an EVSE of its own."""
+
+    evse_id = serializers.IntegerField(read_only=True, help_text="The charger's EVSE number; 0 is the station")
+    availability = serializers.ChoiceField(
+        choices=Evse.Availability.choices, read_only=True, help_text="As the last accepted ChangeAvailability set it"
+    )
+    connectors = ConnectorSerializer(many=True, read_only=True, help_text="2.0.1: numbered within the EVSE")
+
+
+class DeviceVariableSerializer(serializers.ModelSerializer):
+    """One attribute of a variable of a component of a 2.0.1 station's device model, as last reported."""
+
+    class Meta:
+        model = DeviceVariable
+        fields = [
+            "component",
+            "component_instance",
+            "evse_id",
+            "connector_id",
+            "variable",
+            "variable_instance",
+            "attribute_type",
+            "value",
+            "mutability",
+            "persistent",
+            "constant",
+            "unit",
+            "data_type",
+            "min_limit",
+            "max_limit",
+            "values_list",
+            "supports_monitoring",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -80,10 +120,13 @@ class CurrentSessionSerializer(serializers.ModelSerializer):
     """A charging session still open on the charger (details at /transactions/{id}/)."""
 
     url = serializers.HyperlinkedIdentityField(view_name="api-transaction-detail")
+    transaction_id = serializers.CharField(
+        read_only=True, help_text="The id the charger knows it by: its own (2.0.1) or `id` (1.6)"
+    )
 
     class Meta:
         model = Transaction
-        fields = ["id", "url", "connector_id", "id_tag", "started_at", "meter_start"]
+        fields = ["id", "url", "transaction_id", "evse_id", "connector_id", "id_tag", "started_at", "meter_start"]
         read_only_fields = fields
 
 
@@ -117,6 +160,7 @@ class ChargePointSerializer(serializers.ModelSerializer):
 
 class ChargePointDetailSerializer(ChargePointSerializer):
     connectors = ConnectorSerializer(many=True, read_only=True)
+    evses = serializers.SerializerMethodField(help_text="Its EVSEs with their connectors (as /evses/)")
     current_sessions = CurrentSessionSerializer(many=True, read_only=True, source="active_transactions")
 
     class Meta:
@@ -135,9 +179,16 @@ class ChargePointDetailSerializer(ChargePointSerializer):
             "last_disconnect_reason",
             "updated_at",
             "connectors",
+            "evses",
             "current_sessions",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(EvseSerializer(many=True))
+    def get_evses(self, obj: ChargePoint) -> list[dict[str, Any]]:
+        # From the prefetched connectors and the EVSE annotation (the view reads both): no query of its own.
+        views: list[EvseView] = charger_evses(obj, obj.connectors.all())
+        return list(EvseSerializer(views, many=True, context=self.context).data)
 
 
 class CommandSerializer(serializers.ModelSerializer):
@@ -204,7 +255,9 @@ class CommandCreateSerializer(ExpiresInMixin):
         help_text="Deprecated: use `charge_point_id`",
     )
     action = serializers.ChoiceField(
-        choices=[], help_text="The OCPP action, as the charger's version spells it (OCPP 1.6 today)"
+        choices=[],
+        help_text="A CSMS-initiated OCPP action of the charger's version (its `ocpp_version`), as that version "
+        "spells it: 1.6 RemoteStartTransaction, 2.0.1 RequestStartTransaction...",
     )
     payload = serializers.DictField(
         required=False,
@@ -261,10 +314,19 @@ class ShortcutSerializer(ExpiresInMixin):
         raise NotImplementedError
 
 
+# What a shortcut's `connector_id` is, in each version (the port builds the payload).
+CONNECTOR_ID_HELP = "1.6: the connector id; 2.0.1: the EVSE id (the station picks the connector on it)"
+
+
 class RemoteStartSerializer(ShortcutSerializer):
-    id_tag = serializers.CharField(max_length=20)
-    connector_id = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
-    charging_profile = serializers.DictField(required=False, help_text="OCPP csChargingProfiles (TxProfile)")
+    # 2.0.1's idToken takes 36 characters; 1.6's schema (20) is checked when the command is queued.
+    id_tag = serializers.CharField(max_length=36, help_text="The id token to charge with (1.6: at most 20 characters)")
+    connector_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, help_text=CONNECTOR_ID_HELP + "; absent: the charger picks"
+    )
+    charging_profile = serializers.DictField(
+        required=False, help_text="The version's TxProfile (1.6 csChargingProfiles, 2.0.1 ChargingProfileType)"
+    )
 
     def validate_charging_profile(self, value: dict[str, Any]) -> dict[str, Any]:
         return json_storable(value)
@@ -276,8 +338,53 @@ class RemoteStartSerializer(ShortcutSerializer):
         )
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, {"type": "string", "maxLength": 36}]}
+)
+class SessionIdField(serializers.Field):
+    """A session of this charger, by this API's ``id`` (a number) or its ``transaction_id`` (a string).
+
+    A number is always the session's ``id``. A string is first the charger's own transactionId (2.0.1),
+    then, if all digits, an ``id`` (so a 1.6 session's ``transaction_id`` "7" names session 7).
+    """
+
+    default_error_messages = {
+        "invalid": "must be a session's id (a number) or its transaction_id (a string of at most 36 characters)",
+        "unknown": "no session of this charge point has transaction_id {value!r}",
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int):
+            if not 1 <= data <= 2**31 - 1:
+                self.fail("invalid")
+            return data
+        if not isinstance(data, str) or not data or len(data) > 36 or "\x00" in data:
+            self.fail("invalid")
+        charge_point = self.context.get("charge_point")
+        if charge_point is not None:
+            pk = (
+                Transaction.objects.filter(charge_point=charge_point, charger_transaction_id=data)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if pk is not None:
+                return pk
+        if data.isascii() and data.isdigit() and 1 <= int(data) <= 2**31 - 1:
+            return int(data)
+        self.fail("unknown", value=data)
+        raise AssertionError  # fail() raised
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class RemoteStopSerializer(ShortcutSerializer):
-    transaction_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    transaction_id = SessionIdField(
+        help_text="The session: its `id` in this API (a number), or its `transaction_id` (a string: the charger's "
+        "own id for 2.0.1)"
+    )
 
     def command(self, shortcuts: Shortcuts) -> CommandRequest:
         return shortcuts.remote_stop(transaction_id=self.validated_data["transaction_id"])
@@ -285,21 +392,25 @@ class RemoteStopSerializer(ShortcutSerializer):
 
 class ResetSerializer(ShortcutSerializer):
     # The API's words (its contract since 1.0), which the builder turns into the version's.
-    type = serializers.ChoiceField(choices=["Soft", "Hard"], default="Soft")
+    type = serializers.ChoiceField(
+        choices=["Soft", "Hard"], default="Soft", help_text="2.0.1: Soft is an OnIdle reset, Hard an Immediate one"
+    )
 
     def command(self, shortcuts: Shortcuts) -> CommandRequest:
         return shortcuts.reset(hard=self.validated_data["type"] == "Hard")
 
 
 class UnlockSerializer(ShortcutSerializer):
-    connector_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    connector_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text=CONNECTOR_ID_HELP)
 
     def command(self, shortcuts: Shortcuts) -> CommandRequest:
         return shortcuts.unlock(connector_id=self.validated_data["connector_id"])
 
 
 class AvailabilitySerializer(ShortcutSerializer):
-    connector_id = serializers.IntegerField(min_value=0, max_value=2**31 - 1, help_text="0: the whole charger")
+    connector_id = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, help_text="0: the whole charger; else " + CONNECTOR_ID_HELP
+    )
     # The API's words, as for ResetSerializer.type.
     type = serializers.ChoiceField(choices=["Operative", "Inoperative"])
 
@@ -310,7 +421,9 @@ class AvailabilitySerializer(ShortcutSerializer):
 
 class TriggerSerializer(ShortcutSerializer):
     requested_message = serializers.ChoiceField(choices=[], help_text="A message the charger's version can trigger")
-    connector_id = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+    connector_id = serializers.IntegerField(
+        required=False, min_value=0, max_value=2**31 - 1, help_text=CONNECTOR_ID_HELP + "; absent: the charger"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -333,9 +446,10 @@ class IdTagSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IdTag
-        fields = ["id_tag", "status", "expiry_date", "parent", "note", "demo", "created_at", "updated_at"]
-        # demo is set by demo_fleet_provision (make run's simulated fleet), not by API clients.
-        read_only_fields = ["demo", "created_at", "updated_at"]
+        fields = ["id_tag", "type", "status", "expiry_date", "parent", "note", "demo", "created_at", "updated_at"]
+        # demo is set by demo_fleet_provision (make run's simulated fleet), not by API clients. type is
+        # read-only until the id tag services take it (chargers.services.id_tag_create / id_tag_update).
+        read_only_fields = ["type", "demo", "created_at", "updated_at"]
 
     def validate_id_tag(self, value: str) -> str:
         if "/" in value:
@@ -347,7 +461,7 @@ class IdTagSerializer(serializers.ModelSerializer):
 
 class IdTagUpdateSerializer(IdTagSerializer):
     class Meta(IdTagSerializer.Meta):
-        read_only_fields = ["id_tag", "demo", "created_at", "updated_at"]
+        read_only_fields = ["id_tag", "type", "demo", "created_at", "updated_at"]
 
 
 class RegistrationSerializer(serializers.Serializer):

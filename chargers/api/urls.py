@@ -14,6 +14,8 @@ router.register("id-tags", views.IdTagViewSet, basename="api-idtag")
 router.register("commands", views.CommandViewSet, basename="api-command")
 
 _CHARGER = rf"^chargers/(?P<charge_point_id>{views.CHARGE_POINT_ID_RE})/connectors/"
+_EVSES = rf"^chargers/(?P<charge_point_id>{views.CHARGE_POINT_ID_RE})/evses/"
+_VARIABLES = rf"^chargers/(?P<charge_point_id>{views.CHARGE_POINT_ID_RE})/variables/"
 
 urlpatterns = [
     re_path(
@@ -31,5 +33,8 @@ urlpatterns = [
         views.ConnectorStatusHistoryViewSet.as_view({"get": "list"}),
         name="api-connector-history",
     ),
+    re_path(_EVSES + r"$", views.EvseViewSet.as_view({"get": "list"}), name="api-evse-list"),
+    re_path(_EVSES + r"(?P<evse_id>[^/]+)/$", views.EvseViewSet.as_view({"get": "retrieve"}), name="api-evse-detail"),
+    re_path(_VARIABLES + r"$", views.DeviceVariableViewSet.as_view({"get": "list"}), name="api-device-variable-list"),
     *router.urls,
 ]

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -24,9 +25,26 @@ from apikeys.schema import ErrorSerializer
 from apikeys.viewsets import TextLookupMixin
 from chargers import ports
 from chargers.commands import CommandError, command_cancel, command_enqueue
-from chargers.filtersets import ChargePointFilterSet, CommandFilterSet, ConnectorStatusChangeFilterSet, IdTagFilterSet
-from chargers.models import ChargePoint, Command, Connector, ConnectorStatusChange, IdTag, RegistrationStatus
+from chargers.filtersets import (
+    ChargePointFilterSet,
+    CommandFilterSet,
+    ConnectorFilterSet,
+    ConnectorStatusChangeFilterSet,
+    DeviceVariableFilterSet,
+    IdTagFilterSet,
+)
+from chargers.models import (
+    ChargePoint,
+    Command,
+    Connector,
+    ConnectorStatusChange,
+    DeviceVariable,
+    Evse,
+    IdTag,
+    RegistrationStatus,
+)
 from chargers.services import IdTagError, charge_point_registration_set, id_tag_create, id_tag_delete, id_tag_update
+from fleet.selectors import EvseView, charger_evses, with_evses_availability
 from transactions.models import Transaction
 
 from . import serializers as s
@@ -162,6 +180,7 @@ _CHARGER_EXAMPLE = {
     "connectors": [
         {
             "connector_id": 1,
+            "evse_id": 1,
             "status": "Charging",
             "error_code": "NoError",
             "info": "",
@@ -171,10 +190,31 @@ _CHARGER_EXAMPLE = {
             "status_updated_at": "2026-11-23T10:00:02Z",
         }
     ],
+    "evses": [
+        {
+            "evse_id": 1,
+            "availability": "Operative",
+            "connectors": [
+                {
+                    "connector_id": 1,
+                    "evse_id": 1,
+                    "status": "Charging",
+                    "error_code": "NoError",
+                    "info": "",
+                    "vendor_id": "",
+                    "vendor_error_code": "",
+                    "charger_timestamp": "2026-11-23T10:00:01Z",
+                    "status_updated_at": "2026-11-23T10:00:02Z",
+                }
+            ],
+        }
+    ],
     "current_sessions": [
         {
             "id": 8,
             "url": "https://csms.example.com/api/v1/transactions/8/",
+            "transaction_id": "8",
+            "evse_id": 1,
             "connector_id": 1,
             "id_tag": "04A2B3C4",
             "started_at": "2026-11-23T10:00:00Z",
@@ -185,26 +225,35 @@ _CHARGER_EXAMPLE = {
 
 
 def shortcut_schema(
-    summary: str, ocpp_action: str, request_serializer: type[serializers.Serializer], example: dict
+    summary: str, ocpp_actions: str, request_serializer: type[serializers.Serializer], example: dict, notes: str = ""
 ) -> Any:
+    """The schema of one shortcut: the same request body for every OCPP version; the charger's version
+    builds the command (``ocpp_actions`` says what each version sends)."""
     return extend_schema(
         summary=summary,
-        description=f"Queues an OCPP `{ocpp_action}` for this charger (same as POST /commands/). "
-        "Needs the operator role.",
+        description=f"Queues {ocpp_actions} for this charger, as its OCPP version spells it (the same as "
+        "POST /commands/ with that payload; the request body is the same for every version). "
+        f"{notes}Needs the operator role.",
         request=request_serializer,
         responses={202: _ACCEPTED, 400: _COMMAND_REFUSED},
-        examples=[OpenApiExample(ocpp_action, value=example, request_only=True)],
+        examples=[OpenApiExample(summary, value=example, request_only=True)],
         tags=["commands"],
     )
+
+
+_EVSE_NOTE = "For a 2.0.1 station `connector_id` is the EVSE id (1.6: the connector, each an EVSE of its own). "
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List charge points",
-        description="Filter by status, online, vendor, model, registration status; `search` matches part of the id.",
+        description="Filter by status, online, vendor, model, registration status, OCPP version; `search` "
+        "matches part of the id.",
     ),
     retrieve=extend_schema(
-        summary="A charge point, its connectors and current sessions",
+        summary="A charge point, its connectors, EVSEs and current sessions",
+        description="`connectors` is every connector (2.0.1 numbers them within their EVSE: see `evse_id`); "
+        "`evses` the same connectors under their EVSEs, with each EVSE's availability.",
         parameters=[CHARGE_POINT_ID_PARAM],
         examples=[OpenApiExample("Charging", value=_CHARGER_EXAMPLE, response_only=True)],
     ),
@@ -234,9 +283,10 @@ class ChargePointViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
         queryset = super().get_queryset()
         if self.action == "list":
             return queryset
-        active = Transaction.objects.filter(stopped_at__isnull=True).order_by("connector_id", "started_at")
-        return queryset.prefetch_related(
-            "connectors", Prefetch("transactions", queryset=active, to_attr="active_transactions")
+        active = Transaction.objects.filter(stopped_at__isnull=True).order_by("evse_id", "connector_id", "started_at")
+        return with_evses_availability(queryset).prefetch_related(
+            Prefetch("connectors", queryset=Connector.objects.order_by("evse_id", "connector_id")),
+            Prefetch("transactions", queryset=active, to_attr="active_transactions"),
         )
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
@@ -275,43 +325,61 @@ class ChargePointViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
             port = ports.port_of(charge_point)
         except LookupError as exc:  # a version no protocol package speaks: nothing to build it with
             raise ValidationError({"non_field_errors": [str(exc)]}) from None
-        serializer = serializer_class(data=request.data, context={"port": port})
+        serializer = serializer_class(data=request.data, context={"port": port, "charge_point": charge_point})
         serializer.is_valid(raise_exception=True)
+        try:
+            # The version's builder may refuse too (2.0.1's stop needs a session the station names).
+            command_request = serializer.command(port.shortcuts)
+        except CommandError as exc:
+            raise _command_error(exc, snake_case=True) from None
         return enqueue(
             request,
             charge_point=charge_point,
-            command_request=serializer.command(port.shortcuts),
+            command_request=command_request,
             expires_in=serializer.validated_data.get("expires_in"),
             snake_case=True,
         )
 
     @shortcut_schema(
-        "Remote start", "RemoteStartTransaction", s.RemoteStartSerializer, {"id_tag": "04A2B3C4", "connector_id": 1}
+        "Remote start",
+        "a RemoteStartTransaction (1.6) or RequestStartTransaction (2.0.1, with a fresh remoteStartId; the "
+        "session it causes names the command in `transaction` once it starts)",
+        s.RemoteStartSerializer,
+        {"id_tag": "04A2B3C4", "connector_id": 1},
+        _EVSE_NOTE,
     )
     @action(detail=True, methods=["post"], url_path="remote-start")
     def remote_start(self, request: Request, charge_point_id: str) -> Response:
         return self._shortcut(request, s.RemoteStartSerializer)
 
-    @shortcut_schema("Remote stop", "RemoteStopTransaction", s.RemoteStopSerializer, {"transaction_id": 7})
+    @shortcut_schema(
+        "Remote stop",
+        "a RemoteStopTransaction (1.6) or RequestStopTransaction (2.0.1, with the charger's own transactionId)",
+        s.RemoteStopSerializer,
+        {"transaction_id": 7},
+        "`transaction_id` is the session's `id` (a number) or its `transaction_id` (a string, e.g. a 2.0.1 "
+        "charger's own id). ",
+    )
     @action(detail=True, methods=["post"], url_path="remote-stop")
     def remote_stop(self, request: Request, charge_point_id: str) -> Response:
         return self._shortcut(request, s.RemoteStopSerializer)
 
-    @shortcut_schema("Reset", "Reset", s.ResetSerializer, {"type": "Soft"})
+    @shortcut_schema("Reset", "a Reset (1.6 Soft/Hard; 2.0.1 OnIdle/Immediate)", s.ResetSerializer, {"type": "Soft"})
     @action(detail=True, methods=["post"])
     def reset(self, request: Request, charge_point_id: str) -> Response:
         return self._shortcut(request, s.ResetSerializer)
 
-    @shortcut_schema("Unlock a connector", "UnlockConnector", s.UnlockSerializer, {"connector_id": 1})
+    @shortcut_schema("Unlock a connector", "an UnlockConnector", s.UnlockSerializer, {"connector_id": 1}, _EVSE_NOTE)
     @action(detail=True, methods=["post"])
     def unlock(self, request: Request, charge_point_id: str) -> Response:
         return self._shortcut(request, s.UnlockSerializer)
 
     @shortcut_schema(
         "Change availability",
-        "ChangeAvailability",
+        "a ChangeAvailability (of the whole charger for `connector_id` 0)",
         s.AvailabilitySerializer,
         {"connector_id": 0, "type": "Inoperative"},
+        _EVSE_NOTE,
     )
     @action(detail=True, methods=["post"])
     def availability(self, request: Request, charge_point_id: str) -> Response:
@@ -319,9 +387,10 @@ class ChargePointViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
 
     @shortcut_schema(
         "Trigger a message",
-        "TriggerMessage",
+        "a TriggerMessage (`requested_message`: one the charger's version can trigger)",
         s.TriggerSerializer,
         {"requested_message": "StatusNotification", "connector_id": 1},
+        _EVSE_NOTE,
     )
     @action(detail=True, methods=["post"])
     def trigger(self, request: Request, charge_point_id: str) -> Response:
@@ -329,13 +398,76 @@ class ChargePointViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
 
 
 CONNECTOR_ID_PARAM = OpenApiParameter(
-    "connector_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="0 is the charger as a whole"
+    "connector_id",
+    OpenApiTypes.INT,
+    OpenApiParameter.PATH,
+    description="0 is the charger as a whole. 2.0.1 numbers connectors within their EVSE: where two EVSEs have "
+    "a connector of this number, say which with `evse_id`.",
 )
+EVSE_ID_QUERY_PARAM = OpenApiParameter(
+    "evse_id",
+    OpenApiTypes.INT,
+    OpenApiParameter.QUERY,
+    required=False,
+    description="The connector's EVSE: needed only where its number repeats across EVSEs (2.0.1); a 1.6 "
+    "connector is the EVSE of its own number",
+)
+EVSE_ID_PARAM = OpenApiParameter(
+    "evse_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The EVSE's number; 0 is the station"
+)
+_MAX_ID = 2**31 - 1
+
+
+def _charge_point(charge_point_id: str) -> ChargePoint:
+    return get_object_or_404(ChargePoint.objects.only("pk"), charge_point_id=charge_point_id)
+
+
+def _number(value: str) -> int | None:
+    """A path or query number as OCPP has them (0 .. 2^31-1); None for anything else."""
+    if value.isascii() and value.isdigit() and int(value) <= _MAX_ID:
+        return int(value)
+    return None
+
+
+def connector_of(request: Request, *, charge_point_id: str, connector_id: str) -> Connector:
+    """The connector a path names: by its number, and by ``?evse_id=`` where the number repeats (2.0.1).
+
+    1.6 connectors are unique by number (each is an EVSE of its own), so every 1.6 URL stays as it was.
+    A number on several EVSEs without ``evse_id`` is a 400 that lists them, never an arbitrary pick.
+    """
+    raw_evse = request.query_params.get("evse_id")
+    evse_id = None
+    if raw_evse is not None:
+        evse_id = _number(raw_evse)
+        if evse_id is None:
+            raise ValidationError({"evse_id": [f"must be a whole number from 0 to {_MAX_ID}"]})
+    number = _number(connector_id)
+    if number is None:
+        raise Http404
+    connectors = Connector.objects.filter(charge_point__charge_point_id=charge_point_id, connector_id=number)
+    if evse_id is not None:
+        connectors = connectors.filter(evse_id=evse_id)
+    found = list(connectors.order_by("evse_id")[:10])
+    if not found:
+        raise Http404
+    if len(found) > 1:
+        evses = ", ".join(str(c.evse_id) for c in found)
+        raise ValidationError(
+            {"evse_id": [f"connector {number} is on EVSEs {evses} of this charge point: say which with ?evse_id="]}
+        )
+    return found[0]
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Connectors of a charge point", parameters=[CHARGE_POINT_ID_PARAM]),
-    retrieve=extend_schema(summary="A connector", parameters=[CHARGE_POINT_ID_PARAM, CONNECTOR_ID_PARAM]),
+    list=extend_schema(
+        summary="Connectors of a charge point",
+        description="In EVSE, then connector order. Filter by `evse_id` (2.0.1 numbers connectors within their "
+        "EVSE), connector id, status.",
+        parameters=[CHARGE_POINT_ID_PARAM],
+    ),
+    retrieve=extend_schema(
+        summary="A connector", parameters=[CHARGE_POINT_ID_PARAM, CONNECTOR_ID_PARAM, EVSE_ID_QUERY_PARAM]
+    ),
 )
 class ConnectorViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
     """The connectors of one charge point (a handful: not paginated)."""
@@ -343,22 +475,29 @@ class ConnectorViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Connector.objects.none()  # the model, for the schema; get_queryset scopes it to the charger
     serializer_class = s.ConnectorSerializer
     pagination_class = None
-    filterset_class = None
+    filterset_class = ConnectorFilterSet
     lookup_field = "connector_id"
     read_permissions = ("chargers.view_connector",)
 
     def get_queryset(self) -> QuerySet[Connector]:
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        charge_point = get_object_or_404(ChargePoint.objects.only("pk"), charge_point_id=self.kwargs["charge_point_id"])
-        return Connector.objects.filter(charge_point=charge_point).order_by("connector_id")
+        charge_point = _charge_point(self.kwargs["charge_point_id"])
+        return Connector.objects.filter(charge_point=charge_point).order_by("evse_id", "connector_id")
+
+    def get_object(self) -> Connector:
+        connector = connector_of(
+            self.request, charge_point_id=self.kwargs["charge_point_id"], connector_id=self.kwargs["connector_id"]
+        )
+        self.check_object_permissions(self.request, connector)
+        return connector
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="Status history of a connector",
         description="Newest first, cursor-paginated (follow `next`).",
-        parameters=[CHARGE_POINT_ID_PARAM, CONNECTOR_ID_PARAM],
+        parameters=[CHARGE_POINT_ID_PARAM, CONNECTOR_ID_PARAM, EVSE_ID_QUERY_PARAM],
     ),
 )
 class ConnectorStatusHistoryViewSet(TextLookupMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -373,12 +512,103 @@ class ConnectorStatusHistoryViewSet(TextLookupMixin, mixins.ListModelMixin, view
     def get_queryset(self) -> QuerySet[ConnectorStatusChange]:
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        connector = get_object_or_404(
-            Connector.objects.only("pk"),
-            charge_point__charge_point_id=self.kwargs["charge_point_id"],
-            connector_id=self.kwargs["connector_id"],
+        connector = connector_of(
+            self.request, charge_point_id=self.kwargs["charge_point_id"], connector_id=self.kwargs["connector_id"]
         )
         return ConnectorStatusChange.objects.filter(connector=connector)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="EVSEs of a charge point, with their connectors",
+        description="EVSE 0 is the station. A 1.6 charger's connectors are EVSEs of their own (connector 2 is "
+        "EVSE 2); a 2.0.1 station numbers its connectors within each EVSE.",
+        parameters=[CHARGE_POINT_ID_PARAM],
+    ),
+    retrieve=extend_schema(summary="An EVSE and its connectors", parameters=[CHARGE_POINT_ID_PARAM, EVSE_ID_PARAM]),
+)
+class EvseViewSet(TextLookupMixin, viewsets.GenericViewSet):
+    """The EVSEs of one charge point (a handful: not paginated), read through ``fleet.selectors``."""
+
+    queryset = Evse.objects.none()
+    serializer_class = s.EvseSerializer
+    pagination_class = None
+    filterset_class = None
+    lookup_field = "evse_id"
+    # The EVSE is the connectors' level: whoever may see connectors may see it.
+    read_permissions = ("chargers.view_connector",)
+
+    def _evses(self) -> list[EvseView]:
+        return charger_evses(_charge_point(self.kwargs["charge_point_id"]))
+
+    def list(self, request: Request, charge_point_id: str) -> Response:
+        return Response(self.get_serializer(self._evses(), many=True).data)
+
+    def retrieve(self, request: Request, charge_point_id: str, evse_id: str) -> Response:
+        number = _number(evse_id)
+        evse = next((evse for evse in self._evses() if evse.evse_id == number), None)
+        if evse is None:
+            raise Http404
+        return Response(self.get_serializer(evse).data)
+
+
+_VARIABLE_EXAMPLE = {
+    "component": "OCPPCommCtrlr",
+    "component_instance": "",
+    "evse_id": None,
+    "connector_id": None,
+    "variable": "HeartbeatInterval",
+    "variable_instance": "",
+    "attribute_type": "Actual",
+    "value": "300",
+    "mutability": "ReadWrite",
+    "persistent": True,
+    "constant": False,
+    "unit": "s",
+    "data_type": "integer",
+    "min_limit": None,
+    "max_limit": None,
+    "values_list": "",
+    "supports_monitoring": False,
+    "updated_at": "2026-11-23T10:00:00Z",
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Device model of a charge point (OCPP 2.0.1 variables)",
+        description="Every attribute of every variable the station reported (NotifyReport after GetBaseReport, "
+        "GetVariables, accepted SetVariables), by component then variable. Read-only: change a value with a "
+        "SetVariables command (POST /commands/). Filter by component, variable, their instances, `evse_id`, "
+        "`connector_id`, `station` (station-wide components), attribute type, mutability, `search`. Empty for "
+        "a 1.6 charger, which has configuration keys instead.",
+        parameters=[CHARGE_POINT_ID_PARAM],
+        examples=[OpenApiExample("Heartbeat interval", value=_VARIABLE_EXAMPLE, response_only=True)],
+    ),
+)
+class DeviceVariableViewSet(TextLookupMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The device model of one 2.0.1 station: one row per (component, variable, attribute type)."""
+
+    queryset = DeviceVariable.objects.none()
+    serializer_class = s.DeviceVariableSerializer
+    filterset_class = DeviceVariableFilterSet
+    # The charger's own description of itself: whoever may see the charger may see it.
+    read_permissions = ("chargers.view_chargepoint",)
+
+    def get_queryset(self) -> QuerySet[DeviceVariable]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        charge_point = _charge_point(self.kwargs["charge_point_id"])
+        return DeviceVariable.objects.filter(charge_point=charge_point).order_by(
+            "component",
+            "component_instance",
+            "evse_id",
+            "connector_id",
+            "variable",
+            "variable_instance",
+            "attribute_type",
+            "id",
+        )
 
 
 ID_TAG_PARAM = OpenApiParameter(
@@ -399,7 +629,12 @@ _ID_TAG_EXAMPLE = {
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List id tags"),
+    list=extend_schema(
+        summary="List id tags",
+        description="One list for both versions: `type` is the OCPP 2.0.1 IdTokenEnumType (a 2.0.1 station "
+        "asks for a value and a type; 1.6 for the value only). A status 1.6 does not have reaches a 1.6 "
+        "charger as Blocked.",
+    ),
     retrieve=extend_schema(summary="An id tag", parameters=[ID_TAG_PARAM]),
     create=extend_schema(
         summary="Create an id tag",
@@ -486,10 +721,12 @@ class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(
         summary="Send a command to a charge point",
-        description="Any OCPP 1.6 CSMS-initiated action, its payload as the OCPP schema has it. The payload is "
-        "validated against the schema and the charger's state, then queued; it is sent when the charger is "
-        "online and has no other command outstanding. Needs the operator role. The charger is "
-        "`charge_point_id`, as in every response; `charge_point` is still read but deprecated.",
+        description="Any CSMS-initiated action of the OCPP version the charger speaks (its `ocpp_version`: 1.6 "
+        "or 2.0.1), its payload as that version's schema has it. The payload is validated against the "
+        "schema and the charger's state, then queued; it is sent when the charger is online and has no "
+        "other command outstanding. An action of another version, or a payload the schema refuses, is a "
+        "400 naming the field (OCPP's spelling of it, e.g. `idToken.type`). Needs the operator role. The "
+        "charger is `charge_point_id`, as in every response; `charge_point` is still read but deprecated.",
         request=s.CommandCreateSerializer,
         responses={202: _ACCEPTED, 400: _COMMAND_REFUSED},
         examples=[
@@ -504,11 +741,37 @@ class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 request_only=True,
             ),
             OpenApiExample(
-                "Read configuration",
+                "Read configuration (1.6)",
                 value={
                     "charge_point_id": "CP-0001",
                     "action": "GetConfiguration",
                     "payload": {"key": ["HeartbeatInterval"]},
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Read variables (2.0.1)",
+                value={
+                    "charge_point_id": "CS-2001",
+                    "action": "GetVariables",
+                    "payload": {
+                        "getVariableData": [
+                            {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+                        ]
+                    },
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Start a session (2.0.1)",
+                value={
+                    "charge_point_id": "CS-2001",
+                    "action": "RequestStartTransaction",
+                    "payload": {
+                        "idToken": {"idToken": "04A2B3C4", "type": "ISO14443"},
+                        "remoteStartId": 17,
+                        "evseId": 1,
+                    },
                 },
                 request_only=True,
             ),

@@ -5,12 +5,20 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from fleet.selectors import session_duration_seconds, session_energy_wh
-from transactions.models import MeterValue, Transaction
+from transactions.models import MeterValue, Transaction, TransactionEvent
 
 
 class TransactionSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-transaction-detail")
     charge_point_id = serializers.CharField(source="charge_point.charge_point_id", read_only=True)
+    ocpp_version = serializers.CharField(
+        source="charge_point.ocpp_version", read_only=True, help_text="The OCPP version its charger speaks"
+    )
+    transaction_id = serializers.CharField(
+        read_only=True,
+        help_text="The id the charger knows the session by: its own transactionId (2.0.1), or `id` as a string "
+        "(1.6, whose transactionId is ours)",
+    )
     active = serializers.BooleanField(source="is_active", read_only=True)
     energy_wh = serializers.SerializerMethodField(
         help_text="Wh delivered: final once stopped, else from the latest energy register reading (null if none)"
@@ -18,18 +26,28 @@ class TransactionSerializer(serializers.ModelSerializer):
     energy_final = serializers.SerializerMethodField(help_text="True once the session stopped (meterStop known)")
     duration_seconds = serializers.SerializerMethodField(help_text="Start to stop, or to now while charging")
     meter_values_url = serializers.HyperlinkedIdentityField(view_name="api-transaction-meter-values")
+    events_url = serializers.HyperlinkedIdentityField(
+        view_name="api-transaction-events", help_text="Its 2.0.1 TransactionEvents in seqNo order (none for 1.6)"
+    )
 
     class Meta:
         model = Transaction
         fields = [
             "id",
             "url",
+            "transaction_id",
             "charge_point_id",
+            "ocpp_version",
+            "evse_id",
             "connector_id",
             "id_tag",
+            "id_token_type",
             "id_tag_status",
             "reservation_id",
+            "remote_start_id",
             "active",
+            "charging_state",
+            "time_spent_charging",
             "meter_start",
             "meter_stop",
             "energy_wh",
@@ -42,6 +60,7 @@ class TransactionSerializer(serializers.ModelSerializer):
             "stop_reason",
             "stop_id_tag",
             "meter_values_url",
+            "events_url",
         ]
         read_only_fields = fields
 
@@ -72,5 +91,32 @@ class MeterValueSerializer(serializers.ModelSerializer):
             "format",
             "value",
             "numeric_value",
+            "signed",
+        ]
+        read_only_fields = fields
+
+
+class TransactionEventSerializer(serializers.ModelSerializer):
+    """One OCPP 2.0.1 TransactionEvent of the session, as the charger sent it and as we answered it."""
+
+    payload = serializers.JSONField(read_only=True, help_text="The TransactionEvent request, as sent")
+    reply = serializers.JSONField(read_only=True, help_text="What we answered (a replay gets the same)")
+
+    class Meta:
+        model = TransactionEvent
+        fields = [
+            "seq_no",
+            "event_type",
+            "trigger_reason",
+            "timestamp",
+            "offline",
+            "charging_state",
+            "evse_id",
+            "connector_id",
+            "id_tag",
+            "id_token_type",
+            "payload",
+            "reply",
+            "received_at",
         ]
         read_only_fields = fields

@@ -17,5 +17,10 @@ urlpatterns = [
         views.MeterValueViewSet.as_view({"get": "list"}),
         name="api-transaction-meter-values",
     ),
+    re_path(
+        r"^transactions/(?P<pk>[^/]+)/events/$",
+        views.TransactionEventViewSet.as_view({"get": "list"}),
+        name="api-transaction-events",
+    ),
     *router.urls,
 ]

@@ -1,4 +1,5 @@
-"""Views of the sessions API: transactions (list, detail, CSV export) and their meter values."""
+"""Views of the sessions API: transactions of both versions (list, detail, CSV export), their meter values
+and (2.0.1) their TransactionEvents."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from rest_framework.request import Request
 
 from apikeys.pagination import cursor_pagination
 from fleet.selectors import session_duration_seconds, session_energy_wh, with_latest_energy
-from transactions.filtersets import MeterValueFilterSet, TransactionFilterSet
-from transactions.models import MeterValue, Transaction
+from transactions.filtersets import MeterValueFilterSet, TransactionEventFilterSet, TransactionFilterSet
+from transactions.models import MeterValue, Transaction, TransactionEvent
 
-from .serializers import MeterValueSerializer, TransactionSerializer
+from .serializers import MeterValueSerializer, TransactionEventSerializer, TransactionSerializer
 
 
 class CSVRenderer(BaseRenderer):
@@ -59,6 +60,10 @@ CSV_COLUMNS = [
     "energy_final",
     "stop_reason",
     "stop_id_tag",
+    # Appended (readers by column name and by position keep working): the charger's id, EVSE, version.
+    "transaction_id",
+    "evse_id",
+    "ocpp_version",
 ]
 
 
@@ -86,23 +91,36 @@ def csv_rows(queryset: QuerySet[Transaction]) -> Iterator[str]:
                 tx.started_at.isoformat(),
                 tx.stopped_at.isoformat() if tx.stopped_at else "",
                 session_duration_seconds(tx, now=now),
-                tx.meter_start,
+                "" if tx.meter_start is None else tx.meter_start,
                 "" if tx.meter_stop is None else tx.meter_stop,
                 "" if energy is None else energy,
                 "true" if tx.meter_stop is not None else "false",
                 _cell(tx.stop_reason),
                 _cell(tx.stop_id_tag),
+                _cell(tx.transaction_id),
+                "" if tx.evse_id is None else tx.evse_id,
+                tx.charge_point.ocpp_version,
             ]
         )
 
 
-TRANSACTION_ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="transactionId")
+TRANSACTION_ID_PARAM = OpenApiParameter(
+    "id",
+    OpenApiTypes.INT,
+    OpenApiParameter.PATH,
+    description="The session's `id` (1.6: the transactionId the charger was given; a 2.0.1 session is found by "
+    "the charger's own id with `?transaction_id=` on the list)",
+)
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List charging sessions",
-        description="Newest first. Filter by charger, connector, id tag, active, start/stop time range.",
+        description="Newest first, both OCPP versions. Filter by charger, EVSE, connector, id tag, active, "
+        "start/stop time range, `transaction_id` (the id the charger knows the session by: a 2.0.1 charger's "
+        "own transactionId, a 1.6 session's `id`), `ocpp_version` of the charger, 2.0.1 token type and "
+        "charging state. `energy_wh` is null until an energy register reading is known (a 2.0.1 session "
+        "whose events carried none yet has no `meter_start`).",
     ),
     retrieve=extend_schema(
         summary="A charging session, with its energy and duration",
@@ -114,12 +132,19 @@ TRANSACTION_ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter
                 value={
                     "id": 8,
                     "url": "https://csms.example.com/api/v1/transactions/8/",
+                    "transaction_id": "8",
                     "charge_point_id": "CP-0001",
+                    "ocpp_version": "1.6",
+                    "evse_id": 1,
                     "connector_id": 1,
                     "id_tag": "04A2B3C4",
+                    "id_token_type": "",
                     "id_tag_status": "Accepted",
                     "reservation_id": None,
+                    "remote_start_id": None,
                     "active": True,
+                    "charging_state": "",
+                    "time_spent_charging": None,
                     "meter_start": 1000,
                     "meter_stop": None,
                     "energy_wh": 4200,
@@ -132,13 +157,14 @@ TRANSACTION_ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter
                     "stop_reason": "",
                     "stop_id_tag": "",
                     "meter_values_url": "https://csms.example.com/api/v1/transactions/8/meter-values/",
+                    "events_url": "https://csms.example.com/api/v1/transactions/8/events/",
                 },
             )
         ],
     ),
 )
 class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
-    """Charging sessions; the id is the transactionId the charger was given."""
+    """Charging sessions of both versions; ``id`` is ours (1.6: the transactionId the charger was given)."""
 
     queryset = Transaction.objects.select_related("charge_point").order_by("-started_at", "-id")
     serializer_class = TransactionSerializer
@@ -160,9 +186,9 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
                     OpenApiExample(
                         "Two sessions",
                         value=",".join(CSV_COLUMNS) + "\r\n"
-                        "8,CP-0001,1,04A2B3C4,Accepted,2026-11-23T10:00:00+00:00,,900,1000,,250,false,,\r\n"
-                        "7,CP-0001,2,04A2B3C5,Accepted,2026-11-23T08:00:00+00:00,2026-11-23T09:00:00+00:00,"
-                        "3600,0,11000,11000,true,Local,04A2B3C5\r\n",
+                        "8,CP-0001,1,04A2B3C4,Accepted,2026-11-23T10:00:00+00:00,,900,1000,,250,false,,,8,1,1.6\r\n"
+                        "7,CS-2001,1,04A2B3C5,Accepted,2026-11-23T08:00:00+00:00,2026-11-23T09:00:00+00:00,"
+                        "3600,0,11000,11000,true,Local,04A2B3C5,abc-123,2,2.0.1\r\n",
                         response_only=True,
                     )
                 ],
@@ -206,3 +232,28 @@ class MeterValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return self.queryset
         transaction = get_object_or_404(Transaction.objects.only("pk"), pk=self.kwargs["pk"])
         return MeterValue.objects.filter(transaction=transaction)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="TransactionEvents of a charging session (OCPP 2.0.1)",
+        description="In seqNo order, cursor-paginated (follow `next`): each event as the charger sent it "
+        "(`payload`) and what we answered (`reply`). A replayed seqNo is one row. Empty for a 1.6 session. "
+        "Filter by event type, trigger reason, offline.",
+        parameters=[TRANSACTION_ID_PARAM],
+    ),
+)
+class TransactionEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The TransactionEvents of one session."""
+
+    queryset = TransactionEvent.objects.none()
+    serializer_class = TransactionEventSerializer
+    filterset_class = TransactionEventFilterSet
+    pagination_class = cursor_pagination("seq_no", "id")
+    read_permissions = ("transactions.view_transaction",)
+
+    def get_queryset(self) -> QuerySet[TransactionEvent]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        transaction = get_object_or_404(Transaction.objects.only("pk"), pk=self.kwargs["pk"])
+        return TransactionEvent.objects.filter(transaction=transaction)

@@ -1,1 +1,3 @@
 from apikeys.testing import admin_api, api_client, fleet, operator_api, viewer_api  # noqa: F401 (fixtures)
+
+from .v201 import v201  # noqa: F401 (fixture)
