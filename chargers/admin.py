@@ -21,6 +21,8 @@ from .models import (
     ConfigurationKey,
     Connector,
     ConnectorStatusChange,
+    DeviceVariable,
+    Evse,
     IdTag,
     RegistrationStatus,
     Reservation,
@@ -41,6 +43,7 @@ class ReadOnlyMixin:
 # Shown and read-only alike: one tuple each (django-stubs types ``fields`` and ``readonly_fields``
 # differently, so one cannot be assigned the other).
 _CONNECTOR_FIELDS = (
+    "evse_id",
     "connector_id",
     "status",
     "error_code",
@@ -51,6 +54,8 @@ _CONNECTOR_FIELDS = (
 )
 _SESSION_FIELDS = (
     "id",
+    "charger_transaction_id",
+    "evse_id",
     "connector_id",
     "id_tag",
     "started_at",
@@ -69,6 +74,14 @@ class ConnectorInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
+
+
+class EvseInline(ReadOnlyMixin, admin.TabularInline):
+    model = Evse
+    fields = ("evse_id", "availability", "created_at")
+    readonly_fields = ("evse_id", "availability", "created_at")
+    extra = 0
+    can_delete = False
 
 
 class RecentTransactionInline(ReadOnlyMixin, admin.TabularInline):
@@ -98,6 +111,7 @@ class ChargePointAdmin(admin.ModelAdmin):
         "charge_point_id",
         "registration_status",
         "online",
+        "ocpp_version",
         "vendor",
         "model",
         "firmware_version",
@@ -119,7 +133,7 @@ class ChargePointAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    inlines = [ConnectorInline, RecentTransactionInline]
+    inlines = [EvseInline, ConnectorInline, RecentTransactionInline]
     actions = ["accept", "reject", "soft_reset", "hard_reset", "get_configuration", "clear_cache", "trigger_status"]
 
     @admin.action(description="Accept the selected charge points (at their next boot)")
@@ -193,8 +207,8 @@ class StatusHistoryInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Connector)
 class ConnectorAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["__str__", "status", "error_code", "status_updated_at"]
-    list_filter = ["status", "error_code"]
+    list_display = ["__str__", "evse_id", "connector_id", "status", "error_code", "status_updated_at"]
+    list_filter = ["status", "error_code", "charge_point__ocpp_version"]
     search_fields = ["charge_point__charge_point_id"]
     list_select_related = ["charge_point"]
     inlines = [StatusHistoryInline]
@@ -202,8 +216,8 @@ class ConnectorAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(IdTag)
 class IdTagAdmin(admin.ModelAdmin):
-    list_display = ["id_tag", "status", "expiry_date", "parent", "note", "demo"]
-    list_filter = ["status", "demo"]
+    list_display = ["id_tag", "type", "status", "expiry_date", "parent", "note", "demo"]
+    list_filter = ["status", "type", "demo"]
     search_fields = ["id_tag", "note"]
     autocomplete_fields = ["parent"]
     list_select_related = ["parent"]
@@ -257,4 +271,36 @@ class ChargingProfileAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["profile_id", "charge_point", "connector_id", "purpose", "stack_level", "active", "created_at"]
     list_filter = ["active", "purpose"]
     search_fields = ["charge_point__charge_point_id"]
+    list_select_related = ["charge_point"]
+
+
+@admin.register(Evse)
+class EvseAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """EVSEs are the charger's facts (made by its StatusNotifications, set by accepted ChangeAvailability)."""
+
+    list_display = ["__str__", "charge_point", "evse_id", "availability", "created_at"]
+    list_filter = ["availability", "charge_point__ocpp_version"]
+    search_fields = ["charge_point__charge_point_id"]
+    list_select_related = ["charge_point"]
+
+
+@admin.register(DeviceVariable)
+class DeviceVariableAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """A 2.0.1 station's device model as it reported it; changed only through SetVariables commands."""
+
+    list_display = [
+        "charge_point",
+        "component",
+        "component_instance",
+        "evse_id",
+        "connector_id",
+        "variable",
+        "variable_instance",
+        "attribute_type",
+        "value",
+        "mutability",
+        "updated_at",
+    ]
+    list_filter = ["mutability", "attribute_type", "data_type"]
+    search_fields = ["charge_point__charge_point_id", "component", "variable"]
     list_select_related = ["charge_point"]

@@ -134,14 +134,16 @@ class ChargerConsumer(LiveConsumer):
         return event.get("charge_point_id") == self.charge_point_id
 
     def render(self) -> dict[str, str]:
-        detail = selectors.charger_detail(self.charge_point_id)
+        # The page's query: the device model card's filters stay as the operator set them.
+        detail = selectors.charger_detail(self.charge_point_id, self.query())
         if detail is None:
             return {}
         return fragments.render_fragments(fragments.CHARGER, {"detail": detail})
 
 
-# What can change a sessions table: a session starting or stopping, or its meter values.
-SESSION_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues"})
+# What can change a sessions table: a session starting or stopping, or its meter values (1.6), or any
+# event of its life (2.0.1 TransactionEvent).
+SESSION_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues", "TransactionEvent"})
 
 
 class SessionsConsumer(LiveConsumer):
@@ -179,7 +181,10 @@ class SessionConsumer(LiveConsumer):
         detail = selectors.session_detail(self.pk)
         if detail is None:
             return {}
-        return fragments.render_fragments(fragments.SESSION, {"session": detail})
+        templates = dict(fragments.SESSION)
+        if detail.summary.transaction.charger_transaction_id:
+            templates.update(fragments.SESSION_EVENTS)
+        return fragments.render_fragments(templates, {"session": detail})
 
 
 class PendingConsumer(LiveConsumer):

@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 
+from chargers.commands import CommandError
 from chargers.models import IdTag, RegistrationStatus
 from chargers.ports import CommandRequest, ProtocolPort, Shortcuts
 
@@ -43,17 +44,25 @@ _REQUIRED = {
 
 def button_actions(port: ProtocolPort) -> dict[str, str]:
     """Each button by the action it sends in ``port``'s version (RemoteStartTransaction -> remote_start
-    in 1.6): the page posts a button as the action it sends. Read off the builders, with placeholder
-    fields (a builder only spells, it checks nothing), so no action name is written here."""
+    in 1.6), so a post that names the action (as the page did before it posted the button's name)
+    still works. Read off the builders with placeholder fields, so no action name is written here;
+    a builder that refuses the placeholders (2.0.1's remote stop looks the session up) is left out,
+    and its button is posted by name."""
     sample = {
         "id_tag": "-",
         "transaction_id": 1,
         "connector_id": 1,
         "reset_type": "Soft",
         "availability": "Operative",
-        "requested_message": port.trigger_messages[0],
+        "requested_message": port.trigger_messages[0] if port.trigger_messages else "StatusNotification",
     }
-    return {build(port.shortcuts, sample).action: button for button, build in BUTTONS.items()}
+    actions: dict[str, str] = {}
+    for button, build in BUTTONS.items():
+        try:
+            actions[build(port.shortcuts, sample).action] = button
+        except CommandError:
+            continue
+    return actions
 
 
 class CommandForm(forms.Form):
@@ -65,7 +74,8 @@ class CommandForm(forms.Form):
 
     action = forms.ChoiceField()
     connector_id = forms.IntegerField(required=False, min_value=0, max_value=1000)
-    id_tag = forms.CharField(required=False, max_length=20)
+    # 2.0.1's idToken takes 36 characters; the version's schema (1.6: 20) is checked when it is queued.
+    id_tag = forms.CharField(required=False, max_length=36)
     transaction_id = forms.IntegerField(required=False, min_value=1)
     # The page's words for the two choices, which the builders turn into the version's.
     reset_type = forms.ChoiceField(required=False, choices=[("Soft", "Soft"), ("Hard", "Hard")])
@@ -142,14 +152,15 @@ class BulkAcceptForm(forms.Form):
 class IdTagCreateForm(forms.Form):
     """A new id tag, as an operator types it: the tag, an optional expiry, parent and note."""
 
-    id_tag = forms.CharField(max_length=20, label="Id tag", strip=False)
+    # 2.0.1's idToken takes 36 characters (a 1.6 charger's idTag 20: a longer tag never reaches one).
+    id_tag = forms.CharField(max_length=36, label="Id tag", strip=False)
     expiry_date = forms.DateTimeField(
         required=False,
         label="Expires",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )
-    parent = forms.CharField(max_length=20, required=False, label="Parent id tag")
+    parent = forms.CharField(max_length=36, required=False, label="Parent id tag")
     note = forms.CharField(max_length=200, required=False)
 
     def clean_id_tag(self) -> str:

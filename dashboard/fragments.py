@@ -27,6 +27,8 @@ CHARGER = {
 }
 SESSIONS = {"sessions-table": "dashboard/_sessions_table.html"}
 SESSION = {"session-summary": "dashboard/_session_summary.html"}
+# A session the charger names (2.0.1) also shows its TransactionEvents.
+SESSION_EVENTS = {"session-events": "dashboard/_session_events.html"}
 REGISTRATIONS = {"pending-table": "dashboard/_pending_table.html"}
 
 

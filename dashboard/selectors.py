@@ -19,12 +19,13 @@ from django.db.models.functions import RowNumber
 from django.http import QueryDict
 from django.utils import timezone
 
-from chargers.filtersets import ChargePointFilterSet, IdTagFilterSet
+from chargers.filtersets import ChargePointFilterSet, DeviceVariableFilterSet, IdTagFilterSet
 from chargers.models import (
     ChargePoint,
     Command,
     ConfigurationKey,
     Connector,
+    DeviceVariable,
     IdTag,
     RegistrationStatus,
 )
@@ -34,23 +35,31 @@ from fleet.selectors import (
     ENERGY,
     PHASES,
     POWER,
+    EvseView,
     State,
+    charger_evses,
     charger_state,
     chargers_power_w,
     session_duration,
     session_energy_wh,
     sessions_power_w,
     with_charger_state,
+    with_evses_availability,
     with_latest_energy,
 )
 from mqtt_bridge.models import MessageLog
 from transactions.filtersets import TransactionFilterSet
-from transactions.models import MeterValue, Transaction
+from transactions.models import MeterValue, Transaction, TransactionEvent
 
 PAGE_SIZE = 50
 SERIES_LIMIT = 5000
 RECENT_MESSAGES = 25
 RECENT_COMMANDS = 15
+# A session's page lists its newest TransactionEvents (a long session sends hundreds of Updated).
+RECENT_EVENTS = 100
+#: Versions whose connectors are EVSEs of their own and which keep configuration keys (the page as it
+#: always was); a charger of any other version is shown by EVSE, with its device model.
+CONNECTOR_LAYOUT_VERSIONS = frozenset({"1.6"})
 
 __all__ = ["State"]  # re-exported: the views and templates name the fleet's states through this module
 
@@ -296,15 +305,30 @@ def _series(
 class SessionDetail:
     summary: SessionSummary
     series: Series
+    # 2.0.1: its newest TransactionEvents, in seqNo order (a 1.6 session has none).
+    events: list[TransactionEvent] = dataclasses.field(default_factory=list)
+    event_count: int = 0
 
 
 def session_detail(pk: int) -> SessionDetail | None:
-    """One session with its chart; None when it does not exist."""
+    """One session with its chart (and, 2.0.1, its events); None when it does not exist."""
     transaction = with_latest_energy(Transaction.objects.select_related("charge_point")).filter(pk=pk).first()
     if transaction is None:
         return None
     power = sessions_power_w([transaction.pk]) if transaction.stopped_at is None else {}
-    return SessionDetail(session_summary(transaction, power=power, now=timezone.now()), session_series(transaction))
+    events: list[TransactionEvent] = []
+    count = 0
+    # Only a session the charger names (2.0.1) has events: a 1.6 page reads nothing more.
+    if transaction.charger_transaction_id:
+        newest = list(TransactionEvent.objects.filter(transaction=transaction).order_by("-seq_no")[:RECENT_EVENTS])
+        events = newest[::-1]
+        count = len(events) if len(events) < RECENT_EVENTS else transaction.events.count()
+    return SessionDetail(
+        session_summary(transaction, power=power, now=timezone.now()),
+        session_series(transaction),
+        events=events,
+        event_count=count,
+    )
 
 
 # --- One charger ----------------------------------------------------------------------------------
@@ -320,6 +344,33 @@ class ConfigurationSnapshot:
 
 
 @dataclasses.dataclass(frozen=True)
+class ComponentGroup:
+    """The variables of one component (name, instance, EVSE, connector) of a device model."""
+
+    component: str
+    instance: str
+    evse_id: int | None
+    connector_id: int | None
+    variables: list[DeviceVariable]
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceModelSnapshot:
+    """A 2.0.1 station's device model as last reported, grouped by component, filtered as the page asks.
+
+    ``components`` are the names of every component reported (the filter's choices), ``shown`` and
+    ``total`` the attributes that match and that exist.
+    """
+
+    groups: list[ComponentGroup]
+    components: list[str]
+    filters: Mapping[str, Any]
+    shown: int
+    total: int
+    read_at: datetime | None
+
+
+@dataclasses.dataclass(frozen=True)
 class ChargerDetail:
     charge_point: ChargePoint
     state: str
@@ -328,6 +379,10 @@ class ChargerDetail:
     messages: list[MessageLog]
     commands: list[Command]
     configuration: ConfigurationSnapshot | None
+    # Shown by EVSE, with a device model instead of configuration keys (see CONNECTOR_LAYOUT_VERSIONS).
+    per_evse: bool = False
+    evses: list[EvseView] = dataclasses.field(default_factory=list)
+    device_model: DeviceModelSnapshot | None = None
 
 
 def configuration_snapshot(charge_point: ChargePoint) -> ConfigurationSnapshot | None:
@@ -354,14 +409,58 @@ def configuration_snapshot(charge_point: ChargePoint) -> ConfigurationSnapshot |
     )
 
 
-def charger_detail(charge_point_id: str) -> ChargerDetail | None:
-    """Everything the charger page shows; None when the charger does not exist."""
-    charge_point = with_charger_state(ChargePoint.objects.filter(charge_point_id=charge_point_id)).first()
+# The device model card's filters: the FilterSet's own names (the API's), as the page's query spells them.
+DEVICE_MODEL_FILTERS = ("component", "search")
+
+
+def device_model_snapshot(charge_point: ChargePoint, query: Mapping[str, Any] | None = None) -> DeviceModelSnapshot:
+    """The station's device model, filtered by ``DeviceVariableFilterSet`` as the API filters it (two queries).
+
+    Only the card's own filters are read from the page's query, and invalid values are dropped.
+    """
+    everything = DeviceVariable.objects.filter(charge_point=charge_point)
+    data = {name: query.get(name) for name in DEVICE_MODEL_FILTERS if query and query.get(name)}
+    filterset = DeviceVariableFilterSet(
+        data,
+        queryset=everything.order_by(
+            "component", "component_instance", "evse_id", "connector_id", "variable", "variable_instance", "id"
+        ),
+    )
+    filterset.is_valid()
+    rows = list(filterset.qs)
+    names = everything.order_by().values_list("component", flat=True).distinct()
+    components = sorted(set(names), key=str.lower)
+    groups: list[ComponentGroup] = []
+    for row in rows:
+        key = (row.component, row.component_instance, row.evse_id, row.connector_id)
+        last = groups[-1] if groups else None
+        if last is None or (last.component, last.instance, last.evse_id, last.connector_id) != key:
+            groups.append(ComponentGroup(row.component, row.component_instance, row.evse_id, row.connector_id, []))
+        groups[-1].variables.append(row)
+    total = len(rows) if not data else everything.count()
+    return DeviceModelSnapshot(
+        groups=groups,
+        components=components,
+        filters=filterset.form.cleaned_data,
+        shown=len(rows),
+        total=total,
+        read_at=max((row.updated_at for row in rows), default=None),
+    )
+
+
+def charger_detail(charge_point_id: str, query: Mapping[str, Any] | None = None) -> ChargerDetail | None:
+    """Everything the charger page shows; None when the charger does not exist.
+
+    ``query`` is the page's (the device model card's filters).
+    """
+    charge_point = with_evses_availability(
+        with_charger_state(ChargePoint.objects.filter(charge_point_id=charge_point_id))
+    ).first()
     if charge_point is None:
         return None
     active = list(
         with_latest_energy(Transaction.objects.filter(charge_point=charge_point, stopped_at__isnull=True)).order_by(
-            "connector_id", "-started_at"
+            "evse_id", "connector_id", "-started_at"
         )
     )
     power = sessions_power_w(t.pk for t in active)
@@ -369,14 +468,19 @@ def charger_detail(charge_point_id: str) -> ChargerDetail | None:
     # One chart per current session: a charger with two connectors charging shows both.
     series = sessions_series(active) if active else {}
     sessions = [dataclasses.replace(session_summary(t, power=power, now=now), series=series[t.pk]) for t in active]
+    connectors = list(charge_point.connectors.order_by("evse_id", "connector_id"))
+    per_evse = charge_point.ocpp_version not in CONNECTOR_LAYOUT_VERSIONS
     return ChargerDetail(
         charge_point=charge_point,
         state=charger_state(charge_point),
-        connectors=list(charge_point.connectors.order_by("connector_id")),
+        connectors=connectors,
         sessions=sessions,
         messages=list(MessageLog.objects.filter(charge_point_id=charge_point_id)[:RECENT_MESSAGES]),
         commands=list(Command.objects.filter(charge_point=charge_point)[:RECENT_COMMANDS]),
-        configuration=configuration_snapshot(charge_point),
+        configuration=None if per_evse else configuration_snapshot(charge_point),
+        per_evse=per_evse,
+        evses=charger_evses(charge_point, connectors),
+        device_model=device_model_snapshot(charge_point, query) if per_evse else None,
     )
 
 

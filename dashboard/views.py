@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chargers import ports
 from chargers.commands import CommandError, command_enqueue
-from chargers.models import ChargePoint, IdTag, RegistrationStatus
+from chargers.models import ChargePoint, IdTag, IdTokenType, RegistrationStatus
 from chargers.services import (
     IdTagError,
     charge_point_registration_set,
@@ -33,14 +33,7 @@ from chargers.services import (
 )
 
 from . import fragments, selectors
-from .forms import (
-    BulkAcceptForm,
-    CommandForm,
-    IdTagActionForm,
-    IdTagCreateForm,
-    RegistrationForm,
-    button_actions,
-)
+from .forms import BulkAcceptForm, CommandForm, IdTagActionForm, IdTagCreateForm, RegistrationForm
 
 FAVICON = Path(__file__).resolve().parent / "static" / "dashboard" / "favicon.ico"
 
@@ -79,17 +72,20 @@ def fleet_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def charger_view(request: HttpRequest, charge_point_id: str) -> HttpResponse:
-    """One charger: identity, connectors, current session, messages, configuration, commands."""
-    detail = selectors.charger_detail(charge_point_id)
+    """One charger: identity, connectors (2.0.1: by EVSE), current sessions, messages, configuration keys
+    (2.0.1: the device model, filtered by the page's query), commands.
+
+    The buttons post the shortcut's name (``remote_start``, ``reset``...); the charger's version spells
+    the command (``CommandForm``), so the page names no OCPP action.
+    """
+    detail = selectors.charger_detail(charge_point_id, request.GET)
     if detail is None:
         raise Http404("No such charger")
     port = _port(detail.charge_point)
     context = {
         "detail": detail,
-        # What the buttons may send, in the charger's version (the page posts a button as its action).
-        "actions": button_actions(port) if port else {},
         "trigger_messages": port.trigger_messages if port else (),
-        "live_path": f"/ws/chargers/{charge_point_id}/",
+        "live_path": _live_path(f"/ws/chargers/{charge_point_id}/", request),
     }
     return render(request, "dashboard/charger.html", context)
 
@@ -110,8 +106,9 @@ def command_create_view(request: HttpRequest, charge_point_id: str) -> HttpRespo
     if form is None:
         error = f"{charge_point} speaks OCPP {charge_point.ocpp_version}, which this CSMS cannot send commands in"
     elif form.is_valid():
-        shortcut = form.command()
         try:
+            # The version's builder may refuse too (2.0.1: a stop of a session the station does not name).
+            shortcut = form.command()
             command = command_enqueue(
                 charge_point=charge_point,
                 action=shortcut.action,
@@ -124,7 +121,7 @@ def command_create_view(request: HttpRequest, charge_point_id: str) -> HttpRespo
         error = "; ".join(f"{field}: {' '.join(str(e) for e in errs)}" for field, errs in form.errors.items())
     message = error or f"{command.action if command else ''} queued"
     if _wants_fragment(request):
-        detail = selectors.charger_detail(charge_point_id)
+        detail = selectors.charger_detail(charge_point_id, request.GET)
         body = {
             "ok": not error,
             "message": message,
@@ -255,6 +252,7 @@ def id_tags_view(request: HttpRequest) -> HttpResponse:
         "query": request.GET,
         "form": form,
         "statuses": IdTag._meta.get_field("status").choices,
+        "token_types": IdTokenType.choices,
     }
     return render(request, "dashboard/id_tags.html", context, status=400 if form.errors else 200)
 

@@ -21,3 +21,6 @@ def operator_client(operator: User) -> Client:
     client = Client()
     client.force_login(operator)
     return client
+
+
+from chargers.api.tests.v201 import v201  # noqa: E402, F401 (fixture)

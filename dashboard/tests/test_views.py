@@ -616,7 +616,7 @@ def test_add_an_id_tag_from_the_page(operator_client: Client) -> None:
         ({"id_tag": "FLEET"}, "exists already"),
         ({"id_tag": " padded"}, "spaces"),
         ({"id_tag": "a/b"}, "/"),
-        ({"id_tag": "X" * 21}, "at most 20"),
+        ({"id_tag": "X" * 37}, "at most 36"),
         ({"id_tag": "NEW-1", "parent": "NOPE"}, "No such id tag"),
         ({"id_tag": "NEW-1", "expiry_date": "someday"}, "valid date"),
     ],
