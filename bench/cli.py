@@ -119,7 +119,7 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument(
         "--profile-worker",
         action="store_true",
-        help="one worker process (--pool solo) under cProfile: bench/results/<run>-worker.prof",
+        help="one worker process (--pool solo) profiled: bench/results/<run>-worker.prof and -worker-sql.json",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny run for the test suite")
     args = parser.parse_args(argv)
@@ -196,11 +196,11 @@ def start_backoffice(run: Run) -> list[procs.Child]:
     ]  # fmt: skip
     if run.options.profile_worker:
         # The tasks run in the worker's own process (a prefork pool's children would escape the
-        # profiler); cProfile writes its file when the worker exits on our SIGTERM.
-        profile = Path(f"{log}-worker.prof")
-        worker_argv[1:3] = ["-m", "cProfile", "-o", str(profile), "-m", "celery"]
+        # profiler); the files are written when the worker exits on our SIGTERM.
+        profile = f"{log}-worker"
+        worker_argv[1:3] = ["-m", "bench.profiled_worker", profile]
         worker_argv += ["--pool", "solo"]
-        run.notes.append(f"worker profiled (one process, --pool solo, cProfile): {profile}")
+        run.notes.append(f"worker profiled (one process, --pool solo): {profile}.prof, {profile}-sql.json")
     worker = procs.start("worker", worker_argv, env, Path(f"{log}-worker.log"), ROOT)
     return [bridge, worker]
 
