@@ -41,6 +41,7 @@ CONNECTOR_STATUSES = [
         "SuspendedEV",
         "Finishing",
         "Reserved",
+        "Occupied",  # 2.0.1
         "Unavailable",
         "Faulted",
         "Unknown",

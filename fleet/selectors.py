@@ -27,6 +27,8 @@ from . import figures
 POWER = "Power.Active.Import"
 ENERGY = "Energy.Active.Import.Register"
 CHARGING_STATUSES = ("Charging", "SuspendedEV", "SuspendedEVSE")
+# 2.0.1's connector says only Occupied: its session's chargingState says whether it charges (the same words).
+CHARGING_STATES = CHARGING_STATUSES
 # Per-phase values are summed when a charger reports no total (phase "").
 PHASES = ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N")
 #: The annotation ``with_latest_energy`` adds (the newest energy register reading, in Wh).
@@ -164,14 +166,18 @@ def charger_state_expression() -> Case:
     """A charger's state in SQL, worst first.
 
     Faulted if any connector (connector 0 included) is; charging if a connector charges (a
-    charger can go on charging offline); available only while online, not made Unavailable as a
-    whole (connector 0), and with an Available connector; everything else is unavailable.
+    charger can go on charging offline), or (2.0.1, whose connectors say only Occupied) an open
+    session's charging state says it charges; available only while online, not made Unavailable as
+    a whole (connector 0), and with an Available connector; everything else is unavailable.
     """
     connectors = Connector.objects.filter(charge_point=OuterRef("pk"))
     outlets = connectors.filter(connector_id__gt=0)
+    charging = Transaction.objects.filter(
+        charge_point=OuterRef("pk"), stopped_at__isnull=True, charging_state__in=CHARGING_STATES
+    )
     return Case(
         When(Exists(connectors.filter(status="Faulted")), then=Value(State.FAULTED)),
-        When(Exists(outlets.filter(status__in=CHARGING_STATUSES)), then=Value(State.CHARGING)),
+        When(Exists(outlets.filter(status__in=CHARGING_STATUSES)) | Exists(charging), then=Value(State.CHARGING)),
         When(
             Q(online=True)
             & Exists(outlets.filter(status="Available"))

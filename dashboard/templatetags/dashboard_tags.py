@@ -19,6 +19,7 @@ _BADGES = {
     "accepted": "ok",
     "online": "ok",
     "charging": "busy",
+    "occupied": "busy",
     "suspendedev": "busy",
     "suspendedevse": "busy",
     "preparing": "info",
