@@ -312,6 +312,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apikeys.authentication.APITokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        # Last: reached only without credentials; counts the request against CSMS_API_ANON_THROTTLE_RATE.
+        "apikeys.authentication.AnonymousThrottleAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apikeys.permissions.ActionPermission"],
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.TokenRateThrottle"],
