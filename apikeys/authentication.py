@@ -12,6 +12,7 @@ from rest_framework.request import Request
 
 from .models import APIToken
 from .services import api_key_hash, api_token_used
+from .throttling import anonymous_request_throttle
 
 _KEYWORDS = (b"token", b"bearer")
 
@@ -37,6 +38,7 @@ class APITokenAuthentication(authentication.BaseAuthentication):
             .first()
         )
         if token is None or not token.user.is_active:
+            anonymous_request_throttle(request)  # a guessed key counts as an anonymous request (429 past the budget)
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired token.")
         api_token_used(token=token, now=now)
         return token.user, token
@@ -44,6 +46,16 @@ class APITokenAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # Having a challenge is what makes DRF answer 401 (not 403) to an unauthenticated request.
         return 'Token realm="api"'
+
+
+class AnonymousThrottleAuthentication(authentication.BaseAuthentication):
+    """Last in DEFAULT_AUTHENTICATION_CLASSES: reached only by a request no authenticator recognised
+    (no token, no session). Authenticates nobody; counts the request against the anonymous budget.
+    """
+
+    def authenticate(self, request: Request) -> None:
+        anonymous_request_throttle(request)
+        return None
 
 
 class APITokenScheme(OpenApiAuthenticationExtension):
@@ -59,3 +71,16 @@ class APITokenScheme(OpenApiAuthenticationExtension):
             "description": "An API token created by an admin: `Authorization: Bearer <key>` "
             "(or `Authorization: Token <key>`).",
         }
+
+
+class AnonymousThrottleScheme(OpenApiAuthenticationExtension):
+    """The throttling authenticator authenticates nobody: no security scheme in the OpenAPI document."""
+
+    target_class = "apikeys.authentication.AnonymousThrottleAuthentication"
+    name: list[str] = []
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        return []
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, str]]:
+        return []
