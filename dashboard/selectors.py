@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Q, Window
+from django.db.models import Count, F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
 from django.http import QueryDict
 from django.utils import timezone
@@ -143,7 +143,8 @@ def fleet_counts() -> FleetCounts:
 
 def charger_filterset(query: Mapping[str, str]) -> ChargePointFilterSet:
     """The API's charger FilterSet over the overview's queryset (state annotated, connectors prefetched)."""
-    queryset = with_charger_state(ChargePoint.objects.all()).prefetch_related("connectors").order_by("charge_point_id")
+    connectors = Prefetch("connectors", queryset=Connector.objects.order_by("evse_id", "connector_id"))
+    queryset = with_charger_state(ChargePoint.objects.all()).prefetch_related(connectors).order_by("charge_point_id")
     return ChargePointFilterSet(_filter_data(query), queryset=queryset)
 
 

@@ -201,7 +201,8 @@ class CommandSerializer(serializers.ModelSerializer):
     transaction: serializers.PrimaryKeyRelatedField[Transaction] = serializers.PrimaryKeyRelatedField(
         read_only=True,
         allow_null=True,
-        help_text="The session an accepted RemoteStartTransaction started, once it did (null until then)",
+        help_text="The session an accepted remote start (1.6 RemoteStartTransaction, 2.0.1 RequestStartTransaction) "
+        "started, once it did (null until then)",
     )
 
     class Meta:

@@ -259,6 +259,19 @@ def test_the_sessions_list_shows_2_0_1_sessions_by_their_id_and_evse(
 
 
 @pytest.mark.django_db
+def test_the_fleet_page_shows_a_2_0_1_station_charging_with_its_connectors_by_evse(
+    operator_client: Client, v201: SimpleNamespace
+) -> None:
+    f.charger("CP-16-FLEET", statuses=("Available",))
+    html = operator_client.get("/").content.decode()
+    row = found(rf'data-charge-point="{CID}">.*?</tr>', html)
+    assert "data-state>Charging<" in row and "53.0 kW" in row
+    assert re.findall(r">([\d.]+: \w+)</span>", row) == ["1: Occupied", "2.1: Available"]
+    assert 'title="Connector 1: Occupied">' in row
+    assert ">1: Available</span>" in found(r'data-charge-point="CP-16-FLEET">.*?</tr>', html)
+
+
+@pytest.mark.django_db
 def test_id_tags_page_shows_and_filters_the_token_type(operator_client: Client, v201: SimpleNamespace) -> None:
     from chargers.models import IdTag
 
