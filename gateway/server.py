@@ -26,13 +26,14 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import ssl
 import time
 import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -41,12 +42,15 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from gateway import protocol
+from gateway import lockout, protocol, services
 from gateway.mqtt import MqttLink
 
 logger = logging.getLogger(__name__)
 
 KEEPALIVE_MODES = ("lenient", "emqx")
+TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+# How often the TLS files are looked at for changes (a renewed server certificate, a new CRL).
+TLS_RELOAD_CHECK_SECONDS = 5.0
 # A charger told Pending/Rejected may stay silent for about twice the retry interval before it boots
 # again (the SAP e-mobility simulator waits interval x 2).
 BOOT_RETRY_SILENCE = 2
@@ -79,9 +83,18 @@ class GatewayConfig:
     subprotocols: list[str] = dataclasses.field(default_factory=lambda: ["ocpp2.0.1", "ocpp1.6"])
     tls_cert: str = ""
     tls_key: str = ""
+    tls_min_version: str = "1.2"
+    # Client certificates (security profile 3) are asked for only when there are CAs to verify them with.
+    tls_client_cas: list[str] = dataclasses.field(default_factory=list)
+    tls_crls: list[str] = dataclasses.field(default_factory=list)
+    tls_handshake_timeout: float = 10.0
+    # With TLS on: a plain listener beside it for profile 0/1 chargers (None: none; 0: any free port).
+    plain_port: int | None = None
     allow_anonymous: bool = False
     auth_url: str = ""
+    auth_token: str = ""
     auth_cache_seconds: float = 300
+    lockout_policy: lockout.Policy = dataclasses.field(default_factory=lockout.Policy)
     default_heartbeat: float = 60
     keepalive_backoff: float = 1.5
     keepalive_tick: float = 1.0
@@ -113,9 +126,18 @@ class GatewayConfig:
             "subprotocols": list(settings.CSMS_GATEWAY_SUBPROTOCOLS),
             "tls_cert": settings.CSMS_GATEWAY_TLS_CERT,
             "tls_key": settings.CSMS_GATEWAY_TLS_KEY,
+            "tls_min_version": settings.CSMS_GATEWAY_TLS_MIN_VERSION,
+            "tls_client_cas": [
+                *([settings.CSMS_GATEWAY_TLS_CLIENT_CA] if settings.CSMS_GATEWAY_TLS_CLIENT_CA else []),
+                *settings.CSMS_GATEWAY_TLS_EXTRA_CLIENT_CAS,
+            ],
+            "tls_crls": list(settings.CSMS_GATEWAY_TLS_CRL),
+            "plain_port": settings.CSMS_GATEWAY_PLAIN_PORT,
             "allow_anonymous": settings.CSMS_GATEWAY_ALLOW_ANONYMOUS,
             "auth_url": settings.CSMS_GATEWAY_AUTH_URL,
+            "auth_token": settings.CSMS_GATEWAY_AUTH_TOKEN,
             "auth_cache_seconds": settings.CSMS_GATEWAY_AUTH_CACHE_SECONDS,
+            "lockout_policy": lockout.Policy.from_settings(),
             "default_heartbeat": settings.CSMS_GATEWAY_DEFAULT_HEARTBEAT,
             "keepalive_backoff": settings.CSMS_GATEWAY_KEEPALIVE_BACKOFF,
             "keepalive_mode": settings.CSMS_GATEWAY_KEEPALIVE_MODE,
@@ -145,6 +167,10 @@ class GatewayConfig:
             raise ValueError(f"subprotocols {unknown} unknown: the gateway speaks {list(protocol.OCPP_VERSIONS)}")
         if not self.spoken_subprotocols:
             raise ValueError(f"none of the subprotocols {self.subprotocols} has its MQTT topics set")
+        if self.tls_min_version not in TLS_VERSIONS:
+            raise ValueError(f"tls_min_version must be one of {list(TLS_VERSIONS)}, not {self.tls_min_version!r}")
+        if (self.tls_client_cas or self.tls_crls or self.plain_port is not None) and not self.tls:
+            raise ValueError("client CAs, CRLs and a plain port need TLS (tls_cert and tls_key)")
 
     @property
     def routes(self) -> dict[str, UpstreamRoute]:
@@ -167,86 +193,246 @@ class GatewayConfig:
         return self.keepalive_mode == "lenient"
 
     @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert and self.tls_key)
+
+    @property
     def scheme(self) -> str:
-        return "wss" if self.tls_cert and self.tls_key else "ws"
+        return "wss" if self.tls else "ws"
 
 
-class Authenticator:
-    """Decides whether a handshake is admitted: anonymous flag, then the credential check.
+class TlsContexts:
+    """The server's SSL context: TLS 1.2 or later, our certificate, and for security profile 3 the client
+    CAs (a client certificate is asked for, optional at the TLS level: the profile decides after the
+    handshake) and CRLs (a revoked certificate fails the handshake).
 
-    The check runs in worker threads (the password hash is deliberately slow, ~0.2 s) against the
-    database through ``services.credential_check``, or against an EMQX-style HTTP endpoint when
-    ``auth_url`` is set. A positive answer is cached for ``auth_cache_seconds`` per (id, password),
-    so a reconnecting charger does not pay the hash again.
+    Rebuilt when one of its files changes (looked at every TLS_RELOAD_CHECK_SECONDS at most), so a new CRL
+    or a renewed certificate needs no restart; a file that cannot be read keeps the previous context.
     """
 
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
-        self._cache: dict[tuple[str, str], float] = {}
+        self._files = [config.tls_cert, config.tls_key, *config.tls_client_cas, *config.tls_crls]
+        self._stamps = self._file_stamps()
+        self._context = self.build()  # fails loudly at start: a gateway must not run with half its TLS
+        self._next_check = time.monotonic() + TLS_RELOAD_CHECK_SECONDS
+
+    @property
+    def verifies_clients(self) -> bool:
+        return bool(self.config.tls_client_cas)
+
+    def _file_stamps(self) -> list[tuple[float, int]]:
+        stamps = []
+        for name in self._files:
+            try:
+                info = os.stat(name)
+                stamps.append((info.st_mtime, info.st_size))
+            except OSError:
+                stamps.append((0.0, -1))
+        return stamps
+
+    def build(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = TLS_VERSIONS[self.config.tls_min_version]
+        context.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        for ca_file in self.config.tls_client_cas:
+            context.load_verify_locations(cafile=ca_file)
+        if self.config.tls_client_cas:
+            context.verify_mode = ssl.CERT_OPTIONAL
+        for crl_file in self.config.tls_crls:
+            context.load_verify_locations(cafile=crl_file)
+        if self.config.tls_crls:
+            context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+        return context
+
+    def context(self) -> ssl.SSLContext:
+        """The context for the next handshake (rebuilt first if a file changed)."""
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + TLS_RELOAD_CHECK_SECONDS
+            stamps = self._file_stamps()
+            if stamps != self._stamps:
+                try:
+                    self._context = self.build()
+                    self._stamps = stamps
+                    logger.info("TLS files changed: certificate, client CAs and CRLs reloaded")
+                except (OSError, ssl.SSLError, ValueError) as exc:
+                    logger.error("TLS files changed but cannot be loaded (%s): keeping the previous ones", exc)
+        return self._context
+
+
+def certificate_common_name(ssl_object: ssl.SSLObject | None) -> str | None:
+    """The CN of the client certificate verified in this TLS session; None without one.
+
+    A certificate with no CN, or several, gives "" (never a charge point id, so it matches none).
+    """
+    if ssl_object is None:
+        return None
+    certificate = ssl_object.getpeercert()
+    if not certificate:
+        return None
+    subject = certificate.get("subject", ())
+    names = [
+        attribute[1]
+        for rdn in (subject if isinstance(subject, tuple) else ())
+        for attribute in rdn
+        if isinstance(attribute, tuple) and attribute[0] == "commonName"
+    ]
+    return str(names[0]) if len(names) == 1 else ""
+
+
+class Authenticator:
+    """Decides whether a handshake is admitted: the anonymous flag, then ``services.handshake_authenticate``.
+
+    The check runs in worker threads (the password hash is deliberately slow) against the database, or
+    against an EMQX-style HTTP endpoint when ``auth_url`` is set (which then keeps the lockout and the
+    security events). A positive answer is cached for ``auth_cache_seconds`` per (id, password, TLS,
+    certificate CN), so a reconnecting charger does not pay the hash again (nor a lock set by someone
+    failing as its id); a changed profile or a disabled credential takes effect when the entry expires.
+    Addresses found locked are remembered here, so that their next attempts are refused on the event
+    loop, without a thread, a query or (for TLS) a handshake.
+    """
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self._cache: dict[tuple[str, str, bool, str | None], float] = {}
+        self._locked_addresses: dict[str, float] = {}
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gateway-auth")
 
-    async def admit(self, cid: str, credentials: tuple[str, str] | None) -> bool:
-        """True when the charger may connect."""
-        if credentials is None:
-            return self.config.allow_anonymous
-        username, password = credentials
-        key = (cid, hashlib.sha256(password.encode()).hexdigest())
+    def address_locked_for(self, address: str) -> float:
+        """Seconds the address is known to stay locked (0.0: not known to be locked)."""
+        until = self._locked_addresses.get(address)
+        if until is None:
+            return 0.0
+        remaining = until - time.monotonic()
+        if remaining <= 0:
+            del self._locked_addresses[address]
+            return 0.0
+        return remaining
+
+    def address_locked(self, address: str, seconds: float) -> None:
+        if not address or seconds <= 0:
+            return
+        if len(self._locked_addresses) > 100_000:
+            now = time.monotonic()
+            self._locked_addresses = {a: t for a, t in self._locked_addresses.items() if t > now}
+        self._locked_addresses[address] = time.monotonic() + seconds
+
+    async def admit(self, attempt: services.HandshakeAttempt, *, has_authorization: bool) -> services.AuthDecision:
+        """The decision for one handshake."""
+        if self.config.allow_anonymous and not has_authorization and attempt.certificate_cn is None:
+            return services.AuthDecision(allowed=True)
+        locked = self.address_locked_for(attempt.address)
+        if locked > 0:
+            return services.AuthDecision(allowed=False, reason=services.LOCKED_OUT, retry_after=max(1, round(locked)))
+        digest = hashlib.sha256((attempt.password or "").encode("utf-8", "surrogatepass")).hexdigest()
+        key = (attempt.charge_point_id, f"{attempt.username}:{digest}", attempt.tls, attempt.certificate_cn)
         now = time.monotonic()
         if self._cache.get(key, 0.0) > now:
-            return True
+            return services.AuthDecision(allowed=True)
         loop = asyncio.get_running_loop()
-        allowed = await loop.run_in_executor(self._executor, self._check, cid, username, password)
-        if allowed and self.config.auth_cache_seconds > 0:
+        decision = await loop.run_in_executor(self._executor, self._check, attempt)
+        self.address_locked(attempt.address, decision.address_locked_seconds)
+        if decision.allowed and self.config.auth_cache_seconds > 0:
             if len(self._cache) > 100_000:
                 self._cache = {k: v for k, v in self._cache.items() if v > now}
             self._cache[key] = now + self.config.auth_cache_seconds
-        return allowed
+        return decision
 
-    def _check(self, cid: str, username: str, password: str) -> bool:
+    def _check(self, attempt: services.HandshakeAttempt) -> services.AuthDecision:
         try:
             if self.config.auth_url:
-                return self._check_http(cid, username, password)
-            return self._check_database(cid, password)
+                return self._check_http(attempt)
+            return self._check_database(attempt)
         except Exception:
-            logger.exception("credential check for %s failed; refusing the handshake", cid)
-            return False
+            logger.exception("credential check for %s failed; refusing the handshake", attempt.charge_point_id)
+            return services.AuthDecision(allowed=False, reason=services.CHECK_FAILED)
 
-    def _check_http(self, cid: str, username: str, password: str) -> bool:
-        body = json.dumps({"clientid": cid, "username": username, "password": password}).encode()
-        request = urllib.request.Request(
-            self.config.auth_url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-        )
+    def _check_http(self, attempt: services.HandshakeAttempt) -> services.AuthDecision:
+        body = json.dumps(
+            {
+                "clientid": attempt.charge_point_id,
+                "username": attempt.username or "",
+                "password": attempt.password or "",
+                "peerhost": attempt.address,
+                "transport": "wss" if attempt.tls else "ws",
+                "cert_common_name": attempt.certificate_cn or "",
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.config.auth_token:
+            headers["Authorization"] = f"Bearer {self.config.auth_token}"
+        request = urllib.request.Request(self.config.auth_url, data=body, headers=headers, method="POST")
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (URL from settings)
             if response.status not in (200, 204):
-                return False
+                return services.AuthDecision(allowed=False, reason=services.CHECK_FAILED)
             answer = json.loads(response.read() or b"{}")
-        return isinstance(answer, dict) and answer.get("result") == "allow"
+        if isinstance(answer, dict) and answer.get("result") == "allow":
+            return services.AuthDecision(allowed=True)
+        cn = attempt.certificate_cn
+        mismatch = cn is not None and cn != attempt.charge_point_id
+        return services.AuthDecision(
+            allowed=False, reason=services.CERTIFICATE_CN_MISMATCH if mismatch else services.DENIED
+        )
 
-    @staticmethod
-    def _check_database(cid: str, password: str) -> bool:
+    def _check_database(self, attempt: services.HandshakeAttempt) -> services.AuthDecision:
         from django.db import close_old_connections, connections
-
-        from gateway import services
 
         close_old_connections()
         try:
-            return services.credential_check(cid, password)
+            return services.handshake_authenticate(attempt=attempt, policy=self.config.lockout_policy)
         finally:
             # Worker threads come and go with the executor: never leave a connection behind them.
             connections.close_all()
+
+    async def tls_failure_record(self, address: str) -> None:
+        """A client certificate refused at the TLS handshake counts as a failed login of its address.
+
+        No charge point id is known then (the request path travels inside the failed session), so there is
+        no security event either: the failure is logged and counted, and feeds the address's lockout.
+        """
+        if self.config.auth_url or not address:
+            return  # the endpoint keeps the lockout; this gateway may not even reach its Redis
+        failure = await asyncio.get_running_loop().run_in_executor(
+            None,
+            lambda: lockout.lockout_failure_record(
+                charge_point_id="", address=address, policy=self.config.lockout_policy
+            ),
+        )
+        self.address_locked(address, failure.address_locked_seconds)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 class OcppServerConnection(ServerConnection):
-    """A server connection that remembers when the charger last sent a ping or a pong.
+    """A server connection that remembers when the charger last sent a ping or a pong, and that does its
+    own TLS handshake on a TLS listener.
 
     The library answers pings itself and never hands them to the handler, so the time is taken
     where frames are processed: one float per connection, one assignment per ping.
+
+    TLS: the listener is plain TCP and each connection starts TLS itself (``loop.start_tls``) instead of
+    asyncio doing it, because a handshake that asyncio refuses vanishes without a word: here a refused
+    client certificate is counted and logged with its address and feeds that address's lockout, a locked
+    address is dropped before any TLS work, and every handshake gets the current context (a new CRL).
+    ``gateway`` is set on a subclass per TLS listener.
     """
 
     last_control_rx: float = 0.0
+    gateway: Gateway | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.gateway is None:
+            super().connection_made(transport)
+            return
+        # Nothing may be read before TLS: start_tls takes over the transport on the next loop turn.
+        cast(asyncio.Transport, transport).pause_reading()
+        self.gateway.tls_accept(self, cast(asyncio.Transport, transport))
+
+    def tls_established(self, transport: asyncio.BaseTransport) -> None:
+        """The TLS handshake succeeded: from here on a connection like any other."""
+        super().connection_made(transport)
 
     def process_event(self, event: Any) -> None:
         if isinstance(event, Frame) and event.opcode in (Opcode.PING, Opcode.PONG):
@@ -299,6 +485,9 @@ class Gateway:
         self._server: Server | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self._background: list[asyncio.Task[None]] = []
+        self._tls: TlsContexts | None = TlsContexts(config) if config.tls else None
+        self._tls_handshakes: set[asyncio.Task[None]] = set()
+        self._plain_server: Server | None = None
         self._stopping = False
         self._pending_presence: list[Any] = []
         self.mqtt = MqttLink(
@@ -316,39 +505,44 @@ class Gateway:
         """Connect to the broker, then listen."""
         self._loop = asyncio.get_running_loop()
         await self._loop.run_in_executor(None, self.mqtt.start)
-        ssl_context = None
-        if self.config.tls_cert and self.config.tls_key:
-            ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ssl_context.load_cert_chain(self.config.tls_cert, self.config.tls_key)
-        self._server = await serve(
+        connection_class: type[OcppServerConnection] = OcppServerConnection
+        if self._tls is not None:
+            connection_class = type("OcppTlsServerConnection", (OcppServerConnection,), {"gateway": self})
+        self._server = await self._listen(self.config.port, connection_class)
+        if self._tls is not None and self.config.plain_port is not None:
+            self._plain_server = await self._listen(self.config.plain_port, OcppServerConnection)
+        self._background = [
+            asyncio.create_task(self._keepalive_watchdog()),
+            asyncio.create_task(self._log_stats()),
+        ]
+        logger.info(
+            "OCPP gateway listening on %s://%s:%s%s/{cid}%s (%s, anonymous %s, keepalive %s, %s)",
+            self.config.scheme,
+            self.config.host,
+            self.port,
+            self.config.path.rstrip("/"),
+            f" and ws://{self.config.host}:{self.plain_port}" if self._plain_server is not None else "",
+            ", ".join(self._subprotocols),
+            "allowed" if self.config.allow_anonymous else "refused",
+            self.config.keepalive_mode,
+            "client certificates verified" if self._tls and self._tls.verifies_clients else "no client certificates",
+        )
+
+    async def _listen(self, port: int, connection_class: type[OcppServerConnection]) -> Server:
+        return await serve(
             self._handler,
             self.config.host,
-            self.config.port,
+            port,
             process_request=self._process_request,
             subprotocols=self._subprotocols,
             select_subprotocol=self._select_subprotocol,
-            ssl=ssl_context,
             # EMQX does not compress (websocket.compress = false) and never pings chargers; the
             # library answers the chargers' pings. Both keep a connection at a few kilobytes.
             compression=None,
             ping_interval=None,
             max_size=self.config.max_frame_bytes * OVERSIZE_READ_FACTOR,
             server_header=None,
-            create_connection=OcppServerConnection,
-        )
-        self._background = [
-            asyncio.create_task(self._keepalive_watchdog()),
-            asyncio.create_task(self._log_stats()),
-        ]
-        logger.info(
-            "OCPP gateway listening on %s://%s:%s%s/{cid} (%s, anonymous %s, keepalive %s)",
-            self.config.scheme,
-            self.config.host,
-            self.port,
-            self.config.path.rstrip("/"),
-            ", ".join(self._subprotocols),
-            "allowed" if self.config.allow_anonymous else "refused",
-            self.config.keepalive_mode,
+            create_connection=connection_class,
         )
 
     @property
@@ -358,6 +552,13 @@ class Gateway:
             return self.config.port
         # websockets types ``sockets`` as an Iterable (asyncio's tuple today): take the first without indexing.
         return next(iter(self._server.sockets)).getsockname()[1]
+
+    @property
+    def plain_port(self) -> int | None:
+        """The plain listener's port beside a TLS one (None: there is none)."""
+        if self._plain_server is None:
+            return None
+        return next(iter(self._plain_server.sockets)).getsockname()[1]
 
     async def serve_forever(self, stop: asyncio.Event) -> None:
         """Start, run until ``stop`` is set, then stop cleanly."""
@@ -372,9 +573,12 @@ class Gateway:
         self._stopping = True
         for task in self._background:
             task.cancel()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        for handshake in list(self._tls_handshakes):
+            handshake.cancel()
+        for server in (self._server, self._plain_server):
+            if server is not None:
+                server.close()
+                await server.wait_closed()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
         loop = asyncio.get_running_loop()
@@ -384,6 +588,58 @@ class Gateway:
         await loop.run_in_executor(None, self.mqtt.stop)
         self.authenticator.close()
         logger.info("OCPP gateway stopped: %s", dict(self.counters))
+
+    # --- TLS -----------------------------------------------------------------------------------------
+    def tls_accept(self, connection: OcppServerConnection, transport: asyncio.Transport) -> None:
+        """A TCP connection on the TLS listener: refuse a locked address at once, else shake hands."""
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if peer else ""
+        if self.authenticator.address_locked_for(address) > 0 or self._stopping:
+            self.counters["tls_locked_out" if not self._stopping else "tls_refused_stopping"] += 1
+            transport.abort()
+            return
+        task = asyncio.get_running_loop().create_task(self._tls_handshake(connection, transport, address))
+        self._tls_handshakes.add(task)
+        task.add_done_callback(self._tls_handshakes.discard)
+
+    async def _tls_handshake(
+        self, connection: OcppServerConnection, transport: asyncio.Transport, address: str
+    ) -> None:
+        assert self._tls is not None
+        loop = asyncio.get_running_loop()
+        try:
+            tls_transport = await loop.start_tls(
+                transport,
+                connection,
+                self._tls.context(),
+                server_side=True,
+                ssl_handshake_timeout=self.config.tls_handshake_timeout,
+            )
+        except asyncio.CancelledError:
+            transport.abort()
+            raise
+        except Exception as exc:  # start_tls closed the transport
+            await self._tls_refused(address, exc)
+            return
+        if tls_transport is None:  # the transport was closing
+            transport.abort()
+            return
+        self.counters["tls_handshakes"] += 1
+        connection.tls_established(tls_transport)
+
+    async def _tls_refused(self, address: str, exc: Exception) -> None:
+        """One line and counters for a failed TLS handshake; a refused certificate also counts as a failed login."""
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            # "certificate has expired", "certificate revoked", "unable to get local issuer certificate", ...
+            reason = str(exc.verify_message or "certificate refused")
+            self.counters["tls_certificate_refused"] += 1
+            logger.warning("TLS handshake from %s refused: client certificate: %s", address or "?", reason)
+            with contextlib.suppress(Exception):
+                await self.authenticator.tls_failure_record(address)
+            return
+        reason = str(getattr(exc, "reason", None) or type(exc).__name__)
+        self.counters["tls_handshake_failed"] += 1
+        logger.info("TLS handshake from %s failed: %s", address or "?", reason)
 
     # --- handshake ----------------------------------------------------------------------------------
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -395,14 +651,39 @@ class Gateway:
         if offered.isdisjoint(self._subprotocols):
             self.counters["handshake_no_subprotocol"] += 1
             return connection.respond(HTTPStatus.BAD_REQUEST, "no_supported_subprotocol\n")
-        credentials = protocol.basic_credentials(request.headers.get("Authorization"))
-        if not await self.authenticator.admit(cid, credentials):
-            self.counters["handshake_unauthorized"] += 1
-            logger.warning("refused %s from %s: bad or missing credentials", cid, connection.remote_address)
-            response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
-            response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
+        header = request.headers.get("Authorization")
+        credentials = protocol.basic_credentials(header)
+        ssl_object = connection.transport.get_extra_info("ssl_object")
+        peer = connection.remote_address
+        attempt = services.HandshakeAttempt(
+            charge_point_id=cid,
+            username=credentials[0] if credentials else None,
+            password=credentials[1] if credentials else None,
+            address=str(peer[0]) if peer else "",
+            tls=ssl_object is not None,
+            certificate_cn=certificate_common_name(ssl_object),
+            authorization_malformed=header is not None and credentials is None,
+        )
+        decision = await self.authenticator.admit(attempt, has_authorization=header is not None)
+        if decision.allowed:
+            return None
+        reason = decision.reason or services.DENIED
+        logger.warning("refused %s from %s: %s", cid, attempt.address or "?", reason.slug)
+        if reason.http_status == HTTPStatus.TOO_MANY_REQUESTS:
+            self.counters["handshake_locked_out"] += 1
+            response = connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "Too many failed logins: try again later\n")
+            response.headers["Retry-After"] = str(decision.retry_after or 1)
             return response
-        return None
+        if reason.http_status == HTTPStatus.FORBIDDEN:
+            self.counters["handshake_forbidden"] += 1
+            return connection.respond(HTTPStatus.FORBIDDEN, "Forbidden: the client certificate is not this charger's\n")
+        if reason.http_status == HTTPStatus.SERVICE_UNAVAILABLE:
+            self.counters["handshake_check_failed"] += 1
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Credentials cannot be checked now\n")
+        self.counters["handshake_unauthorized"] += 1
+        response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
+        response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
+        return response
 
     def _select_subprotocol(self, connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
         """Ours, not the charger's, order of preference: the first of our list that the charger offers.

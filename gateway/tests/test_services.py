@@ -41,11 +41,11 @@ def test_setting_again_replaces_the_password() -> None:
 @pytest.mark.parametrize("cid", ["", "a/b", "a+b", "a#b", "x" * 49])
 def test_invalid_ids_are_refused(cid: str) -> None:
     with pytest.raises(ValueError):
-        services.credential_set_password(charge_point_id=cid, password="whatever-123")
+        services.credential_set_password(charge_point_id=cid, password="whatever-123-4567")
 
 
 def test_emqx_http_authentication_endpoint() -> None:
-    services.credential_set_password(charge_point_id="CP-4", password="emqx-pass-1234")
+    services.credential_set_password(charge_point_id="CP-4", password="emqx-pass-1234-16")
     client = Client()
 
     def ask(body: dict[str, str]) -> dict[str, object]:
@@ -54,13 +54,14 @@ def test_emqx_http_authentication_endpoint() -> None:
         assert response["Content-Type"] == "application/json"
         return response.json()
 
-    assert ask({"clientid": "CP-4", "username": "CP-4", "password": "emqx-pass-1234"})["result"] == "allow"
-    # EMQX's default body template has no clientid: the username (= the charge point id) is used
-    assert ask({"username": "CP-4", "password": "emqx-pass-1234"})["result"] == "allow"
-    assert ask({"clientid": "CP-4", "password": "nope"}) == {"result": "deny", "is_superuser": False}
-    assert ask({"clientid": "CP-5", "password": "emqx-pass-1234"})["result"] == "deny"
+    assert ask({"clientid": "CP-4", "username": "CP-4", "password": "emqx-pass-1234-16"})["result"] == "allow"
+    # EMQX's default body template has no clientid: the URL's id is unknown, so the username rule cannot hold
+    assert ask({"username": "CP-4", "password": "emqx-pass-1234-16"})["result"] == "deny"
+    denied = ask({"clientid": "CP-4", "username": "CP-4", "password": "nope"})
+    assert denied == {"result": "deny", "is_superuser": False}
+    assert ask({"clientid": "CP-5", "username": "CP-5", "password": "emqx-pass-1234-16"})["result"] == "deny"
     assert ask({"clientid": "CP-4"})["result"] == "deny"
-    form = client.post("/gateway/auth", data={"clientid": "CP-4", "password": "emqx-pass-1234"})
+    form = client.post("/gateway/auth", data={"clientid": "CP-4", "username": "CP-4", "password": "emqx-pass-1234-16"})
     assert form.json()["result"] == "allow"
     assert client.get("/gateway/auth").status_code == 405
 
