@@ -12,13 +12,20 @@ order the events arrive in, so that any order builds the same row:
 - charging_state: the one of the highest seqNo that has one; time_spent_charging: the largest told;
 - stopped_at, stop_reason (stoppedReason, "Local" when absent): the Ended's; once Ended, a session never
   reopens and no later event changes them;
-- meter_start: the Energy.Active.Import.Register reading (total, no phase) of the earliest timestamp among
-  the session's meter values; meter_stop, once Ended, the reading of the latest one. Both are recomputed
-  from the stored rows at every event, so a reading that arrives late still counts where it belongs.
+- meter_start: the Energy.Active.Import.Register reading (total, no phase; kWh and unitOfMeasure.multiplier
+  counted in Wh) of the earliest timestamp among the session's readings; meter_stop, once Ended, the one of
+  the latest. Each event weighs its readings against the first and last stored, so a reading that arrives
+  late still counts where it belongs (and a late Updated's reading can fill in an Ended that carried none).
 
 An event is kept once per (session, seqNo): the same event again (a new message id) has no second effect
-and gets the reply stored the first time. The hot path is the same as 1.6's: a wave of N events (one per
-charger, the chargers locked by the caller) costs a fixed number of statements.
+and gets the reply stored the first time. TransactionEvent is 2.0.1's most frequent message, so a wave of
+N events (one per charger, the chargers locked by the caller) costs a fixed number of statements, and
+few: one for the sessions, events and meter values together, one for the tokens when some event carries
+one, one UPDATE for the sessions an event changed (a periodic meter value changes none).
+
+Where a rule needs what an event says against what is stored (a Started already there, a later charging
+state, the first and last readings), it reads it with one index step, so a long session costs no more
+per event than a short one.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import operator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -104,14 +112,19 @@ class RemoteStartById:
     id_field: str
 
 
+# A register reading: (timestamp, Wh).
+_Reading = tuple[datetime, float]
+
+
 @dataclasses.dataclass
 class _Known:
-    """What the stored events of a session say before this wave's event."""
+    """What the stored rows of a session say before this wave's event."""
 
-    new: bool
     stored_reply: dict[str, Any] | None  # the reply to this (session, seqNo): a replay
     has_started: bool
-    state_seq_no: int | None  # the highest seqNo that told a charging state
+    state_later: bool  # an event after this one (a higher seqNo) told a charging state
+    first_reading: _Reading | None  # its total energy register readings, the earliest and the latest
+    last_reading: _Reading | None
 
 
 def transaction_events_record(
@@ -119,11 +132,12 @@ def transaction_events_record(
 ) -> list[dict[str, Any]]:
     """Apply TransactionEvents (at most one per session: a wave) and return the replies, in order.
 
-    A fixed number of statements whatever the number of events: the tokens in one query, the sessions
-    made or found (with what their stored events say) in one, the events and their meter values in one
-    INSERT each, the sessions' fields and energy in one UPDATE, and the remote starts and reservations
-    in one statement each when some event names one. The callers hold the chargers' row locks, so no
-    other worker writes these sessions meanwhile.
+    A fixed number of statements whatever the number of events, and few, as waves are often small: the
+    tokens in one query (when some event carries one); the sessions made or found, the events and their
+    meter values kept, and what the sessions' stored rows say, in one (``_events_apply``); the sessions an
+    event changed in one UPDATE (a periodic meter value changes none); the remote starts and reservations
+    in one statement each when some event names one. The callers hold the chargers' row locks, so no other
+    worker writes these sessions meanwhile.
 
     The reply carries idTokenInfo whenever the event carries an idToken. An event we already have
     (same session and seqNo) changes nothing and is answered as the first time. ``remote_start``: the
@@ -141,46 +155,65 @@ def transaction_events_record(
         else []
     )
     infos = [next(answers) if report.id_token is not None else None for report in reports]
-    found = _sessions_find(reports, now)
+    answers_now = [{"idTokenInfo": info.to_v201()} if info is not None else {} for info in infos]
+    found = _events_apply(reports, answers_now, now)
     replies: list[dict[str, Any]] = []
-    fresh: list[tuple[EventReport, Transaction, dict[str, Any]]] = []
+    changed: list[Transaction] = []
     remote_starts: list[Transaction] = []
     reservations: list[Transaction] = []
-    for report, info, (session, known) in zip(reports, infos, found, strict=True):
+    for report, info, reply, (session, known) in zip(reports, infos, answers_now, found, strict=True):
         if known.stored_reply is not None:
             replies.append(known.stored_reply)
             continue
-        reply = {"idTokenInfo": info.to_v201()} if info is not None else {}
         replies.append(reply)
-        had_remote_start, had_reservation = session.remote_start_id, session.reservation_id
+        before = _state(session)
         _merge(session, report, info, known, now)
-        if session.remote_start_id is not None and session.remote_start_id != had_remote_start:
+        if _state(session) != before:
+            changed.append(session)
+        if session.remote_start_id is not None and session.remote_start_id != before.remote_start_id:
             remote_starts.append(session)
-        if session.reservation_id is not None and session.reservation_id != had_reservation:
+        if session.reservation_id is not None and session.reservation_id != before.reservation_id:
             reservations.append(session)
-        fresh.append((report, session, reply))
-    if not fresh:
-        return replies
-    _events_insert(fresh, now)
-    _meter_values_insert(
-        [
-            row
-            for report, session, _ in fresh
-            for row in _meter_rows(
-                report.charge_point.pk,
-                session.evse_id if session.evse_id is not None else 0,
-                session.pk,
-                report.samples,
-                now,
-            )
-        ]
-    )
-    _sessions_update([session for _, session, _ in fresh])
+    bulk.update_objects(changed, _UPDATED)
     if remote_start is not None and remote_starts:
         _remote_starts_link(remote_starts, remote_start)
     if reservations:
         _reservations_use(reservations)
     return replies
+
+
+# What an event may change of its session.
+_UPDATED = (
+    "started_at",
+    "start_received_at",
+    "evse_id",
+    "connector_id",
+    "id_tag",
+    "id_token_type",
+    "id_tag_status",
+    "remote_start_id",
+    "reservation_id",
+    "charging_state",
+    "time_spent_charging",
+    "meter_start",
+    "meter_stop",
+    "stopped_at",
+    "stop_received_at",
+    "stop_reason",
+    "stop_id_tag",
+)
+_state_of = operator.attrgetter(*_UPDATED)
+
+
+@dataclasses.dataclass(frozen=True)
+class _State:
+    values: tuple[Any, ...]
+    remote_start_id: int | None
+    reservation_id: int | None
+
+
+def _state(session: Transaction) -> _State:
+    return _State(_state_of(session), session.remote_start_id, session.reservation_id)
 
 
 def _merge(session: Transaction, report: EventReport, info: TokenInfo | None, known: _Known, now: datetime) -> None:
@@ -204,13 +237,24 @@ def _merge(session: Transaction, report: EventReport, info: TokenInfo | None, kn
         session.remote_start_id = report.remote_start_id
     if report.reservation_id is not None and (started or session.reservation_id is None):
         session.reservation_id = report.reservation_id
-    if report.charging_state and (known.state_seq_no is None or report.seq_no > known.state_seq_no):
+    if report.charging_state and not known.state_later:
         session.charging_state = report.charging_state
     if report.time_spent_charging is not None:
         session.time_spent_charging = max(session.time_spent_charging or 0, report.time_spent_charging)
     if report.event_type == ENDED and session.stopped_at is None:
         session.stopped_at, session.stop_received_at = report.timestamp, now
         session.stop_reason = report.stopped_reason or "Local"
+    readings = [
+        (sample.timestamp, wh)
+        for sample in report.samples
+        for value in sample.values
+        if (wh := energy_register_wh(value)) is not None
+    ]
+    # Ties (two readings of one instant) go to the lower for the start and the higher for the stop.
+    first = min(filter(None, (known.first_reading, *readings)), default=None)
+    last = max(filter(None, (known.last_reading, *readings)), default=None)
+    session.meter_start = round(first[1]) if first is not None else None
+    session.meter_stop = round(last[1]) if last is not None and session.stopped_at is not None else None
 
 
 _TYPE_LENGTH: int = Transaction._meta.get_field("id_token_type").max_length  # type: ignore[assignment]
@@ -225,161 +269,167 @@ _SESSION_FIELDS = [field.attname for field in Transaction._meta.concrete_fields]
 _EVENTS_TABLE = TransactionEvent._meta.db_table
 
 
-def _sessions_find(reports: list[EventReport], now: datetime) -> list[tuple[Transaction, _Known]]:
-    """The session of each event, made from it when new, with what its stored events say. One statement.
+def _events_apply(
+    reports: list[EventReport], replies: list[dict[str, Any]], now: datetime
+) -> list[tuple[Transaction, _Known]]:
+    """Make or find each event's session, keep the new events and their meter values; what the stored rows say.
 
-    The INSERT makes the sessions no event made yet (ON CONFLICT on uniq_charger_transaction_id skips
-    the others) and the SELECT after it, which sees the table as it was before the INSERT, finds those,
-    with the reply stored for this seqNo (a replay), whether a Started is stored, and the highest seqNo
-    that told a charging state.
+    One statement, one round trip. ``sessions`` makes the sessions no event made yet (ON CONFLICT on
+    uniq_charger_transaction_id skips the others) and finds the rest; ``known`` reads, as the tables were
+    before the statement, the reply stored for this seqNo (a replay), whether the session's first stored
+    event is its Started, whether an event after this one told a charging state, and the first and last
+    energy readings (each lookup one index step however long the session: an event that comes late scans
+    only the events after it); the events not stored yet are kept with their replies, and their sampled
+    values on the EVSE the event or else its session names (ON CONFLICT on uniq_sampled_value skips one
+    already stored). The input is two JSON documents (``jsonb_to_recordset``): parameters are bound in the
+    client, and two strings cost less to bind than a dozen per event (a VALUES list took longer to bind
+    than PostgreSQL took to run the statement).
     """
-    values, params = bulk.values_list(
-        [(r.charge_point.pk, r.transaction_id, r.seq_no, r.timestamp, r.evse_id, r.connector_id or 0) for r in reports],
-        ["bigint", "varchar", "bigint", "timestamptz", "integer", "integer"],
-    )
-    table = Transaction._meta.db_table
-    columns = bulk.columns_of(Transaction, _SESSION_FIELDS)
-    sql = f"""
-        WITH input (charge_point_id, charger_transaction_id, seq_no, started_at, evse_id, connector_id)
-            AS ({values}),
-        inserted AS (
-            INSERT INTO {table} (charge_point_id, charger_transaction_id, evse_id, connector_id, id_tag,
-                                 id_token_type, id_tag_status, started_at, start_received_at, charging_state,
-                                 stop_reason, stop_id_tag)
-            SELECT charge_point_id, charger_transaction_id, evse_id, connector_id, '', '', '', started_at, %s,
-                   '', '', ''
-            FROM input
-            ON CONFLICT (charge_point_id, charger_transaction_id) WHERE NOT (charger_transaction_id = '')
-            DO NOTHING
-            RETURNING {", ".join(columns)}
-        )
-        SELECT true, NULL::jsonb, false, NULL::bigint, {", ".join(columns)} FROM inserted
-        UNION ALL
-        SELECT false, e.reply,
-               EXISTS (SELECT FROM {_EVENTS_TABLE} s WHERE s.transaction_id = t.id AND s.event_type = 'Started'),
-               (SELECT s.seq_no FROM {_EVENTS_TABLE} s
-                WHERE s.transaction_id = t.id AND s.charging_state <> '' ORDER BY s.seq_no DESC LIMIT 1),
-               {", ".join(f"t.{column}" for column in columns)}
-        FROM {table} t
-        JOIN input i ON t.charge_point_id = i.charge_point_id AND t.charger_transaction_id = i.charger_transaction_id
-        LEFT JOIN {_EVENTS_TABLE} e ON e.transaction_id = t.id AND e.seq_no = i.seq_no
-    """
-    by_key: dict[tuple[int, str], tuple[Transaction, _Known]] = {}
+    events = [
+        {
+            "ord": ord_,
+            "charge_point_id": report.charge_point.pk,
+            "charger_transaction_id": report.transaction_id,
+            "seq_no": report.seq_no,
+            "at": report.timestamp.isoformat(),
+            "evse_id": report.evse_id,
+            "connector_id": report.connector_id,
+            "event_type": report.event_type,
+            "trigger_reason": report.trigger_reason,
+            "offline": report.offline,
+            "charging_state": report.charging_state,
+            "id_tag": report.id_token or "",
+            "id_token_type": _token_type(report.id_token_type),
+            "payload": report.payload,
+            "reply": reply,
+        }
+        for ord_, (report, reply) in enumerate(zip(reports, replies, strict=True))
+    ]
+    samples = [
+        {"ord": ord_, "at": sample.timestamp.isoformat(), **_sample_fields(value)}
+        for ord_, report in enumerate(reports)
+        for sample in report.samples
+        for value in sample.values
+    ]
+    by_ord: dict[int, tuple[Transaction, _Known]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, now])
-        for new, reply, has_started, state_seq_no, *row in cursor.fetchall():
+        cursor.execute(_APPLY_SQL, [json.dumps(events), now, now, now, json.dumps(samples)])
+        for ord_, reply, started, later, first_at, first_wh, last_at, last_wh, *row in cursor.fetchall():
             session = Transaction.from_db(connection.alias, _SESSION_FIELDS, row)
             if isinstance(reply, str):  # Django's psycopg setup leaves jsonb as text, for its fields to decode
                 reply = json.loads(reply)
-            by_key[(session.charge_point_id, session.charger_transaction_id)] = (
+            by_ord[ord_] = (
                 session,
-                _Known(new=new, stored_reply=reply, has_started=has_started, state_seq_no=state_seq_no),
+                _Known(
+                    stored_reply=reply,
+                    has_started=started,
+                    state_later=later,
+                    first_reading=(first_at, first_wh) if first_at is not None else None,
+                    last_reading=(last_at, last_wh) if last_at is not None else None,
+                ),
             )
     found = []
-    for report in reports:
-        session, known = by_key[(report.charge_point.pk, report.transaction_id)]
+    for ord_, report in enumerate(reports):
+        session, known = by_ord[ord_]
         session.charge_point = report.charge_point
         found.append((session, known))
     return found
 
 
-_EVENT_FIELDS = (
-    "transaction_id",
-    "seq_no",
-    "event_type",
-    "trigger_reason",
-    "timestamp",
-    "offline",
-    "charging_state",
-    "evse_id",
-    "connector_id",
-    "id_tag",
-    "id_token_type",
-    "payload",
-    "reply",
-    "received_at",
-)
+def _apply_sql() -> str:
+    table, meter = Transaction._meta.db_table, MeterValue._meta.db_table
+    columns = bulk.columns_of(Transaction, _SESSION_FIELDS)
+    listed = ", ".join(columns)
 
+    def of(alias: str) -> str:
+        return ", ".join(f"{alias}.{column}" for column in columns)
 
-def _events_insert(fresh: list[tuple[EventReport, Transaction, dict[str, Any]]], now: datetime) -> None:
-    rows = [
-        (
-            session.pk,
-            report.seq_no,
-            report.event_type,
-            report.trigger_reason,
-            report.timestamp,
-            report.offline,
-            report.charging_state,
-            report.evse_id,
-            report.connector_id,
-            report.id_token or "",
-            _token_type(report.id_token_type),
-            report.payload,
-            reply,
-            now,
+    def reading(order: str) -> str:
+        # Ordered by timestamp only: the (transaction, measurand, timestamp) index gives it in one step.
+        return f"""(
+            SELECT m.timestamp, CASE WHEN m.unit = 'kWh' THEN m.numeric_value * 1000 ELSE m.numeric_value END AS wh
+            FROM {meter} m
+            WHERE m.transaction_id = s.id AND m.measurand = '{ENERGY}' AND m.phase = ''
+              AND m.numeric_value IS NOT NULL
+            ORDER BY m.timestamp {order} LIMIT 1
+        )"""
+
+    return f"""
+        WITH input AS (
+            SELECT * FROM jsonb_to_recordset(%s::jsonb) AS input (
+                ord integer, charge_point_id bigint, charger_transaction_id varchar, seq_no bigint, at timestamptz,
+                evse_id integer, connector_id integer, event_type varchar, trigger_reason varchar, offline boolean,
+                charging_state varchar, id_tag varchar, id_token_type varchar, payload jsonb, reply jsonb
+            )
+        ),
+        inserted AS (
+            INSERT INTO {table} (charge_point_id, charger_transaction_id, evse_id, connector_id, id_tag,
+                                 id_token_type, id_tag_status, started_at, start_received_at, charging_state,
+                                 stop_reason, stop_id_tag)
+            SELECT charge_point_id, charger_transaction_id, evse_id, COALESCE(connector_id, 0), '', '', '', at, %s,
+                   '', '', ''
+            FROM input
+            ON CONFLICT (charge_point_id, charger_transaction_id) WHERE NOT (charger_transaction_id = '')
+            DO NOTHING
+            RETURNING {listed}
+        ),
+        sessions AS (
+            SELECT i.ord, {of("n")}
+            FROM inserted n
+            JOIN input i
+              ON n.charge_point_id = i.charge_point_id AND n.charger_transaction_id = i.charger_transaction_id
+            UNION ALL
+            SELECT i.ord, {of("t")}
+            FROM {table} t
+            JOIN input i
+              ON t.charge_point_id = i.charge_point_id AND t.charger_transaction_id = i.charger_transaction_id
+        ),
+        known AS (
+            SELECT s.ord,
+                   (SELECT e.reply FROM {_EVENTS_TABLE} e WHERE e.transaction_id = s.id AND e.seq_no = i.seq_no)
+                       AS stored_reply,
+                   -- A session's Started has its lowest seqNo: one entry of the index, not all its events.
+                   COALESCE((SELECT e.event_type = 'Started' FROM {_EVENTS_TABLE} e WHERE e.transaction_id = s.id
+                             ORDER BY e.seq_no LIMIT 1), false) AS started,
+                   EXISTS (SELECT FROM {_EVENTS_TABLE} e
+                           WHERE e.transaction_id = s.id AND e.seq_no > i.seq_no AND e.charging_state <> '') AS later,
+                   first.timestamp AS first_at, first.wh AS first_wh, last.timestamp AS last_at, last.wh AS last_wh,
+                   {of("s")}
+            FROM sessions s
+            JOIN input i ON i.ord = s.ord
+            LEFT JOIN LATERAL {reading("ASC")} first ON true
+            LEFT JOIN LATERAL {reading("DESC")} last ON true
+        ),
+        kept AS (
+            INSERT INTO {_EVENTS_TABLE} (transaction_id, seq_no, event_type, trigger_reason, timestamp, offline,
+                                         charging_state, evse_id, connector_id, id_tag, id_token_type, payload,
+                                         reply, received_at)
+            SELECT k.id, i.seq_no, i.event_type, i.trigger_reason, i.at, i.offline, i.charging_state, i.evse_id,
+                   i.connector_id, i.id_tag, i.id_token_type, i.payload, i.reply, %s
+            FROM known k JOIN input i ON i.ord = k.ord
+            WHERE k.stored_reply IS NULL
+            ON CONFLICT (transaction_id, seq_no) DO NOTHING
+        ),
+        sampled AS (
+            INSERT INTO {meter} (charge_point_id, connector_id, transaction_id, timestamp, received_at,
+                                 numeric_value, value, measurand, phase, unit, context, location, format, signed)
+            SELECT i.charge_point_id, COALESCE(i.evse_id, k.evse_id, 0), k.id, v.at, %s, v.numeric_value, v.value,
+                   v.measurand, v.phase, v.unit, v.context, v.location, v.format, v.signed
+            FROM jsonb_to_recordset(%s::jsonb) AS v (
+                ord integer, at timestamptz, numeric_value float8, value text, measurand varchar, phase varchar,
+                unit varchar, context varchar, location varchar, format varchar, signed jsonb
+            )
+            JOIN known k ON k.ord = v.ord
+            JOIN input i ON i.ord = v.ord
+            WHERE k.stored_reply IS NULL
+            ON CONFLICT DO NOTHING
         )
-        for report, session, reply in fresh
-    ]
-    bulk.copy_insert(model=TransactionEvent, fields=_EVENT_FIELDS, rows=rows, on_conflict="ON CONFLICT DO NOTHING")
+        SELECT ord, stored_reply, started, later, first_at, first_wh, last_at, last_wh, {listed}
+        FROM known
+    """
 
 
-# (update column, VALUES type) of the fields an event may change; meter_start/meter_stop come from the rows.
-_UPDATED = (
-    ("started_at", "timestamptz"),
-    ("start_received_at", "timestamptz"),
-    ("evse_id", "integer"),
-    ("connector_id", "integer"),
-    ("id_tag", "varchar"),
-    ("id_token_type", "varchar"),
-    ("id_tag_status", "varchar"),
-    ("remote_start_id", "integer"),
-    ("reservation_id", "integer"),
-    ("charging_state", "varchar"),
-    ("time_spent_charging", "integer"),
-    ("stopped_at", "timestamptz"),
-    ("stop_received_at", "timestamptz"),
-    ("stop_reason", "varchar"),
-    ("stop_id_tag", "varchar"),
-)
-
-
-def _register_reading(order: str) -> str:
-    """SQL for the session's total energy register reading (Wh, whole) at its first or last timestamp."""
-    return f"""(
-        SELECT round(CASE WHEN m.unit = 'kWh' THEN m.numeric_value * 1000 ELSE m.numeric_value END)::bigint
-        FROM {MeterValue._meta.db_table} m
-        WHERE m.transaction_id = t.id AND m.measurand = '{ENERGY}' AND m.phase = '' AND m.numeric_value IS NOT NULL
-        ORDER BY m.timestamp {order}, m.numeric_value {order}
-        LIMIT 1
-    )"""
-
-
-def _sessions_update(sessions: list[Transaction]) -> None:
-    """Write the merged fields of the sessions and their energy from their readings, in one UPDATE."""
-    names = [name for name, _ in _UPDATED]
-    values, params = bulk.values_list(
-        [(session.pk, *(getattr(session, name) for name in names)) for session in sessions],
-        ["bigint", *(kind for _, kind in _UPDATED)],
-    )
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(name)} = v.{name}" for name in names)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {Transaction._meta.db_table} t
-            SET {assignments},
-                meter_start = {_register_reading("ASC")},
-                meter_stop = CASE WHEN v.stopped_at IS NULL THEN NULL ELSE {_register_reading("DESC")} END
-            FROM ({values}) AS v (pk, {", ".join(names)})
-            WHERE t.id = v.pk
-            RETURNING t.id, t.meter_start, t.meter_stop
-            """,
-            params,
-        )
-        energy = {pk: (start, stop) for pk, start, stop in cursor.fetchall()}
-    for session in sessions:
-        session.meter_start, session.meter_stop = energy[session.pk]
+_APPLY_SQL = _apply_sql()
 
 
 def _remote_starts_link(sessions: list[Transaction], spelling: RemoteStartById) -> None:
@@ -431,86 +481,68 @@ class EvseMeterReport:
 
 
 def evse_meter_values_record(*, reports: list[EvseMeterReport], now: datetime) -> int:
-    """Store the sampled values of many MeterValues messages: one SELECT, one INSERT. Returns the rows made.
+    """Store the sampled values of many MeterValues messages in one statement. Returns how many were sent.
 
     2.0.1 sends a session's readings in its TransactionEvents; MeterValues carries the others (clock-aligned
     values, a TriggerMessage's answer). A reading on an EVSE (not 0) while a 2.0.1 session is open there, and
     not older than its start, is linked to that session (the newest, should one have lost its Ended), so that
-    the session's charts show it; the session's meter_start / meter_stop take it in at its next event.
+    the session's charts show it; the session's meter_start / meter_stop take it in at its next event. A
+    sampled value already stored (a replay) is skipped (uniq_sampled_value).
     """
-    wanted = {(report.charge_point.pk, report.evse_id) for report in reports if report.evse_id > 0}
-    sessions: dict[tuple[int, int | None], Transaction] = {}
-    if wanted:
-        open_sessions = (
-            Transaction.objects.filter(charge_point_id__in={cp for cp, _ in wanted}, stopped_at__isnull=True)
-            .exclude(charger_transaction_id="")
-            .order_by("charge_point_id", "evse_id", "-started_at", "-id")
-            .distinct("charge_point_id", "evse_id")
-            .only("id", "charge_point_id", "evse_id", "started_at")
-        )
-        sessions = {(session.charge_point_id, session.evse_id): session for session in open_sessions}
-    rows = []
-    for report in reports:
-        session = sessions.get((report.charge_point.pk, report.evse_id)) if report.evse_id > 0 else None
-        for sample in report.samples:
-            linked = session.pk if session is not None and sample.timestamp >= session.started_at else None
-            rows += _meter_rows(report.charge_point.pk, report.evse_id, linked, (sample,), now)
-    _meter_values_insert(rows)
-    return len(rows)
+    samples = [
+        {
+            "charge_point_id": report.charge_point.pk,
+            "evse_id": report.evse_id,
+            "at": sample.timestamp.isoformat(),
+            **_sample_fields(value),
+        }
+        for report in reports
+        for sample in report.samples
+        for value in sample.values
+    ]
+    if samples:
+        with connection.cursor() as cursor:
+            cursor.execute(_EVSE_SAMPLES_SQL, [now, json.dumps(samples)])
+    return len(samples)
 
 
-_METER_FIELDS = (
-    "charge_point_id",
-    "connector_id",
-    "transaction_id",
-    "timestamp",
-    "received_at",
-    "numeric_value",
-    "value",
-    "measurand",
-    "phase",
-    "unit",
-    "context",
-    "location",
-    "format",
-    "signed",
-)
+_EVSE_SAMPLES_SQL = f"""
+    INSERT INTO {MeterValue._meta.db_table} (charge_point_id, connector_id, transaction_id, timestamp, received_at,
+                                             numeric_value, value, measurand, phase, unit, context, location, format,
+                                             signed)
+    SELECT v.charge_point_id, v.evse_id, CASE WHEN s.started_at <= v.at THEN s.id END, v.at, %s, v.numeric_value,
+           v.value, v.measurand, v.phase, v.unit, v.context, v.location, v.format, v.signed
+    FROM jsonb_to_recordset(%s::jsonb) AS v (
+        charge_point_id bigint, evse_id integer, at timestamptz, numeric_value float8, value text, measurand varchar,
+        phase varchar, unit varchar, context varchar, location varchar, format varchar, signed jsonb
+    )
+    LEFT JOIN LATERAL (
+        -- active_transaction_idx: the charger's open sessions, a handful.
+        SELECT t.id, t.started_at FROM {Transaction._meta.db_table} t
+        WHERE t.charge_point_id = v.charge_point_id AND t.stopped_at IS NULL AND v.evse_id > 0
+          AND t.evse_id = v.evse_id AND NOT (t.charger_transaction_id = '')
+        ORDER BY t.started_at DESC, t.id DESC LIMIT 1
+    ) s ON true
+    ON CONFLICT DO NOTHING
+"""
 _UNIT_LENGTH: int = MeterValue._meta.get_field("unit").max_length  # type: ignore[assignment]
 
 
-def _meter_values_insert(rows: list[tuple[Any, ...]]) -> None:
-    """One INSERT (through COPY); a sampled value already stored (a replay) is skipped (uniq_sampled_value)."""
-    if rows:
-        bulk.copy_insert(model=MeterValue, fields=_METER_FIELDS, rows=rows, on_conflict="ON CONFLICT DO NOTHING")
-
-
-def _meter_rows(
-    charge_point_pk: int, evse_id: int, session_pk: int | None, samples: tuple[MeterSample, ...], now: datetime
-) -> list[tuple[Any, ...]]:
-    rows = []
-    for sample in samples:
-        for value in sample.values:
-            text, number = scaled_value(value)
-            unit = value.unit if value.unit is not None else ("Wh" if value.measurand.startswith("Energy") else "")
-            rows.append(
-                (
-                    charge_point_pk,
-                    evse_id,
-                    session_pk,
-                    sample.timestamp,
-                    now,
-                    number,
-                    text,
-                    value.measurand,
-                    value.phase,
-                    unit[:_UNIT_LENGTH],
-                    value.context,
-                    value.location,
-                    "SignedData" if value.signed else "Raw",
-                    value.signed,
-                )
-            )
-    return rows
+def _sample_fields(value: SampledValue) -> dict[str, Any]:
+    """A sampled value's MeterValue columns (all but where and when), 2.0.1's defaults applied."""
+    text, number = scaled_value(value)
+    unit = value.unit if value.unit is not None else ("Wh" if value.measurand.startswith("Energy") else "")
+    return {
+        "numeric_value": number,
+        "value": text,
+        "measurand": value.measurand,
+        "phase": value.phase,
+        "unit": unit[:_UNIT_LENGTH],
+        "context": value.context,
+        "location": value.location,
+        "format": "SignedData" if value.signed else "Raw",
+        "signed": value.signed,
+    }
 
 
 def scaled_value(value: SampledValue) -> tuple[str, float]:

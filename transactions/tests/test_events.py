@@ -382,8 +382,20 @@ def test_a_wave_of_events_costs_the_same_statements_whatever_its_size() -> None:
 
     few, many = statements(3), statements(40)
     assert few == many
-    # Tokens, sessions, the events' COPY (3), the meter values' COPY (3), the UPDATE (+ the remote starts).
-    assert many[0] <= 9
+    # Started: the tokens, the sessions with their events and readings, the UPDATE. Updated with readings
+    # only: the one statement (no session changed). Ended: that, the UPDATE and the remote starts' link.
+    assert many == [3, 1, 3]
+
+
+def test_meter_values_of_a_wave_cost_one_statement() -> None:
+    chargers = [station() for _ in range(5)]
+    for cp in chargers:
+        record(event(cp, 0, "Started", 0, evse_id=1))
+    reports = [EvseMeterReport(cp, evse, (reading(5, 100, "Sample.Clock"),)) for cp in chargers for evse in (0, 1)]
+    with CaptureQueriesContext(connection) as queries:
+        assert evse_meter_values_record(reports=reports, now=timezone.now()) == 10
+    assert len(queries) == 1
+    assert MeterValue.objects.filter(transaction__isnull=False, context="Sample.Clock").count() == 5
 
 
 # --- out of order ------------------------------------------------------------------------------------
