@@ -448,8 +448,7 @@ def _remote_starts_link(sessions: list[Transaction], spelling: RemoteStartById) 
             UPDATE {Command._meta.db_table} c SET transaction_id = v.session
             FROM ({values}) AS v (charge_point_id, remote_start_id, session)
             WHERE c.charge_point_id = v.charge_point_id AND c.action = %s AND c.transaction_id IS NULL
-              AND c.status IN (%s, %s, %s) AND jsonb_typeof(c.request -> %s) = 'number'
-              AND (c.request ->> %s)::numeric = v.remote_start_id
+              AND c.status IN (%s, %s, %s) AND c.request -> %s = to_jsonb(v.remote_start_id)
             """,
             [
                 *params,
@@ -457,7 +456,6 @@ def _remote_starts_link(sessions: list[Transaction], spelling: RemoteStartById) 
                 Command.Status.SENT,
                 Command.Status.ACCEPTED,
                 Command.Status.TIMED_OUT,
-                spelling.id_field,
                 spelling.id_field,
             ],
         )
