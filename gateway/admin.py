@@ -1,4 +1,4 @@
-"""Admin for charger credentials: set a password, never see a hash."""
+"""Admin for charger credentials: set a password and a security profile, never see a hash."""
 
 from __future__ import annotations
 
@@ -18,13 +18,13 @@ class ChargerCredentialForm(forms.ModelForm):
     password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="The charger's AuthorizationKey. Leave blank to keep the current password "
-        "(or, for a new credential, to generate one that is shown once).",
+        help_text="The charger's AuthorizationKey, 16 to 40 characters. Leave blank to keep the current "
+        "password (or, for a new credential, to generate one that is shown once).",
     )
 
     class Meta:
         model = ChargerCredential
-        fields = ["charge_point_id", "enabled", "note"]
+        fields = ["charge_point_id", "enabled", "security_profile", "note"]
 
     def clean_charge_point_id(self) -> str:
         value = self.cleaned_data["charge_point_id"]
@@ -32,12 +32,19 @@ class ChargerCredentialForm(forms.ModelForm):
             raise forms.ValidationError("1..48 characters, none of / + #")
         return value
 
+    def clean_password(self) -> str:
+        value = self.cleaned_data.get("password") or ""
+        problem = services.password_problem(value) if value else None
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
+
 
 @admin.register(ChargerCredential)
 class ChargerCredentialAdmin(admin.ModelAdmin):
     form = ChargerCredentialForm
-    list_display = ["charge_point_id", "enabled", "note", "updated_at"]
-    list_filter = ["enabled"]
+    list_display = ["charge_point_id", "enabled", "security_profile", "note", "updated_at"]
+    list_filter = ["enabled", "security_profile"]
     search_fields = ["charge_point_id", "note"]
     readonly_fields = ["created_at", "updated_at"]
     actions = ["disable_credentials", "enable_credentials"]
@@ -49,7 +56,11 @@ class ChargerCredentialAdmin(admin.ModelAdmin):
             if password is None:
                 return
         credential, clear = services.credential_set_password(
-            charge_point_id=obj.charge_point_id, password=password, enabled=obj.enabled, note=obj.note
+            charge_point_id=obj.charge_point_id,
+            password=password,
+            enabled=obj.enabled,
+            note=obj.note,
+            security_profile=obj.security_profile,
         )
         obj.pk = credential.pk
         obj.password_hash = credential.password_hash

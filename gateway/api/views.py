@@ -1,4 +1,4 @@
-"""Views of the charger credentials API: the passwords the gateway checks (OCPP security profile 1).
+"""Views of the charger credentials API: the passwords and security profiles the gateways check.
 
 Here, not in ``chargers.api``: credentials are the gateway's (``gateway.models``, ``gateway.services``),
 and the domain's API imports no transport. The URLs are unchanged (``/api/v1/credentials/...``).
@@ -17,7 +17,7 @@ from apikeys.viewsets import TextLookupMixin
 from chargers.api.views import CHARGE_POINT_ID_RE, PATH_SEGMENT_PATTERN
 from gateway.filtersets import ChargerCredentialFilterSet
 from gateway.models import ChargerCredential
-from gateway.services import credential_set_enabled, credential_set_password
+from gateway.services import credential_set_enabled, credential_set_password, credential_set_security_profile
 
 from . import serializers as s
 
@@ -35,7 +35,7 @@ _CREDENTIAL_CID_PARAM = OpenApiParameter(
     retrieve=extend_schema(summary="A charger's credential", parameters=[_CREDENTIAL_CID_PARAM]),
 )
 class CredentialViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Charger credentials (OCPP security profile 1 passwords), checked by the OCPP gateway.
+    """Charger credentials (security profile and password), checked by the OCPP gateways.
 
     Keyed by charge point id rather than nested under /chargers/: a charger needs its credential
     before it can connect (and so before it exists here).
@@ -59,7 +59,8 @@ class CredentialViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveM
     @extend_schema(
         summary="Set a charger's password",
         description="Creates (201) or replaces (200) the credential. Without `password` a random one is "
-        "generated. The password is in this response only: only its hash is stored. Needs the admin role.",
+        "generated; a given one must be 16 to 40 characters (OCPP's bounds). The password is in this response "
+        "only: only its hash is stored. Needs the admin role.",
         request=s.CredentialSetSerializer,
         parameters=[_CREDENTIAL_CID_PARAM],
         responses={
@@ -73,6 +74,7 @@ class CredentialViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveM
                 value={
                     "charge_point_id": "CP-0001",
                     "enabled": True,
+                    "security_profile": 1,
                     "note": "site Nord, bay 3",
                     "created_at": "2026-11-23T10:00:00Z",
                     "updated_at": "2026-11-23T10:00:00Z",
@@ -98,17 +100,28 @@ class CredentialViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveM
         return Response(body, status=code)
 
     @extend_schema(
-        summary="Enable or disable a charger's credential",
-        description="A disabled credential refuses the charger's next connection. Needs the admin role.",
-        request=s.CredentialEnableSerializer,
+        summary="Enable or disable a charger's credential, or change its security profile",
+        description="A disabled credential refuses the charger's next connection; a new security profile "
+        "applies from its next connection (our gateway may admit it from a cached login for up to "
+        "CSMS_GATEWAY_AUTH_CACHE_SECONDS). Needs the admin role.",
+        request=s.CredentialChangeSerializer,
         parameters=[_CREDENTIAL_CID_PARAM],
         responses={200: s.CredentialSerializer},
-        examples=[OpenApiExample("Disable", value={"enabled": False}, request_only=True)],
+        examples=[
+            OpenApiExample("Disable", value={"enabled": False}, request_only=True),
+            OpenApiExample("Require mutual TLS", value={"security_profile": 3}, request_only=True),
+        ],
     )
     def partial_update(self, request: Request, charge_point_id: str) -> Response:
         credential = self.get_object()
-        serializer = s.CredentialEnableSerializer(data=request.data)
+        serializer = s.CredentialChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        credential_set_enabled(charge_point_id=credential.charge_point_id, enabled=serializer.validated_data["enabled"])
+        changes = serializer.validated_data
+        if "enabled" in changes:
+            credential_set_enabled(charge_point_id=credential.charge_point_id, enabled=changes["enabled"])
+        if "security_profile" in changes:
+            credential_set_security_profile(
+                charge_point_id=credential.charge_point_id, security_profile=changes["security_profile"]
+            )
         credential.refresh_from_db()
         return Response(s.CredentialSerializer(credential).data)

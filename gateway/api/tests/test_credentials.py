@@ -61,3 +61,41 @@ def test_put_answers_201_when_it_creates_and_200_when_it_replaces(admin_api: API
     assert replaced.status_code == 200, replaced.content
     assert ChargerCredential.objects.filter(charge_point_id="CP-PUT").count() == 1
     assert credential_check("CP-PUT", "second-password-002") and not credential_check("CP-PUT", "first-password-0001")
+
+
+def test_security_profile_is_set_with_the_password_and_changed_alone(admin_api: APIClient) -> None:
+    created = admin_api.put("/api/v1/credentials/CP-SP/", {"security_profile": 3}, format="json")
+    assert created.status_code == 201 and created.json()["security_profile"] == 3, created.content
+    password = created.json()["password"]
+    changed = admin_api.patch("/api/v1/credentials/CP-SP/", {"security_profile": 2}, format="json")
+    assert changed.status_code == 200 and changed.json()["security_profile"] == 2
+    assert changed.json()["enabled"] is True
+    assert credential_check("CP-SP", password)  # a new profile keeps the password
+    replaced = admin_api.put("/api/v1/credentials/CP-SP/", {"password": "x" * 16}, format="json")
+    assert replaced.json()["security_profile"] == 2  # omitted: unchanged
+    assert admin_api.put("/api/v1/credentials/CP-NEW/", {}, format="json").json()["security_profile"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "data", "field"),
+    [
+        ("patch", {}, "non_field_errors"),
+        ("patch", {"security_profile": 4}, "security_profile"),
+        ("put", {"security_profile": -1}, "security_profile"),
+        ("put", {"password": "x" * 15}, "password"),
+        ("put", {"password": "x" * 41}, "password"),
+    ],
+)
+def test_bad_profiles_and_passwords_are_400_and_change_nothing(
+    admin_api: APIClient, method: str, data: dict, field: str
+) -> None:
+    admin_api.put("/api/v1/credentials/CP-BAD/", {"password": "kept-password-0001"}, format="json")
+    before = ChargerCredential.objects.get(charge_point_id="CP-BAD")
+    response = getattr(admin_api, method)("/api/v1/credentials/CP-BAD/", data, format="json")
+    assert response.status_code == 400 and field in response.json(), response.content
+    after = ChargerCredential.objects.get(charge_point_id="CP-BAD")
+    assert (after.password_hash, after.security_profile, after.updated_at) == (
+        before.password_hash,
+        before.security_profile,
+        before.updated_at,
+    )
