@@ -127,7 +127,7 @@ def parse(argv: list[str] | None) -> Options:
         args.chargers, args.duration, args.rate = 5, 3.0, 20.0
         args.storm_chargers = args.storm_chargers or 5
     return Options(
-        scenarios=GROUPS.get(args.scenario, [args.scenario]),
+        scenarios=list(GROUPS.get(args.scenario, [args.scenario])),
         chargers=args.chargers,
         storm_chargers=args.storm_chargers or 5000,
         open_chargers=args.open_chargers or args.chargers,
