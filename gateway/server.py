@@ -421,18 +421,28 @@ class OcppServerConnection(ServerConnection):
 
     last_control_rx: float = 0.0
     gateway: Gateway | None = None
+    # True from the TCP accept until the TLS handshake succeeded: the library's connection is not made yet.
+    tls_pending: bool = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.gateway is None:
             super().connection_made(transport)
             return
+        self.tls_pending = True
         # Nothing may be read before TLS: start_tls takes over the transport on the next loop turn.
         cast(asyncio.Transport, transport).pause_reading()
         self.gateway.tls_accept(self, cast(asyncio.Transport, transport))
 
     def tls_established(self, transport: asyncio.BaseTransport) -> None:
         """The TLS handshake succeeded: from here on a connection like any other."""
+        self.tls_pending = False
         super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # asyncio's TLS layer reports the end of a refused handshake to the protocol it was started for.
+        if self.tls_pending:
+            return
+        super().connection_lost(exc)
 
     def process_event(self, event: Any) -> None:
         if isinstance(event, Frame) and event.opcode in (Opcode.PING, Opcode.PONG):

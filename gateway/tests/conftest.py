@@ -19,6 +19,7 @@ from django.conf import settings
 from websockets.typing import Subprotocol
 
 from apikeys.testing import api_client  # noqa: F401 (fixture: end-to-end tests read the API)
+from gateway import lockout
 from gateway.server import Gateway, GatewayConfig
 
 RUN = uuid.uuid4().hex[:6]
@@ -156,6 +157,14 @@ class GatewayThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
+
+
+@pytest.fixture(autouse=True)
+def loopback_not_locked_out() -> Iterator[None]:
+    """Every test charger connects from 127.0.0.1: failed logins of earlier tests (or runs: the counters
+    live in Redis) must not lock a test out. Lockout tests use addresses of their own (127.0.0.x)."""
+    lockout.lockout_reset(address="127.0.0.1")
+    yield
 
 
 @pytest.fixture
