@@ -341,7 +341,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "CommandStatusEnum": "chargers.models.Command.Status",
-        "IdTagStatusEnum": ["Accepted", "Blocked", "Expired", "Invalid"],
+        "IdTagStatusEnum": "chargers.models.ID_TAG_STATUSES",
+        "IdTokenTypeEnum": "chargers.models.IdTokenType",
+        "AvailabilityEnum": ["Operative", "Inoperative"],
+        "ResetTypeEnum": ["Soft", "Hard"],
     },
 }
 

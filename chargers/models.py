@@ -177,6 +177,14 @@ class AuthorizationStatus(models.TextChoices):
 V16_STATUSES = frozenset({"Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"})
 
 
+#: What a stored token can be (ConcurrentTx and Unknown are answers about a request, not a token's state).
+ID_TAG_STATUSES = [
+    choice
+    for choice in AuthorizationStatus.choices
+    if choice[0] not in (AuthorizationStatus.CONCURRENT_TX, AuthorizationStatus.UNKNOWN)
+]
+
+
 class IdTokenType(models.TextChoices):
     """OCPP 2.0.1's IdTokenEnumType: how the charger read the token."""
 
@@ -203,15 +211,7 @@ class IdTag(models.Model):
     type = models.CharField(
         max_length=16, choices=IdTokenType.choices, default=IdTokenType.ISO14443, help_text="2.0.1 IdTokenEnumType"
     )
-    status = models.CharField(
-        max_length=20,
-        choices=[
-            c
-            for c in AuthorizationStatus.choices
-            if c[0] not in (AuthorizationStatus.CONCURRENT_TX, AuthorizationStatus.UNKNOWN)
-        ],
-        default=AuthorizationStatus.ACCEPTED,
-    )
+    status = models.CharField(max_length=20, choices=ID_TAG_STATUSES, default=AuthorizationStatus.ACCEPTED)
     expiry_date = models.DateTimeField(null=True, blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     note = models.CharField(max_length=200, blank=True)

@@ -30,6 +30,7 @@ from .models import (
     ConnectorStatusChange,
     Evse,
     IdTag,
+    IdTokenType,
     RegistrationStatus,
 )
 
@@ -521,17 +522,24 @@ def id_tag_create(
     expiry_date: datetime | None = None,
     parent: IdTag | None = None,
     note: str = "",
+    type: str = IdTokenType.ISO14443,
 ) -> IdTag:
-    """Create an id tag (an RFID card or app token drivers authorize with)."""
+    """Create an id token (an RFID card, an app's or a contract's id) drivers authorize with.
+
+    ``type`` is its 2.0.1 IdTokenEnumType: a 2.0.1 station asking for the same value with another type
+    is told it is unknown; 1.6 has no types and finds it by value.
+    """
     _check_parent(id_tag=id_tag, parent=parent)
-    return IdTag.objects.create(id_tag=id_tag, status=status, expiry_date=expiry_date, parent=parent, note=note)
+    return IdTag.objects.create(
+        id_tag=id_tag, type=type, status=status, expiry_date=expiry_date, parent=parent, note=note
+    )
 
 
-_UPDATABLE = frozenset({"status", "expiry_date", "parent", "note"})
+_UPDATABLE = frozenset({"status", "expiry_date", "parent", "note", "type"})
 
 
 def id_tag_update(*, tag: IdTag, **changes: object) -> IdTag:
-    """Change an id tag's status, expiry date, parent or note (its id_tag string is its identity)."""
+    """Change an id tag's status, expiry date, parent, note or type (its id_tag string is its identity)."""
     unknown = set(changes) - _UPDATABLE
     if unknown:
         raise IdTagError(sorted(unknown)[0], "cannot be changed")

@@ -448,9 +448,8 @@ class IdTagSerializer(serializers.ModelSerializer):
     class Meta:
         model = IdTag
         fields = ["id_tag", "type", "status", "expiry_date", "parent", "note", "demo", "created_at", "updated_at"]
-        # demo is set by demo_fleet_provision (make run's simulated fleet), not by API clients. type is
-        # read-only until the id tag services take it (chargers.services.id_tag_create / id_tag_update).
-        read_only_fields = ["type", "demo", "created_at", "updated_at"]
+        # demo is set by demo_fleet_provision (make run's simulated fleet), not by API clients.
+        read_only_fields = ["demo", "created_at", "updated_at"]
 
     def validate_id_tag(self, value: str) -> str:
         if "/" in value:
@@ -462,7 +461,7 @@ class IdTagSerializer(serializers.ModelSerializer):
 
 class IdTagUpdateSerializer(IdTagSerializer):
     class Meta(IdTagSerializer.Meta):
-        read_only_fields = ["id_tag", "type", "demo", "created_at", "updated_at"]
+        read_only_fields = ["id_tag", "demo", "created_at", "updated_at"]
 
 
 class RegistrationSerializer(serializers.Serializer):

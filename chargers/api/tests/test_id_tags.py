@@ -71,3 +71,13 @@ def test_filters(viewer_api: APIClient, fleet: SimpleNamespace) -> None:
     assert tags("?search=tag") == ["TAG1", "TAG2"]
     assert tags("?expired=false") == ["FLEET", "TAG1", "TAG2"]
     assert tags("?expired=true") == []
+
+
+def test_a_token_is_created_and_changed_with_its_2_0_1_type(operator_api: APIClient, fleet: SimpleNamespace) -> None:
+    created = operator_api.post("/api/v1/id-tags/", {"id_tag": "NL-TNM-C00122045-K", "type": "eMAID"}, format="json")
+    assert created.status_code == 201, created.content
+    assert IdTag.objects.get(id_tag="NL-TNM-C00122045-K").type == "eMAID"
+    changed = operator_api.patch("/api/v1/id-tags/NL-TNM-C00122045-K/", {"type": "Central"}, format="json")
+    assert changed.status_code == 200 and changed.json()["type"] == "Central"
+    refused = operator_api.post("/api/v1/id-tags/", {"id_tag": "COIN", "type": "Cash"}, format="json")
+    assert refused.status_code == 400 and "type" in refused.json()
