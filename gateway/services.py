@@ -62,6 +62,9 @@ TLS_REQUIRED = Reason("tls_required", 401, "SecurityProfileViolation")
 CLIENT_CERTIFICATE_REQUIRED = Reason("client_certificate_required", 401, "SecurityProfileViolation")
 # A certificate we verified, for another charger: authenticated, and not as this one.
 CERTIFICATE_CN_MISMATCH = Reason("certificate_cn_mismatch", 403, "InvalidChargePointCertificate")
+# A certificate on a CRL, or one that could not be checked against the CRLs (only a gateway that checks
+# none itself, EMQX on wss, asks us: ours refuses a revoked certificate in the TLS handshake).
+CERTIFICATE_REVOKED = Reason("certificate_revoked", 401, "InvalidChargePointCertificate")
 # Not the charger's fault, and not recorded: the check itself failed (the database, the auth endpoint).
 CHECK_FAILED = Reason("check_failed", 503, "")
 # /gateway/auth (or another endpoint) said deny; it recorded why.
@@ -72,7 +75,8 @@ DENIED = Reason("denied", 401, "")
 class HandshakeAttempt:
     """What a charger presented when connecting, as its gateway saw it.
 
-    ``certificate_cn`` is the CN of a client certificate the gateway verified (None: no certificate);
+    ``certificate_cn`` is the CN of a client certificate the gateway verified (None: no certificate),
+    ``certificate_revoked`` that certificate failed the CRL check made for the gateway;
     ``authorization_malformed``: an Authorization header was sent but was no readable Basic credential.
     ``gateway`` names who asked (our gateway, EMQX through /gateway/auth), for the security events.
     """
@@ -83,6 +87,7 @@ class HandshakeAttempt:
     address: str = ""
     tls: bool = False
     certificate_cn: str | None = None
+    certificate_revoked: bool = False
     authorization_malformed: bool = False
     gateway: str = "csms-gateway"
 
@@ -205,7 +210,7 @@ def handshake_authenticate(*, attempt: HandshakeAttempt, policy: lockout.Policy 
     cid = attempt.charge_point_id
     # A certificate verified for this id is out of an attacker's reach: the id's lock (which anyone can
     # set by failing as that id) does not hold it back, only its address's does.
-    certified = attempt.tls and attempt.certificate_cn == cid
+    certified = attempt.tls and attempt.certificate_cn == cid and not attempt.certificate_revoked
     remaining = lockout.lockout_remaining(
         charge_point_id="" if certified else cid, address=attempt.address, policy=policy
     )
@@ -218,6 +223,8 @@ def handshake_authenticate(*, attempt: HandshakeAttempt, policy: lockout.Policy 
             retry_after=max(1, round(remaining.longest)),
             address_locked=remaining.address,
         )
+    if attempt.certificate_revoked:
+        return _refused(attempt, CERTIFICATE_REVOKED, None, policy)
     if attempt.certificate_cn is not None and attempt.certificate_cn != cid:
         return _refused(attempt, CERTIFICATE_CN_MISMATCH, None, policy)
     credential = (

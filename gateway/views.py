@@ -9,7 +9,10 @@ cannot be checked, and the request is denied. deploy/emqx/base.hocon has the ful
 - ``peerhost``: the charger's address, for the per-address lockout (without it only the id is locked);
 - ``transport``: a constant per listener, ``ws``, ``wss`` or ``mqtt``; only ``wss`` counts as TLS
   (security profiles 2 and 3);
-- ``cert_common_name``: the CN of the client certificate EMQX verified on a wss listener (``verify_peer``).
+- ``cert_common_name``: the CN of the client certificate EMQX verified on a wss listener (``verify_peer``);
+- ``cert_pem``: that certificate, looked up in the CRLs of CSMS_GATEWAY_TLS_CRL when there are any (EMQX
+  checks no CRL on wss listeners). With CRLs configured, a certificate that is not sent, or cannot be read,
+  is refused: it cannot be shown not to be revoked.
 
 ``transport: mqtt`` is EMQX's MQTT listener: the backoffice's own MQTT user (MQTT_URL's username and
 password) is admitted there, and a charger speaking MQTT itself logs in with its charge point id as client
@@ -28,10 +31,11 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from gateway import services
+from gateway import revocation, services
 
 TRANSPORTS = ("ws", "wss", "mqtt")
 _FIELD_MAX_LENGTH = 1024
+_PEM_MAX = 16384
 
 
 def _deny() -> JsonResponse:
@@ -86,13 +90,23 @@ def auth_view(request: HttpRequest) -> JsonResponse:
         return _deny()
     # EMQX renders a placeholder it has no value for as an empty string; "undefined" is kept out too.
     common_name = _text(body, "cert_common_name") if transport == "wss" else None
+    if common_name == "undefined":
+        common_name = None
+    revoked = False
+    if common_name is not None and settings.CSMS_GATEWAY_TLS_CRL:
+        pem = body.get("cert_pem")
+        certificate = revocation.certificate_from_text(pem) if isinstance(pem, str) and len(pem) < _PEM_MAX else None
+        revoked = certificate is None or revocation.certificate_revoked(
+            certificate=certificate, crl_files=list(settings.CSMS_GATEWAY_TLS_CRL)
+        )
     attempt = services.HandshakeAttempt(
         charge_point_id=charge_point_id,
         username=username,
         password=password,
         address=address,
         tls=transport == "wss",
-        certificate_cn=common_name if common_name not in (None, "undefined") else None,
+        certificate_cn=common_name,
+        certificate_revoked=revoked,
         gateway=f"emqx-{transport}",
     )
     decision = services.handshake_authenticate(attempt=attempt)

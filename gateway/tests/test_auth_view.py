@@ -5,9 +5,11 @@ bodies (never a 500, nothing stored changes)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from django.test import Client
 from chargers.models import ChargePoint, ChargerEvent
 from gateway import lockout, services
 from gateway.models import ChargerCredential, SecurityProfile
+from gateway.tests.certificates import Authority
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "emqx-password-00001"
@@ -174,3 +177,40 @@ def test_the_backoffice_mqtt_login_is_locked_by_address_only(settings: Any, peer
     assert [ask({**mqtt, "password": "guess", "peerhost": peerhost}) for _ in range(2)] == ["deny", "deny"]
     assert ask({**mqtt, "password": "bridge-pass", "peerhost": peerhost}) == "deny"  # that address: locked
     assert ask({**mqtt, "password": "bridge-pass", "peerhost": "203.0.113.9"}) == "allow"  # the bridge: not
+
+
+def test_emqx_certificates_are_checked_against_the_crls(settings: Any, peerhost: str, tmp_path: Path) -> None:
+    """EMQX checks no CRL on wss: with CSMS_GATEWAY_TLS_CRL set, /gateway/auth looks the certificate up."""
+    ca = Authority(tmp_path, "csms-ca")
+    cid = registered(SecurityProfile.TLS_CLIENT_CERT)
+    good, revoked = ca.issue(cid), ca.issue(cid)
+    ca.revoke(revoked.certificate)
+    settings.CSMS_GATEWAY_TLS_CRL = [str(ca.write_crl())]
+    wss = {"clientid": cid, "username": "", "password": "", "peerhost": peerhost, "transport": "wss"}
+    wss["cert_common_name"] = cid
+    good_pem = good.cert_file.read_text()
+    assert ask({**wss, "cert_pem": good_pem}) == "allow"
+    assert ask({**wss, "cert_pem": base64.b64encode(good_pem.encode()).decode()}) == "allow"
+    assert ask({**wss, "cert_pem": revoked.cert_file.read_text()}) == "deny"
+    assert ask(wss) == "deny"  # not sent: it cannot be shown not to be revoked
+    assert ask({**wss, "cert_pem": "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----"}) == "deny"
+    assert ask({**wss, "cert_pem": "A" * 20000}) == "deny"
+    assert events(cid) == [("InvalidChargePointCertificate", "certificate_revoked")]
+    settings.CSMS_GATEWAY_TLS_CRL = []
+    assert ask(wss) == "allow"  # no CRLs configured: EMQX's verification is all there is
+
+
+def test_deploy_emqx_sends_what_gateway_auth_needs_and_denies_the_rest() -> None:
+    """deploy/emqx drifts from this view silently otherwise: without clientid the username rule cannot hold,
+    without peerhost there is no address lockout, without transport every listener looks plain."""
+    deploy = Path(__file__).resolve().parents[2] / "deploy" / "emqx"
+    hocon = (deploy / "base.hocon").read_text()
+    for field in ("clientid", "username", "password", "peerhost"):
+        assert hocon.count(f'{field} = "${{{field}}}"') >= 3, field  # ws, wss (commented), MQTT
+    assert hocon.count('transport = "ws"') == 1 and hocon.count('transport = "mqtt"') == 1
+    assert 'transport = "wss"' in hocon and 'cert_common_name = "${cert_common_name}"' in hocon
+    assert "no_match = deny" in hocon and hocon.count('url = "http://web:8000/gateway/auth"') == 3
+    rules = [line for line in (deploy / "acl.conf").read_text().splitlines() if line.startswith("{")]
+    assert rules[-1] == "{deny, all}."
+    # whatever every client may do, it may do on topics of its own client id only
+    assert all("${clientid}" in rule for rule in rules if rule.startswith("{allow, all"))
