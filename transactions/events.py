@@ -42,8 +42,8 @@ from django.db import connection
 from django.db.models import Q
 
 from backoffice import bulk
-from chargers.models import ChargePoint, Command, Reservation
-from chargers.tokens import TokenInfo, TokenRequest, id_tokens_authorize
+from chargers.models import ChargePoint, Command, IdTag, Reservation
+from chargers.tokens import TokenInfo, TokenRequest, id_tokens_decide, token_lookup_needed
 from fleet import figures
 
 from .models import MeterValue, Transaction, TransactionEvent
@@ -132,40 +132,41 @@ def transaction_events_record(
 ) -> list[dict[str, Any]]:
     """Apply TransactionEvents (at most one per session: a wave) and return the replies, in order.
 
-    A fixed number of statements whatever the number of events, and few, as waves are often small: the
-    tokens in one query (when some event carries one); the sessions made or found, the events and their
-    meter values kept, and what the sessions' stored rows say, in one (``_events_apply``); the sessions an
-    event changed in one UPDATE (a periodic meter value changes none); the remote starts and reservations
-    in one statement each when some event names one. The callers hold the chargers' row locks, so no other
-    worker writes these sessions meanwhile.
+    A fixed number of statements whatever the number of events, and few, as waves are often small: one
+    makes or finds the sessions, keeps the events and their meter values and reads what the sessions'
+    stored rows and the tokens say (``_events_apply``); one more writes what the events changed of their
+    sessions and the replies of those that carried a token (``_sessions_write``: none for a wave of
+    periodic meter values); the remote starts and reservations take one statement each when some event
+    names one. The callers hold the chargers' row locks, so no other worker writes these sessions meanwhile.
 
-    The reply carries idTokenInfo whenever the event carries an idToken. An event we already have
-    (same session and seqNo) changes nothing and is answered as the first time. ``remote_start``: the
-    version's spelling of the command a remoteStartId links to (None: link none).
+    The reply carries idTokenInfo whenever the event carries an idToken (``chargers.tokens``' rules). An
+    event we already have (same session and seqNo) changes nothing and is answered as the first time.
+    ``remote_start``: the version's spelling of the command a remoteStartId links to (None: link none).
     """
     if not reports:
         return []
-    tokened = [report for report in reports if report.id_token is not None]
-    answers = iter(
-        id_tokens_authorize(
-            requests=[TokenRequest(r.id_token or "", r.id_token_type, r.charge_point, r.evse_id) for r in tokened],
-            now=now,
-        )
-        if tokened
-        else []
-    )
-    infos = [next(answers) if report.id_token is not None else None for report in reports]
-    answers_now = [{"idTokenInfo": info.to_v201()} if info is not None else {} for info in infos]
-    found = _events_apply(reports, answers_now, now)
+    requests = [
+        TokenRequest(r.id_token, r.id_token_type, r.charge_point, r.evse_id) if r.id_token is not None else None
+        for r in reports
+    ]
+    lookups = [request is not None and token_lookup_needed(request) for request in requests]
+    found, tags = _events_apply(reports, lookups, now)
+    asked = [request for request in requests if request is not None]
+    answers = iter(id_tokens_decide(requests=asked, tags=tags, now=now) if asked else [])
     replies: list[dict[str, Any]] = []
     changed: list[Transaction] = []
+    answered: list[tuple[int, int, dict[str, Any]]] = []
     remote_starts: list[Transaction] = []
     reservations: list[Transaction] = []
-    for report, info, reply, (session, known) in zip(reports, infos, answers_now, found, strict=True):
+    for report, request, (session, known) in zip(reports, requests, found, strict=True):
+        info = next(answers) if request is not None else None
         if known.stored_reply is not None:
             replies.append(known.stored_reply)
             continue
+        reply = {"idTokenInfo": info.to_v201()} if info is not None else {}
         replies.append(reply)
+        if info is not None:
+            answered.append((session.pk, report.seq_no, reply))
         before = _state(session)
         _merge(session, report, info, known, now)
         if _state(session) != before:
@@ -174,7 +175,8 @@ def transaction_events_record(
             remote_starts.append(session)
         if session.reservation_id is not None and session.reservation_id != before.reservation_id:
             reservations.append(session)
-    bulk.update_objects(changed, _UPDATED)
+    if changed or answered:
+        _sessions_write(changed, answered)
     if remote_start is not None and remote_starts:
         _remote_starts_link(remote_starts, remote_start)
     if reservations:
@@ -182,26 +184,27 @@ def transaction_events_record(
     return replies
 
 
-# What an event may change of its session.
-_UPDATED = (
-    "started_at",
-    "start_received_at",
-    "evse_id",
-    "connector_id",
-    "id_tag",
-    "id_token_type",
-    "id_tag_status",
-    "remote_start_id",
-    "reservation_id",
-    "charging_state",
-    "time_spent_charging",
-    "meter_start",
-    "meter_stop",
-    "stopped_at",
-    "stop_received_at",
-    "stop_reason",
-    "stop_id_tag",
-)
+# What an event may change of its session, with the column's type for the JSON input of the UPDATE.
+_UPDATED_TYPES = {
+    "started_at": "timestamptz",
+    "start_received_at": "timestamptz",
+    "evse_id": "integer",
+    "connector_id": "integer",
+    "id_tag": "varchar",
+    "id_token_type": "varchar",
+    "id_tag_status": "varchar",
+    "remote_start_id": "integer",
+    "reservation_id": "integer",
+    "charging_state": "varchar",
+    "time_spent_charging": "integer",
+    "meter_start": "bigint",
+    "meter_stop": "bigint",
+    "stopped_at": "timestamptz",
+    "stop_received_at": "timestamptz",
+    "stop_reason": "varchar",
+    "stop_id_tag": "varchar",
+}
+_UPDATED = tuple(_UPDATED_TYPES)
 _state_of = operator.attrgetter(*_UPDATED)
 
 
@@ -270,8 +273,8 @@ _EVENTS_TABLE = TransactionEvent._meta.db_table
 
 
 def _events_apply(
-    reports: list[EventReport], replies: list[dict[str, Any]], now: datetime
-) -> list[tuple[Transaction, _Known]]:
+    reports: list[EventReport], lookups: list[bool], now: datetime
+) -> tuple[list[tuple[Transaction, _Known]], dict[str, IdTag]]:
     """Make or find each event's session, keep the new events and their meter values; what the stored rows say.
 
     One statement, one round trip. ``sessions`` makes the sessions no event made yet (ON CONFLICT on
@@ -279,11 +282,14 @@ def _events_apply(
     before the statement, the reply stored for this seqNo (a replay), whether the session's first stored
     event is its Started, whether an event after this one told a charging state, and the first and last
     energy readings (each lookup one index step however long the session: an event that comes late scans
-    only the events after it); the events not stored yet are kept with their replies, and their sampled
-    values on the EVSE the event or else its session names (ON CONFLICT on uniq_sampled_value skips one
-    already stored). The input is two JSON documents (``jsonb_to_recordset``): parameters are bound in the
-    client, and two strings cost less to bind than a dozen per event (a VALUES list took longer to bind
-    than PostgreSQL took to run the statement).
+    only the events after it), and the stored token the event names (where ``lookups`` says the answer
+    depends on it); the events not stored yet are kept, with the reply {} (``_sessions_write`` gives those
+    that carry a token theirs), and their sampled values on the EVSE the event or else its session names
+    (ON CONFLICT on uniq_sampled_value skips one already stored). The input is two JSON documents
+    (``jsonb_to_recordset``): parameters are bound in the client, and two strings cost less to bind than a
+    dozen per event (a VALUES list took longer to bind than PostgreSQL took to run the statement).
+
+    Returns each event's session and what is known of it, and the stored tokens by value (parents attached).
     """
     events = [
         {
@@ -300,10 +306,10 @@ def _events_apply(
             "charging_state": report.charging_state,
             "id_tag": report.id_token or "",
             "id_token_type": _token_type(report.id_token_type),
+            "lookup": lookup,
             "payload": report.payload,
-            "reply": reply,
         }
-        for ord_, (report, reply) in enumerate(zip(reports, replies, strict=True))
+        for ord_, (report, lookup) in enumerate(zip(reports, lookups, strict=True))
     ]
     samples = [
         {"ord": ord_, "at": sample.timestamp.isoformat(), **_sample_fields(value)}
@@ -312,9 +318,11 @@ def _events_apply(
         for value in sample.values
     ]
     by_ord: dict[int, tuple[Transaction, _Known]] = {}
+    tags: dict[str, IdTag] = {}
     with connection.cursor() as cursor:
         cursor.execute(_APPLY_SQL, [json.dumps(events), now, now, now, json.dumps(samples)])
-        for ord_, reply, started, later, first_at, first_wh, last_at, last_wh, *row in cursor.fetchall():
+        for ord_, reply, started, later, first_at, first_wh, last_at, last_wh, *rest in cursor.fetchall():
+            token, row = rest[: len(_TOKEN_COLUMNS)], rest[len(_TOKEN_COLUMNS) :]
             session = Transaction.from_db(connection.alias, _SESSION_FIELDS, row)
             if isinstance(reply, str):  # Django's psycopg setup leaves jsonb as text, for its fields to decode
                 reply = json.loads(reply)
@@ -328,16 +336,25 @@ def _events_apply(
                     last_reading=(last_at, last_wh) if last_at is not None else None,
                 ),
             )
+            value, kind, status, expiry_date, group, group_type = token
+            if value is not None:
+                tag = IdTag(id_tag=value, type=kind, status=status, expiry_date=expiry_date)
+                tag.parent = IdTag(id_tag=group, type=group_type) if group is not None else None
+                tags[value] = tag
     found = []
     for ord_, report in enumerate(reports):
         session, known = by_ord[ord_]
         session.charge_point = report.charge_point
         found.append((session, known))
-    return found
+    return found, tags
+
+
+# The stored token's columns the statement returns, and its group's (id_tokens_decide's needs).
+_TOKEN_COLUMNS = ("g.id_tag", "g.type", "g.status", "g.expiry_date", "p.id_tag", "p.type")
 
 
 def _apply_sql() -> str:
-    table, meter = Transaction._meta.db_table, MeterValue._meta.db_table
+    table, meter, tags = Transaction._meta.db_table, MeterValue._meta.db_table, IdTag._meta.db_table
     columns = bulk.columns_of(Transaction, _SESSION_FIELDS)
     listed = ", ".join(columns)
 
@@ -359,7 +376,7 @@ def _apply_sql() -> str:
             SELECT * FROM jsonb_to_recordset(%s::jsonb) AS input (
                 ord integer, charge_point_id bigint, charger_transaction_id varchar, seq_no bigint, at timestamptz,
                 evse_id integer, connector_id integer, event_type varchar, trigger_reason varchar, offline boolean,
-                charging_state varchar, id_tag varchar, id_token_type varchar, payload jsonb, reply jsonb
+                charging_state varchar, id_tag varchar, id_token_type varchar, lookup boolean, payload jsonb
             )
         ),
         inserted AS (
@@ -405,7 +422,7 @@ def _apply_sql() -> str:
                                          charging_state, evse_id, connector_id, id_tag, id_token_type, payload,
                                          reply, received_at)
             SELECT k.id, i.seq_no, i.event_type, i.trigger_reason, i.at, i.offline, i.charging_state, i.evse_id,
-                   i.connector_id, i.id_tag, i.id_token_type, i.payload, i.reply, %s
+                   i.connector_id, i.id_tag, i.id_token_type, i.payload, '{{}}'::jsonb, %s
             FROM known k JOIN input i ON i.ord = k.ord
             WHERE k.stored_reply IS NULL
             ON CONFLICT (transaction_id, seq_no) DO NOTHING
@@ -424,12 +441,46 @@ def _apply_sql() -> str:
             WHERE k.stored_reply IS NULL
             ON CONFLICT DO NOTHING
         )
-        SELECT ord, stored_reply, started, later, first_at, first_wh, last_at, last_wh, {listed}
-        FROM known
+        SELECT k.ord, k.stored_reply, k.started, k.later, k.first_at, k.first_wh, k.last_at, k.last_wh,
+               {", ".join(_TOKEN_COLUMNS)}, {of("k")}
+        FROM known k
+        JOIN input i ON i.ord = k.ord
+        LEFT JOIN {tags} g ON i.lookup AND g.id_tag = i.id_tag
+        LEFT JOIN {tags} p ON p.id = g.parent_id
     """
 
 
 _APPLY_SQL = _apply_sql()
+
+
+def _sessions_write(sessions: list[Transaction], answered: list[tuple[int, int, dict[str, Any]]]) -> None:
+    """Write what the events changed of their sessions and the replies of the events that carried a token.
+
+    One statement (two UPDATEs from JSON input, as ``_events_apply`` takes its input).
+    """
+    rows = [
+        {"id": session.pk, **{name: _json_value(getattr(session, name)) for name in _UPDATED}} for session in sessions
+    ]
+    replies = [{"transaction_id": pk, "seq_no": seq_no, "reply": reply} for pk, seq_no, reply in answered]
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE_SQL, [json.dumps(rows), json.dumps(replies)])
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+_WRITE_SQL = f"""
+    WITH sessions AS (
+        UPDATE {Transaction._meta.db_table} t
+        SET {", ".join(f"{name} = v.{name}" for name in _UPDATED)}
+        FROM jsonb_to_recordset(%s::jsonb) AS v (id bigint, {", ".join(f"{n} {t}" for n, t in _UPDATED_TYPES.items())})
+        WHERE t.id = v.id
+    )
+    UPDATE {TransactionEvent._meta.db_table} e SET reply = v.reply
+    FROM jsonb_to_recordset(%s::jsonb) AS v (transaction_id bigint, seq_no bigint, reply jsonb)
+    WHERE e.transaction_id = v.transaction_id AND e.seq_no = v.seq_no
+"""
 
 
 def _remote_starts_link(sessions: list[Transaction], spelling: RemoteStartById) -> None:

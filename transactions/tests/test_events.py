@@ -382,9 +382,9 @@ def test_a_wave_of_events_costs_the_same_statements_whatever_its_size() -> None:
 
     few, many = statements(3), statements(40)
     assert few == many
-    # Started: the tokens, the sessions with their events and readings, the UPDATE. Updated with readings
-    # only: the one statement (no session changed). Ended: that, the UPDATE and the remote starts' link.
-    assert many == [3, 1, 3]
+    # Started: the sessions with their events, readings and tokens, then what changed with the replies.
+    # Updated with readings only: the first alone (no session changed). Ended: both and the remote starts' link.
+    assert many == [2, 1, 3]
 
 
 def test_meter_values_of_a_wave_cost_one_statement() -> None:
