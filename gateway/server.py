@@ -15,6 +15,12 @@ Keepalive: EMQX drops a charger that sent no text frame for 1.5 heartbeat interv
 WebSocket pings, and knows no interval but an Accepted reply's. In the default ``lenient`` mode a
 ping or pong from the charger also counts, and a Pending/Rejected reply's retry interval covers the
 silence of a charger waiting to boot again; ``emqx`` mode keeps EMQX's rule exactly.
+
+Security: every handshake is decided by ``services.handshake_authenticate`` (the charger's security
+profile, the username rule, the password, a verified client certificate's CN, the lockout), the same
+function /gateway/auth answers EMQX with. With a certificate and key the listener speaks TLS 1.2+ only and,
+given client CAs, verifies client certificates (CRLs too) in the handshake; ``plain_port`` adds a ws://
+listener beside it for profile 0 and 1 chargers (one port per scheme: a charger's URL says which).
 """
 
 from __future__ import annotations
