@@ -415,3 +415,30 @@ def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def test_with_auth_url_the_gateway_sends_transport_and_certificate_to_gateway_auth(
+    tls_gateway: Any, pki: Pki, live_server: Any, settings: Any
+) -> None:
+    """A gateway that asks /gateway/auth (CSMS_GATEWAY_AUTH_URL) sends what EMQX's templates send."""
+    settings.CSMS_GATEWAY_AUTH_TOKEN = "between-gateway-and-us"
+    url = f"{live_server.url}/gateway/auth"
+    gw = tls_gateway(auth_url=url, auth_token="between-gateway-and-us")
+    untrusted = tls_gateway(auth_url=url, auth_token="a-guess")
+    p2, p3 = new_cid("p2"), new_cid("p3")
+    registered(p2, SecurityProfile.TLS_BASIC)
+    registered(p3, SecurityProfile.TLS_CLIENT_CERT)
+    server_only = client_context(pki.server_ca)
+
+    async def scenario() -> list[int | str]:
+        return [
+            await handshake(gw.url, p2, tls=server_only, headers=basic(p2, PASSWORD)),
+            await handshake(plain_url(gw), p2, headers=basic(p2, PASSWORD)),
+            await handshake(gw.url, p3, tls=client_context(pki.server_ca, pki.csms_ca.issue(p3))),
+            await handshake(gw.url, p3, tls=client_context(pki.server_ca, pki.csms_ca.issue(p2))),
+            await handshake(untrusted.url, p2, tls=server_only, headers=basic(p2, PASSWORD)),
+        ]
+
+    assert asyncio.run(scenario()) == [101, 401, 101, 403, 503]
+    assert security_events(p2) == [("SecurityProfileViolation", "tls_required")]
+    assert security_events(p3) == [("InvalidChargePointCertificate", "certificate_cn_mismatch")]
