@@ -12,6 +12,7 @@ from chargers.api.serializers import TriggerSerializer
 from chargers.filtersets import CONNECTOR_STATUSES
 from dashboard.forms import CommandForm
 from protocols.v16 import enums
+from protocols.v201 import enums as v201
 
 
 def test_the_enumerations_are_the_16_schemas_own() -> None:
@@ -40,7 +41,11 @@ def test_the_api_and_the_dashboard_offer_the_trigger_messages_of_the_chargers_ve
     assert tuple(value for value, _ in cast(list[tuple[str, str]], dashboard.choices)) == enums.TRIGGER_MESSAGES
 
 
-def test_the_domains_connector_statuses_are_16s_and_unknown() -> None:
+def test_the_domains_connector_statuses_are_16s_and_201s_and_unknown() -> None:
     # The domain stores the status a StatusNotification reports, or "Unknown" before the first one;
-    # its filters cannot import this package, so this pins their list to the schema's.
-    assert {value for value, _ in CONNECTOR_STATUSES} == {*enums.CONNECTOR_STATUSES, "Unknown"}
+    # its filters cannot import the protocol packages, so this pins their list to both schemas'.
+    assert {value for value, _ in CONNECTOR_STATUSES} == {
+        *enums.CONNECTOR_STATUSES,
+        *v201.CONNECTOR_STATUSES,
+        "Unknown",
+    }
