@@ -78,6 +78,9 @@ def commands_enqueue(
     """
     if charge_point.registration_status == RegistrationStatus.REJECTED:
         raise CommandError(f"{charge_point} is rejected: accept it before sending it commands")
+    refusal = ports.commands_refused(charge_points=[charge_point]).get(charge_point.pk)
+    if refusal:
+        raise CommandError(refusal)
     port = ports.port_of(charge_point)
     port.command_check(charge_point=charge_point, action=action, payload=payload)
     payloads = port.command_split(charge_point=charge_point, action=action, payload=payload)
@@ -271,6 +274,7 @@ def commands_queue_once(
 
     Two statements at most, whatever the number of chargers; no checks (the version built the
     request) and no dispatch task: the caller's batch sends queued commands once its replies are out.
+    A charger that takes no commands at all (``ports.commands_refused``) gets none.
 
     The charge points must be locked (``charge_points_lock``): the lock keeps two boots of one
     charger from both finding none queued and queueing two.
@@ -283,6 +287,8 @@ def commands_queue_once(
             charge_point_id__in=[cp.pk for cp in charge_points], action=request.action, status=Command.Status.QUEUED
         ).values_list("charge_point_id", flat=True)
     )
+    # A charger that takes no commands is skipped like one that has it queued.
+    queued |= set(ports.commands_refused(charge_points=charge_points))
     expires_at = now + timedelta(seconds=settings.CSMS_COMMAND_EXPIRY)
     new = []
     for charge_point in charge_points:

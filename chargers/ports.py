@@ -10,6 +10,7 @@ payload by hand and a new version brings its own spellings of the same operator 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -109,3 +110,24 @@ def port_of(charge_point: ChargePoint) -> ProtocolPort:
 def versions() -> list[str]:
     """The versions registered, in order."""
     return sorted(_PORTS)
+
+
+# Whatever carries a charger's Calls may know that the charger takes none (an MQTT charger whose
+# firmware cannot): it registers a refuser at start, which says why, by charge point primary key.
+CommandRefuser = Callable[[Sequence["ChargePoint"]], dict[int, str]]
+_REFUSERS: list[CommandRefuser] = []
+
+
+def command_refuser_register(refuser: CommandRefuser) -> None:
+    """Have ``refuser`` asked before any command is queued (``chargers.commands``); once is enough."""
+    if refuser not in _REFUSERS:
+        _REFUSERS.append(refuser)
+
+
+def commands_refused(*, charge_points: Sequence[ChargePoint]) -> dict[int, str]:
+    """Why each of these chargers cannot be sent commands, by primary key (the others can)."""
+    refused: dict[int, str] = {}
+    for refuser in _REFUSERS:
+        for pk, reason in refuser(charge_points).items():
+            refused.setdefault(pk, reason)
+    return refused

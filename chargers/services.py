@@ -198,6 +198,8 @@ def charge_point_registration_set(*, charge_point: ChargePoint, status: str) -> 
 def _boot_trigger_enqueue(*, charge_point: ChargePoint) -> None:
     """Queue the version's "boot now" (1.6: TriggerMessage BootNotification) unless one is already
     waiting (accepted twice)."""
+    if ports.commands_refused(charge_points=[charge_point]):
+        return  # it takes no commands (an MQTT charger whose firmware cannot): it boots again at its own retry
     try:
         boot_now = ports.port_of(charge_point).shortcuts.boot_now()
     except LookupError:  # a version no package speaks: it boots again at its own retry
