@@ -22,6 +22,7 @@ VIEWER_PERMISSIONS: tuple[str, ...] = (
     "transactions.view_transaction",
     "transactions.view_metervalue",
     "mqtt_bridge.view_messagelog",
+    "mqtt_bridge.view_mqttchargerprofile",
 )
 OPERATOR_PERMISSIONS: tuple[str, ...] = VIEWER_PERMISSIONS + (
     "chargers.add_idtag",
@@ -38,6 +39,9 @@ ADMIN_PERMISSIONS: tuple[str, ...] = OPERATOR_PERMISSIONS + (
     "apikeys.view_apitoken",
     "apikeys.add_apitoken",
     "apikeys.change_apitoken",
+    "mqtt_bridge.add_mqttchargerprofile",
+    "mqtt_bridge.change_mqttchargerprofile",
+    "mqtt_bridge.delete_mqttchargerprofile",
 )
 ROLES: dict[str, tuple[str, ...]] = {
     "viewer": VIEWER_PERMISSIONS,

@@ -8,6 +8,11 @@ Nothing is guessed: the route a payload came by (``RouteMatch.spec``) gives the 
 and OCPP version and lists the dialects it accepts. Among those, the JSON value's structure decides:
 an object is the EMQX envelope, an array OCPP-J; a structure the route does not accept is refused. A
 CallError answering a payload whose structure could not be read is written in the route's first dialect.
+
+Every dialect but the EMQX envelope is an OCPP-J array: ``ocppj``, and the dialect of an MQTT charger
+profile, which is the profile's name (``topics.ProfileSpec``). A profile's frames are written in its
+reply encoding, which the publisher passes to ``encode``: ``ocppj``, or ``ocppj-action-id`` for
+firmware that expects the action where the message id belongs in our replies.
 """
 
 from __future__ import annotations
@@ -21,24 +26,45 @@ from protocols.validation import error_code
 from . import decoding
 from .frames import MAX_ACTION_LENGTH, MAX_MESSAGE_ID_LENGTH, Frame, Kind, Rejected
 from .routes import RouteMatch
+from .topics import ProfileMatch
 
 EMQX = "emqx"
 OCPPJ = "ocppj"
 DIALECTS = (EMQX, OCPPJ)
+# OCPP-J, compact, with the action in the id slot of our CallResults and CallErrors:
+# `[3, "BootNotification", {...}]` (an ESP32 charger's firmware matches replies by action).
+OCPPJ_ACTION_ID = "ocppj-action-id"
+# How a frame can be written (``encode``): the dialects', and the reply encodings of MQTT charger profiles.
+ENCODINGS = (EMQX, OCPPJ, OCPPJ_ACTION_ID)
+
+
+def structure_of(dialect: str) -> str:
+    """The JSON structure a dialect's payloads have: ``emqx`` (an object) or ``ocppj`` (an array)."""
+    return EMQX if dialect == EMQX else OCPPJ
 
 
 def _dumps(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def encode(frame: Frame) -> bytes:
-    """The MQTT payload for ``frame`` in its dialect."""
-    if frame.dialect == OCPPJ:
+def encode(frame: Frame, *, encoding: str = "") -> bytes:
+    """The payload for ``frame`` in ``encoding`` (default: its dialect's); ValueError for an unknown one.
+
+    ``ocppj-action-id`` writes our CallResults and CallErrors with the action in the id slot (the id
+    itself when the action is unknown: a Call we could not read); our Calls stay standard OCPP-J.
+    """
+    encoding = encoding or frame.dialect
+    if encoding in (OCPPJ, OCPPJ_ACTION_ID):
+        slot = frame.message_id
+        if encoding == OCPPJ_ACTION_ID and frame.kind != Kind.CALL and frame.action:
+            slot = frame.action
         if frame.kind == Kind.CALL:
             return _dumps([2, frame.message_id, frame.action, frame.payload])
         if frame.kind == Kind.RESULT:
-            return _dumps([3, frame.message_id, frame.payload])
-        return _dumps([4, frame.message_id, frame.error_code, frame.error_description, frame.error_details or {}])
+            return _dumps([3, slot, frame.payload])
+        return _dumps([4, slot, frame.error_code, frame.error_description, frame.error_details or {}])
+    if encoding != EMQX:
+        raise ValueError(f"no encoding {encoding!r} (known: {', '.join(ENCODINGS)})")
     if frame.kind == Kind.CALL:
         return _dumps(
             {"MessageTypeId": 2, "UniqueId": frame.message_id, "Action": frame.action, "Payload": frame.payload}
@@ -83,16 +109,16 @@ def decode(*, topic: str, match: RouteMatch, payload: bytes, received_at: dateti
         except decoding.DecodeError as exc:
             raise _refused(exc, payload, spec.ocpp_version) from None
         if isinstance(data, dict):
-            dialect = EMQX
+            structure = EMQX
         elif isinstance(data, list):
-            dialect = OCPPJ
+            structure = OCPPJ
         else:
             raise _Unreadable("bad_structure", "payload is neither an EMQX JSON object nor an OCPP-J array")
-        if dialect not in spec.dialects:
-            description = f"payload is {_STRUCTURE[dialect]}; this route takes {' or '.join(spec.dialects)}"
-            dialect = ""
+        dialect = _dialect_of(structure, spec.dialects)
+        if not dialect:
+            description = f"payload is {_STRUCTURE[structure]}; this route takes {' or '.join(spec.dialects)}"
             raise _Unreadable("bad_structure", description)
-        fields = _from_envelope(data, match.action) if dialect == EMQX else _from_array(data)
+        fields = _from_envelope(data, match.action) if structure == EMQX else _from_array(data)
     except _Unreadable as exc:
         reply = None
         if exc.error_code == _MESSAGE_TYPE and spec.ocpp_version == "1.6":
@@ -105,8 +131,8 @@ def decode(*, topic: str, match: RouteMatch, payload: bytes, received_at: dateti
             exc.message_id, exc.error_code = "-1", "RpcFrameworkError"
         if exc.error_code and exc.message_id:
             # The structure read (the whole value, or readable_message's head), else the route's first.
-            read = exc.dialect or dialect
-            reply_dialect = read if read in spec.dialects else spec.dialect
+            read = _dialect_of(exc.dialect, spec.dialects) if exc.dialect else dialect
+            reply_dialect = read or spec.dialect
             code = error_code("format", spec.ocpp_version) if exc.error_code == "format" else exc.error_code
             call = Frame(
                 charge_point_id=cid,
@@ -135,8 +161,14 @@ def decode(*, topic: str, match: RouteMatch, payload: bytes, received_at: dateti
         dialect=dialect,
         transport=spec.transport,
         received_at=received_at,
+        new_boot=isinstance(match, ProfileMatch) and fields["kind"] == Kind.CALL and match.boots_anew(fields["action"]),
         **fields,
     )
+
+
+def _dialect_of(structure: str, accepted: tuple[str, ...]) -> str:
+    """The first of a route's dialects whose payloads have this structure; "" when none has."""
+    return next((dialect for dialect in accepted if structure_of(dialect) == structure), "")
 
 
 # The error code of an unknown MessageTypeId with a readable id: MessageTypeNotSupported where the version has it.

@@ -35,6 +35,10 @@ class Frame:
     ``action`` is set for Calls; for results and errors it is filled in from the command we sent
     (the EMQX gateway does not carry it). The payload travels parsed; only an
     unreadable message keeps its raw text (``Rejected.raw``).
+
+    ``new_boot`` is set by the transport on a BootNotification it knows to be a charger's new boot,
+    not a redelivery, from a charger whose message ids restart at every boot (an MQTT charger
+    profile says so): it is handled even when its id and payload are those of the previous boot's.
     """
 
     charge_point_id: str
@@ -50,6 +54,7 @@ class Frame:
     transport: str = "mqtt"
     topic: str = ""
     received_at: datetime | None = None
+    new_boot: bool = False
 
     def to_task(self) -> dict[str, Any]:
         """A JSON-safe dict for a Celery message (see ``from_task``).
@@ -59,6 +64,8 @@ class Frame:
         data = {name: getattr(self, name) for name in self.__slots__}
         data["kind"] = int(self.kind)
         data["received_at"] = self.received_at.isoformat() if self.received_at else None
+        if not self.new_boot:
+            del data["new_boot"]  # only when set: a worker of the previous release takes the others
         return data
 
     @classmethod

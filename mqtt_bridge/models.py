@@ -96,3 +96,62 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} {self.charge_point_id} {self.message_id}"
+
+
+class MqttChargerProfile(models.Model):
+    """Chargers that speak OCPP-J over MQTT themselves, and the quirks of their firmware, as data.
+
+    A profile is a route: a charger belongs to it by publishing on its uplink topic (the charge point
+    id is read from the topic by the template), is answered and sent commands on its downlink topic, in
+    its reply encoding. A per-model profile names the model in its topics (``/charger/ESP32-A/{cid}``).
+    The name travels as the frame's dialect and becomes its chargers' ``ChargePoint.dialect``, which is
+    how a reply or a command finds the profile again: it cannot change once the profile exists.
+
+    Retained uplink messages (firmware that publishes with the retain flag) need no setting: the broker
+    hands the last one again to every new subscription (each bridge start or reconnect) with the retain
+    flag set, and the bridge drops every retained delivery on a profile's route as the redelivery it is
+    (kept in the message log as ``retained``). Validation, and what the bridge does with a profile:
+    ``mqtt_bridge.profiles``.
+    """
+
+    class ReplyEncoding(models.TextChoices):
+        OCPPJ = "ocppj", "OCPP-J arrays"
+        OCPPJ_ACTION_ID = "ocppj-action-id", "OCPP-J, the action in the id slot of our replies"
+
+    class OcppVersion(models.TextChoices):
+        V16 = "1.6", "OCPP 1.6"
+        V201 = "2.0.1", "OCPP 2.0.1"
+
+    name = models.SlugField(
+        max_length=16,
+        unique=True,
+        help_text="Lower-case letters, digits, - and _; the dialect of its chargers (cannot change)",
+    )
+    uplink_template = models.CharField(
+        max_length=200,
+        unique=True,
+        help_text="Topic the chargers publish on, e.g. /charger/{cid} ({cid} once, a whole level; + a level ignored)",
+    )
+    downlink_template = models.CharField(
+        max_length=200, help_text="Topic our replies and commands go to, e.g. /system/{cid} ({cid} once, no wildcards)"
+    )
+    ocpp_version = models.CharField(max_length=8, choices=OcppVersion.choices, default=OcppVersion.V16)
+    reply_encoding = models.CharField(max_length=20, choices=ReplyEncoding.choices, default=ReplyEncoding.OCPPJ)
+    accepts_calls = models.BooleanField(
+        default=True, help_text="Whether the firmware takes Calls from the CSMS; if not, commands are refused"
+    )
+    ids_restart_at_boot = models.BooleanField(
+        default=False,
+        help_text="The firmware numbers its messages from 1 again at every boot: a BootNotification it publishes "
+        "is a new boot even with the id and payload of the last one",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "MQTT charger profile"
+
+    def __str__(self) -> str:
+        return self.name

@@ -5,17 +5,23 @@ gateway's link, ``/healthz``, the benchmark's chargers and responder, the tests'
 parsing (``mqtt[s]://user:pass@host:port``), the credentials, TLS (``CSMS_MQTT_CA_FILE``), the protocol
 version, the reconnect delays and ``TCP_NODELAY`` are decided once. Given a ``url``, the factory needs no
 Django settings: the benchmark's load generator runs in a process without them.
+
+The publisher sends a frame to ``CSMS_TOPIC_DOWNSTREAM`` in its dialect, or, when its dialect is an MQTT
+charger profile's name, to that profile's downlink topic in its reply encoding. The profiles live in
+the database, which this module does not import (see above): ``downlinks_register`` is given the
+lookup at start (``mqtt_bridge.apps``, from ``profiles.py``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -25,11 +31,20 @@ from django.conf import settings
 from backoffice import metrics
 
 from . import dialects
-from .frames import Frame
+from .frames import Frame, Kind
 from .topics import Topics
 from .transports import PublishError
 
-__all__ = ["PublishError", "Publisher", "broker_address", "client_create", "publisher", "set_nodelay"]
+__all__ = [
+    "Downlink",
+    "PublishError",
+    "Publisher",
+    "broker_address",
+    "client_create",
+    "downlinks_register",
+    "publisher",
+    "set_nodelay",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +107,30 @@ def broker_address(url: str | None = None) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or (8883 if parts.scheme == "mqtts" else 1883)
 
 
+@dataclasses.dataclass(frozen=True)
+class Downlink:
+    """How frames reach the chargers of one MQTT charger profile: its topic template, its reply encoding,
+    and whether they take Calls from us at all."""
+
+    template: str
+    encoding: str
+    accepts_calls: bool = True
+
+    def topic(self, charge_point_id: str) -> str:
+        return self.template.replace("{cid}", charge_point_id)
+
+
+# The profiles named, by name (a dialect no profile has is left out).
+DownlinkLookup = Callable[[Collection[str]], dict[str, Downlink]]
+_downlinks: DownlinkLookup = lambda names: {}  # noqa: E731 (until the app registers the database lookup)
+
+
+def downlinks_register(lookup: DownlinkLookup) -> None:
+    """Give the publisher the lookup of MQTT charger profiles (``mqtt_bridge.apps`` at start)."""
+    global _downlinks
+    _downlinks = lookup
+
+
 class Publisher:
     """The MQTT transport's publisher: one connected client per process (workers, admin, API)."""
 
@@ -125,11 +164,11 @@ class Publisher:
         if not self._connected.wait(timeout):
             raise PublishError("not connected to the MQTT broker")
         deadline = time.monotonic() + timeout
-        infos = []
-        for frame in frames:
-            topic = self.topics.downstream_for(frame.charge_point_id)
-            infos.append(self.client.publish(topic, dialects.encode(frame), qos=1))
-        for frame, info in zip(frames, infos, strict=True):
+        sent, infos = [], []
+        for frame, (topic, payload) in self._addressed(frames):
+            sent.append(frame)
+            infos.append(self.client.publish(topic, payload, qos=1))
+        for frame, info in zip(sent, infos, strict=True):
             try:
                 info.wait_for_publish(max(0.0, deadline - time.monotonic()))
             except (RuntimeError, ValueError) as exc:
@@ -137,6 +176,41 @@ class Publisher:
             if not info.is_published():
                 raise PublishError(f"no PUBACK within {timeout} s")
             metrics.count("csms_frames_out_total", action=frame.action or "unknown", kind=frame.kind.name.lower())
+
+    def _addressed(self, frames: Sequence[Frame]) -> list[tuple[Frame, tuple[str, bytes]]]:
+        """Each frame with its topic and payload; a frame no route can carry is logged, counted, left out.
+
+        Left out rather than raising PublishError: that would retry the whole batch (and its other
+        chargers' replies) forever for a profile that was deleted, or hold a chunk of commands back.
+        A Call for a charger whose profile takes none is refused at queueing
+        (``profiles.charge_points_refused``); one queued before its profile said so times out.
+        """
+        named = {frame.dialect for frame in frames if frame.dialect not in dialects.DIALECTS}
+        profiles = _downlinks(named) if named else {}
+        addressed = []
+        for frame in frames:
+            if frame.dialect in dialects.DIALECTS:
+                addressed.append((frame, (self.topics.downstream_for(frame.charge_point_id), dialects.encode(frame))))
+                continue
+            downlink = profiles.get(frame.dialect)
+            if downlink is None:
+                reason = "no_profile"
+            elif frame.kind == Kind.CALL and not downlink.accepts_calls:
+                reason = "calls_refused"
+            else:
+                payload = dialects.encode(frame, encoding=downlink.encoding)
+                addressed.append((frame, (downlink.topic(frame.charge_point_id), payload)))
+                continue
+            logger.warning(
+                "not sent: reason=%s charger=%s profile=%s action=%s message_id=%s",
+                reason,
+                frame.charge_point_id,
+                frame.dialect,
+                frame.action or "-",
+                frame.message_id,
+            )
+            metrics.count("csms_frames_unsent_total", reason=reason, kind=frame.kind.name.lower())
+        return addressed
 
     def close(self) -> None:
         self.client.disconnect()

@@ -101,6 +101,8 @@ def _wave_handle(wave: list[tuple[int, Frame]], now: datetime) -> dict[int, Fram
             stored = previous.get((frame.charge_point_id, frame.message_id))
             if (
                 stored is not None
+                # A new boot of a charger whose ids restart at boot (its transport knows): not a redelivery.
+                and not frame.new_boot
                 and stored.action == frame.action
                 and stored.payload_hash == hashes[index]
                 and stored.received_at >= window

@@ -24,7 +24,11 @@ version (a ``RouteSpec``); a frame's version is its route's, never read from the
   OCPP-J chargers that accepts nothing else) or ``ocppj@2.0.1:charger201/{cid}`` (chargers that speak
   2.0.1 over MQTT themselves). Each is a Call topic that takes results and errors too (the
   MessageTypeId tells them apart).
-- Everything goes out on ``CSMS_TOPIC_DOWNSTREAM`` (``ocpp/cs/{cid}``), encoded in the frame's dialect.
+- **Profile routes** are those of MQTT charger profiles (``profiles.py``: chargers that speak OCPP-J
+  over MQTT themselves, with their quirks as data): each profile's uplink template is a Call topic with
+  a ``ProfileSpec``, whose only dialect is the profile's name. The bridge adds them (``profiles=``).
+- Everything goes out on ``CSMS_TOPIC_DOWNSTREAM`` (``ocpp/cs/{cid}``), encoded in the frame's dialect;
+  a profile's chargers on its downlink template, in its reply encoding (``mqtt.Publisher``).
 """
 
 from __future__ import annotations
@@ -36,13 +40,69 @@ from django.conf import settings
 
 from .routes import DEFAULT_SPEC, MQTT, Route, RouteMatch, RouteSpec
 
-__all__ = ["CID_PATTERN", "DEFAULT_SPEC", "V201_SPEC", "Route", "RouteSpec", "TopicMatch", "TopicTemplate", "Topics"]
+__all__ = [
+    "CID_PATTERN",
+    "DEFAULT_SPEC",
+    "V201_SPEC",
+    "ProfileMatch",
+    "ProfileSpec",
+    "Route",
+    "RouteSpec",
+    "TopicMatch",
+    "TopicTemplate",
+    "Topics",
+    "templates_overlap",
+]
 
 CID_PATTERN = r"[^/+#]{1,48}"
 # Our gateway's 2.0.1 sockets: it publishes the EMQX envelope for every version, so a reply to a
 # payload whose structure could not be read is written as one (CSMS_DEFAULT_DIALECT is the 1.6
 # route's, whose gateway may be any).
 V201_SPEC = RouteSpec(transport=MQTT, dialects=("emqx", "ocppj"), ocpp_version="2.0.1")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProfileSpec(RouteSpec):
+    """The route of an MQTT charger profile: OCPP-J arrays whose dialect is the profile's name.
+
+    The name travels as the frame's dialect (and so as its charger's ``ChargePoint.dialect``): that is
+    how a reply or a command finds the profile's downlink topic and reply encoding again. What the
+    bridge needs to know of the profile when a message arrives is here: whether its chargers restart
+    their message ids at every boot.
+    """
+
+    ids_restart_at_boot: bool = False
+
+    @property
+    def profile(self) -> str:
+        return self.dialects[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileMatch(RouteMatch):
+    """A message on a profile's route, with what MQTT said about its delivery.
+
+    ``redelivered`` is the MQTT DUP flag: the broker sends this message again because we did not
+    acknowledge it (QoS 1), so it may have been handled already. (A retained delivery never gets
+    this far: the consumer drops it, see ``transports.mqtt``.)
+    """
+
+    redelivered: bool = False
+
+    def boots_anew(self, action: str) -> bool:
+        """Whether a Call of ``action`` delivered so is a new boot of a charger whose ids restart at boot.
+
+        Such firmware sends BootNotification with id "1" every time it starts: within
+        CSMS_DUPLICATE_WINDOW it has the id and the payload of the previous boot's, and would be taken
+        for its redelivery. A first delivery (QoS 0, or QoS 1 without DUP) is the charger's own.
+        """
+        spec = self.spec
+        return (
+            action == "BootNotification"
+            and not self.redelivered
+            and isinstance(spec, ProfileSpec)
+            and spec.ids_restart_at_boot
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +131,42 @@ class TopicTemplate:
         return re.compile("/".join(parts) + r"\Z")
 
 
+def _level_regex(level: str) -> re.Pattern[str]:
+    escaped = re.escape(level)
+    escaped = escaped.replace(re.escape("{cid}"), CID_PATTERN).replace(re.escape("{action}"), "[A-Za-z0-9]+")
+    return re.compile(escaped + r"\Z")
+
+
+def _levels_overlap(first: str, second: str) -> bool:
+    if first == second or "+" in (first, second):
+        return True
+    if "{" in first and "{" in second:
+        return True  # two placeholders: assume some level matches both
+    if "{" in first:
+        return _level_regex(first).match(second) is not None
+    if "{" in second:
+        return _level_regex(second).match(first) is not None
+    return False
+
+
+def templates_overlap(first: str, second: str) -> bool:
+    """Whether some topic would match both templates (``+`` and placeholders match one level, ``#`` the rest).
+
+    Two routes that overlap make the route of a message depend on the order templates are tried in:
+    a profile's uplink must overlap no other route (and its downlink none of our uplinks, or we would
+    read our own messages).
+    """
+    ours, theirs = first.split("/"), second.split("/")
+    for index in range(max(len(ours), len(theirs))):
+        a = ours[index] if index < len(ours) else None
+        b = theirs[index] if index < len(theirs) else None
+        if a == "#" or b == "#":
+            return True
+        if a is None or b is None or not _levels_overlap(a, b):
+            return False
+    return True
+
+
 # The name this module gave it first: every transport's consumers now say RouteMatch.
 TopicMatch = RouteMatch
 
@@ -90,6 +186,7 @@ class Topics:
         default: RouteSpec = DEFAULT_SPEC,
         call_v201: str = "",
         reply_v201: str = "",
+        profiles: list[tuple[str, ProfileSpec]] | None = None,
     ) -> None:
         if "{cid}" not in downstream:
             raise ValueError(f"downstream topic {downstream!r} has no {{cid}} placeholder")
@@ -103,6 +200,8 @@ class Topics:
         for entry in routes or []:
             spec, address = RouteSpec.parse(entry, transport=MQTT)
             templates.append(TopicTemplate(address, Route.CALL, spec))
+        for address, profile_spec in profiles or []:
+            templates.append(TopicTemplate(address, Route.CALL, profile_spec))
         for address in presence or []:
             route = Route.DISCONNECTED if address.rstrip("/").endswith("disconnected") else Route.CONNECTED
             templates.append(TopicTemplate(address, route, default))
@@ -117,7 +216,8 @@ class Topics:
         self._compiled = [(t, t.regex) for t in self.templates]
 
     @classmethod
-    def from_settings(cls) -> Topics:
+    def from_settings(cls, *, profiles: list[tuple[str, ProfileSpec]] | None = None) -> Topics:
+        """The routes of the settings, and the profile routes given (``(uplink template, spec)``)."""
         # The deployment's default dialect first: the one a reply to an unreadable payload is written in.
         first = settings.CSMS_DEFAULT_DIALECT
         dialects = (first, *(d for d in DEFAULT_SPEC.dialects if d != first))
@@ -131,6 +231,7 @@ class Topics:
             default=dataclasses.replace(DEFAULT_SPEC, dialects=dialects),
             call_v201=settings.CSMS_TOPIC_CALL_V201,
             reply_v201=settings.CSMS_TOPIC_REPLY_V201,
+            profiles=profiles,
         )
 
     @property

@@ -1,11 +1,11 @@
-"""FilterSet of the message log API."""
+"""FilterSets of the message log and MQTT charger profile APIs."""
 
 from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
 from chargers.filtersets import IsoDateTimeFilter
-from mqtt_bridge.models import MessageLog
+from mqtt_bridge.models import MessageLog, MqttChargerProfile
 
 
 class MessageLogFilter(filters.FilterSet):
@@ -20,3 +20,14 @@ class MessageLogFilter(filters.FilterSet):
     class Meta:
         model = MessageLog
         fields = ["charge_point", "action", "direction", "kind", "message_id", "after", "before"]
+
+
+class MqttChargerProfileFilter(filters.FilterSet):
+    ocpp_version = filters.ChoiceFilter(choices=MqttChargerProfile.OcppVersion.choices)
+    reply_encoding = filters.ChoiceFilter(choices=MqttChargerProfile.ReplyEncoding.choices)
+    accepts_calls = filters.BooleanFilter()
+    ids_restart_at_boot = filters.BooleanFilter()
+
+    class Meta:
+        model = MqttChargerProfile
+        fields = ["ocpp_version", "reply_encoding", "accepts_calls", "ids_restart_at_boot"]
