@@ -49,6 +49,8 @@ class Transaction(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["charge_point", "connector_id", "id_tag", "started_at", "meter_start"],
+                # 1.6 sessions only: a 2.0.1 session is the station's transactionId (the next constraint).
+                condition=models.Q(charger_transaction_id=""),
                 name="uniq_transaction_natural_key",
             ),
             models.UniqueConstraint(

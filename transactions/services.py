@@ -137,13 +137,14 @@ def _sessions_insert(
             SELECT charge_point_id, connector_id, id_tag, id_tag_status, reservation_id, meter_start,
                    started_at, %s, '', '', '', connector_id, '', ''
             FROM input
-            ON CONFLICT ON CONSTRAINT uniq_transaction_natural_key DO NOTHING
+            ON CONFLICT ({key}) WHERE charger_transaction_id = '' DO NOTHING
             RETURNING {columns}
         )
         SELECT true, {columns} FROM inserted
         UNION ALL
         SELECT false, {", ".join(f"t.{column}" for column in columns.split(", "))}
         FROM {table} t JOIN input USING ({key})
+        WHERE t.charger_transaction_id = ''
     """
     found: dict[tuple[Any, ...], Transaction] = {}
     created: set[int] = set()

@@ -481,3 +481,17 @@ def test_events_in_any_order_build_the_same_session(made: list[dict[str, Any]], 
         replies = list(session.events.order_by("seq_no").values_list("seq_no", "reply"))
         built.append(({name: getattr(session, name) for name in COMPARED}, readings, replies))
     assert built[0] == built[1]
+
+
+def test_two_sessions_alike_in_all_but_their_transaction_id_are_two_sessions() -> None:
+    # 1.6's natural key (connector, token, start time, meter start) is not a 2.0.1 session's identity:
+    # the station's transactionId is; the 1.6 key applies to 1.6 rows only.
+    cp = station()
+    alike = {"evse_id": 1, "connector_id": 1, "id_token": "CARD", "id_token_type": "ISO14443"}
+    samples = (reading(0, 1000, "Transaction.Begin"),)
+    record(event(cp, 0, "Started", 0, transaction_id="TX-A", samples=samples, **alike))
+    record(event(cp, 0, "Started", 0, transaction_id="TX-B", samples=samples, **alike))
+    assert sorted(Transaction.objects.filter(charge_point=cp).values_list("charger_transaction_id", flat=True)) == [
+        "TX-A",
+        "TX-B",
+    ]
