@@ -13,7 +13,10 @@ from gateway.server import Gateway, GatewayConfig
 
 
 class Command(BaseCommand):
-    help = "Run the OCPP 1.6-J WebSocket gateway: chargers on ws://host:port/ocpp/{cid}, frames on MQTT."
+    help = (
+        "Run the OCPP-J WebSocket gateway: chargers on ws://host:port/ocpp/{cid} (wss:// with "
+        "CSMS_GATEWAY_TLS_CERT/KEY, and ws:// on CSMS_GATEWAY_PLAIN_PORT beside it), frames on MQTT."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", help="listen address (CSMS_GATEWAY_HOST)")
