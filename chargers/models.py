@@ -336,7 +336,14 @@ class ConfigurationKey(models.Model):
 
 
 class Reservation(models.Model):
-    """A connector reserved for an id tag (ReserveNow), until used, cancelled or expired."""
+    """An EVSE (or any EVSE, or one with a connector type) reserved for an id token (ReserveNow), until
+    used, cancelled or expired.
+
+    1.6 reserves a connector (``connector_id``; 0: the charge point as a whole); its connector is its
+    EVSE (``evse_id`` = the connector, None for 0). 2.0.1 reserves an EVSE (``evse_id``), any EVSE
+    (None), or any EVSE with a connector of ``connector_type``; it names no connector (``connector_id`` 0).
+    ``parent_id_tag`` is 1.6's parentIdTag and 2.0.1's groupIdToken.
+    """
 
     class Status(models.TextChoices):
         REQUESTED = "requested"
@@ -349,8 +356,14 @@ class Reservation(models.Model):
     charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="reservations")
     reservation_id = models.IntegerField(help_text="The id the charger knows it by")
     connector_id = models.PositiveIntegerField()
+    evse_id = models.PositiveIntegerField(null=True, blank=True, help_text="None: any EVSE of the station")
+    connector_type = models.CharField(max_length=20, blank=True, help_text="2.0.1 ConnectorEnumType; blank: any")
     id_tag = models.CharField(max_length=36)
+    id_token_type = models.CharField(
+        max_length=16, choices=IdTokenType.choices, blank=True, help_text="2.0.1 IdTokenEnumType; blank for 1.6"
+    )
     parent_id_tag = models.CharField(max_length=36, blank=True)
+    parent_id_token_type = models.CharField(max_length=16, choices=IdTokenType.choices, blank=True)
     expiry_date = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -363,7 +376,8 @@ class Reservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"reservation {self.reservation_id} on {self.charge_point_id}#{self.connector_id} ({self.status})"
+        where = "any EVSE" if self.evse_id is None else f"EVSE {self.evse_id}"
+        return f"reservation {self.reservation_id} on {self.charge_point_id} {where} ({self.status})"
 
 
 class ChargingProfile(models.Model):

@@ -9,7 +9,9 @@ the 2.0.1 schema, and the station's state must allow it where the schema cannot 
   RequestStartTransaction of this station: that id is how the session it causes is linked to it;
 - SendLocalList: ``versionNumber`` above 0 (0 means "no list", D01.FR.18), every id token once
   (D01.FR.06), and in a Full list every entry with its ``idTokenInfo`` (an entry without one removes
-  a token: only a Differential update does that, D01.FR.17).
+  a token: only a Differential update does that, D01.FR.17);
+- ReserveNow's ``expiryDateTime`` is a future time; CancelReservation names a reservation of this
+  station that is open (requested or accepted), as 1.6.
 An EVSE the station never reported (UnlockConnector, ChangeAvailability, RequestStartTransaction,
 Reset, TriggerMessage) is not refused: commands may go to a station before it reported its EVSEs
 (a connected station that has not booted yet, or whose StatusNotifications are still to come), and
@@ -21,17 +23,22 @@ commands of at most that many items each, in order (B06.FR.05: the CSMS shall no
 TC_B_08_CSMS). The limit is read from the device model as the station last reported it, in a
 NotifyReport or a GetVariables answer; without one, the command goes whole.
 
-``command_queued``: queuing a 2.0.1 command records nothing before its answer (a 2.0.1 ReserveNow
-does not request a reservation yet: block H comes with its own issue).
+``command_queued``: a queued ReserveNow requests its reservation (``chargers.reservations``: the EVSE
+or none, the connector type, the token and group token with their types, the expiry), settled by the
+answer (``results``); no other 2.0.1 command records anything before its answer.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 from chargers.commands import CommandError
 from chargers.device_model import device_variable_value
 from chargers.models import ChargePoint, Command
+from chargers.reservations import reservation_open, reservation_request
 from transactions.models import Transaction
 
 from ..validation import Kind, OcppError, validate
@@ -92,6 +99,32 @@ def _check_state(charge_point: ChargePoint, action: str, payload: dict[str, Any]
             )
     if action == "SendLocalList":
         _check_local_list(payload)
+    if action == "ReserveNow":
+        expiry = _expiry(payload)
+        if expiry <= timezone.now():
+            raise CommandError(
+                "expiryDateTime must be in the future", {"expiryDateTime": ["must be a future UTC time"]}
+            )
+    if action == "CancelReservation" and not reservation_open(
+        charge_point=charge_point, reservation_id=payload["reservationId"]
+    ):
+        raise CommandError(
+            f"no open reservation {payload['reservationId']} on {charge_point}",
+            {"reservationId": ["no open reservation with this id on this charging station"]},
+        )
+
+
+def _expiry(payload: dict[str, Any]) -> datetime:
+    """ReserveNow's expiryDateTime (the schema only says it is a string), with its offset."""
+    try:
+        expiry = datetime.fromisoformat(payload["expiryDateTime"])
+    except ValueError:
+        raise CommandError(
+            "expiryDateTime is not a date-time", {"expiryDateTime": ["not an ISO 8601 date-time"]}
+        ) from None
+    if expiry.tzinfo is None:
+        raise CommandError("expiryDateTime has no offset", {"expiryDateTime": ["must be a UTC time (Z or an offset)"]})
+    return expiry
 
 
 def _check_local_list(payload: dict[str, Any]) -> None:
@@ -147,4 +180,18 @@ def items_per_message(*, charge_point: ChargePoint, instance: str) -> int | None
 
 
 def command_queued(*, command: Command) -> None:
-    """What a queued 2.0.1 command means before its answer: nothing (see the module's docstring)."""
+    """What a queued 2.0.1 command means before its answer: a ReserveNow requests its reservation."""
+    if command.action == "ReserveNow":
+        payload = command.request
+        group = payload.get("groupIdToken") or {}
+        reservation_request(
+            charge_point=command.charge_point,
+            reservation_id=payload["id"],
+            evse_id=payload.get("evseId"),
+            connector_type=payload.get("connectorType", ""),
+            id_tag=payload["idToken"]["idToken"],
+            id_token_type=payload["idToken"]["type"],
+            parent_id_tag=group.get("idToken", ""),
+            parent_id_token_type=group.get("type", ""),
+            expiry_date=_expiry(payload),
+        )

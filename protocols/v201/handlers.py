@@ -4,9 +4,10 @@ Every one of the 25 station-initiated actions is answered with a reply its resul
 Provisioning (block B: BootNotification, Heartbeat, StatusNotification, NotifyReport) and the
 notifications that have a kind of their own (NotifyEvent, SecurityEventNotification, firmware and log
 status, DataTransfer) are applied here; the sessions (Authorize, TransactionEvent, MeterValues) are
-``sessions``'s. The 13 others are kept as ``ChargerEvent`` NOTIFICATION rows (``status`` = the action,
-``detail`` = the payload) and answered as a CSMS that does not act on them yet honestly answers
-(``_RECORDED``); later issues give them their meaning.
+``sessions``'s. ReservationStatusUpdate ends its reservation (Expired: expired, Removed: cancelled) and is
+kept as a ``ChargerEvent`` NOTIFICATION row (``status`` = the action, ``detail`` = the payload), as the 12
+others are, answered as a CSMS that does not act on them yet honestly answers (``_RECORDED``); later
+issues give them their meaning.
 
 The payload has already passed its JSON schema; what a schema cannot check (a timestamp that is not
 a date) raises OcppError here, before anything is written.
@@ -20,9 +21,9 @@ from typing import Any
 
 from django.conf import settings
 
-from chargers import commands, device_model
+from chargers import commands, device_model, reservations
 from chargers import services as chargers
-from chargers.models import ChargePoint, ChargerEvent, DeviceVariable, RegistrationStatus
+from chargers.models import ChargePoint, ChargerEvent, DeviceVariable, RegistrationStatus, Reservation
 
 from .. import BulkHandler, Handler
 from ..validation import OcppError
@@ -233,6 +234,25 @@ def _event(kind: str, status_field: str, timestamp_field: str | None = None) -> 
     return handle
 
 
+#: What a station's ReservationStatusUpdate makes of its reservation: Expired, its time passed; Removed,
+#: the station dropped it (its EVSE went Faulted or Inoperative, say).
+RESERVATION_ENDS = {"Expired": Reservation.Status.EXPIRED, "Removed": Reservation.Status.CANCELLED}
+
+
+def reservation_status_update(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The station no longer holds a reservation: it ends, unless it ended already (used by a session,
+    cancelled or expired by us); the notice is kept either way."""
+    chargers.charger_event_record(
+        charge_point=cp, kind=ChargerEvent.Kind.NOTIFICATION, status="ReservationStatusUpdate", detail=payload, now=now
+    )
+    reservations.reservation_end(
+        charge_point=cp,
+        reservation_id=payload["reservationId"],
+        status=RESERVATION_ENDS[payload["reservationUpdateStatus"]],
+    )
+    return {}
+
+
 def _recorded(action: str, reply: Callable[[], dict[str, Any]]) -> Handler:
     def handle(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
         chargers.charger_event_record(
@@ -257,7 +277,6 @@ _RECORDED: dict[str, Callable[[], dict[str, Any]]] = {
     "NotifyDisplayMessages": dict,
     "NotifyMonitoringReport": dict,
     "PublishFirmwareStatusNotification": dict,
-    "ReservationStatusUpdate": dict,
     # No certificate authority yet (issue 17): a CSR cannot be signed, nothing can be looked up.
     "SignCertificate": lambda: {"status": "Rejected"},
     "Get15118EVCertificate": lambda: {"status": "Failed", "exiResponse": ""},
@@ -281,5 +300,6 @@ HANDLERS: dict[str, Handler] = {
     "SecurityEventNotification": _event(ChargerEvent.Kind.SECURITY, "type", "timestamp"),
     "FirmwareStatusNotification": _event(ChargerEvent.Kind.FIRMWARE_STATUS, "status"),
     "LogStatusNotification": _event(ChargerEvent.Kind.LOG_STATUS, "status"),
+    "ReservationStatusUpdate": reservation_status_update,
     **{action: _recorded(action, reply) for action, reply in _RECORDED.items()},
 }

@@ -26,6 +26,10 @@ Effects:
 - RequestStartTransaction ``Accepted`` with a ``transactionId`` (the station had a session already):
   that session, if we know it, is linked to the command; otherwise its TransactionEvent links it by
   ``remoteStartId``.
+- ReserveNow: ``Accepted`` makes the reservation its queuing requested ``accepted``; any other answer
+  (Faulted, Occupied, Rejected, Unavailable: kept in ``Command.response``) ``rejected``.
+- CancelReservation ``Accepted``: the reservation ``cancelled``; ``Rejected`` (the station holds no such
+  reservation) leaves it as it is: its ReservationStatusUpdate or its expiry ends it.
 - RequestStopTransaction, UnlockConnector, TriggerMessage, ClearCache, GetTransactionStatus,
   DataTransfer and the rest: the answer kept in ``Command.response`` is all there is.
 """
@@ -37,7 +41,7 @@ from datetime import datetime
 from typing import Any
 
 from chargers.device_model import VariableKey, VariableValue, device_variable_values_set
-from chargers.models import ChargePoint, Command, DeviceVariable, Evse
+from chargers.models import ChargePoint, Command, DeviceVariable, Evse, Reservation
 from chargers.services import evses_ensure
 from transactions.models import Transaction
 
@@ -195,6 +199,22 @@ def _request_start_transaction(command: Command, response: dict[str, Any], now: 
         command.save(update_fields=["transaction"])
 
 
+def _reserve_now(command: Command, response: dict[str, Any], now: datetime) -> None:
+    status = Reservation.Status.ACCEPTED if _accepted(command) else Reservation.Status.REJECTED
+    Reservation.objects.filter(
+        charge_point_id=command.charge_point_id,
+        reservation_id=command.request["id"],
+        status=Reservation.Status.REQUESTED,
+    ).update(status=status)
+
+
+def _cancel_reservation(command: Command, response: dict[str, Any], now: datetime) -> None:
+    if _accepted(command):
+        Reservation.objects.filter(
+            charge_point_id=command.charge_point_id, reservation_id=command.request["reservationId"]
+        ).update(status=Reservation.Status.CANCELLED)
+
+
 # GetVariables' and SetVariables' effect (their values) is applied for many commands at once.
 _EFFECTS: dict[str, Effect] = {
     "Reset": _reset,
@@ -202,4 +222,6 @@ _EFFECTS: dict[str, Effect] = {
     "SendLocalList": _send_local_list,
     "GetLocalListVersion": _get_local_list_version,
     "RequestStartTransaction": _request_start_transaction,
+    "ReserveNow": _reserve_now,
+    "CancelReservation": _cancel_reservation,
 }

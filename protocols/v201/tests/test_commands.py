@@ -12,7 +12,7 @@ import pytest
 from chargers import ports
 from chargers.commands import CommandError, command_enqueue, command_next_send, commands_enqueue
 from chargers.device_model import VariableAttribute, VariableKey, VariableReport, device_variables_report
-from chargers.models import ChargePoint, Command, IdTokenType
+from chargers.models import ChargePoint, Command, IdTokenType, Reservation
 from protocols.v201 import commands, enums
 from transactions.models import Transaction
 
@@ -176,7 +176,14 @@ def test_the_enumerations_are_the_2_0_1_schemas_own() -> None:
 @pytest.mark.parametrize("action", sorted(VALID))
 def test_every_2_0_1_command_with_a_schema_valid_payload_is_accepted(station: ChargePoint, action: str) -> None:
     session(station)  # RequestStopTransaction needs its session active
+    reservation(station)  # CancelReservation needs its reservation open
     check(station, action, copy.deepcopy(VALID[action]))
+
+
+def reservation(charge_point: ChargePoint) -> Reservation:
+    return Reservation.objects.create(
+        charge_point=charge_point, reservation_id=1, connector_id=0, evse_id=1, id_tag="TOKEN-1", expiry_date=NOW
+    )
 
 
 @pytest.mark.parametrize(
