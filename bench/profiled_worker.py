@@ -11,6 +11,10 @@ tasks run where the profiler is). When the worker stops (SIGTERM: a warm shutdow
   wall time; the caller is the innermost frame in the backoffice's own code (not Django's), the
   shape the SQL with its literals and numbers replaced, cut at 160 characters. COPY goes through
   psycopg directly and is not in it (its time is in the profile, under ``bulk._copy``).
+
+With ``BENCH_AUTO_EXPLAIN_MS=N`` in the environment, each of the worker's database sessions loads
+PostgreSQL's ``auto_explain`` (a superuser's right, as the bench's postgres user has): the plan of
+every statement that took N ms or more, with actual times and buffers, goes to the server's log.
 """
 
 from __future__ import annotations
@@ -88,10 +92,22 @@ def main(argv: list[str]) -> int:
 
     statements = StatementTimes()
 
+    explain_ms = os.environ.get("BENCH_AUTO_EXPLAIN_MS", "")
+
     def wrap(sender: Any, connection: Any, **kwargs: Any) -> None:
         # Sent again for each new connection of the same wrapper object (after a reconnect).
         if statements not in connection.execute_wrappers:
             connection.execute_wrappers.append(statements)
+        if explain_ms:
+            with connection.connection.cursor() as cursor:
+                cursor.execute("LOAD 'auto_explain'")
+                for name, value in (
+                    ("log_min_duration", f"{int(explain_ms)}ms"),
+                    ("log_analyze", "on"),
+                    ("log_buffers", "on"),
+                    ("log_nested_statements", "on"),
+                ):
+                    cursor.execute(f"SET auto_explain.{name} = '{value}'")
 
     connection_created.connect(wrap, weak=False)
     profiler = cProfile.Profile()
