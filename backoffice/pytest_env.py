@@ -22,6 +22,9 @@ os.environ.setdefault("CSMS_TOPIC_DOWNSTREAM", TOPIC_PREFIX + "ocpp/cs/{cid}")
 # With AMQP_URL exported for the whole run, its bridges consume a queue of their own (the AMQP tests
 # publish on exchanges or prefixes of their own).
 os.environ.setdefault("CSMS_AMQP_QUEUE", f"test-{RUN_ID}.ocpp")
+# Every test request comes from 127.0.0.1: one shared anonymous budget would make the suite's 429s depend
+# on its order. The throttle's own tests set their rate.
+os.environ.setdefault("CSMS_API_ANON_THROTTLE_RATE", "")
 os.environ.setdefault(
     "CSMS_TOPIC_PRESENCE",
     ",".join(
