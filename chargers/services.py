@@ -411,15 +411,23 @@ def charger_event_record(
 
 
 def presence_record(
-    *, charge_point_id: str, connected: bool, at: datetime, reason: str = "", now: datetime
+    *, charge_point_id: str, connected: bool, at: datetime, reason: str = "", now: datetime, transport: str = ""
 ) -> ChargePoint:
     """A gateway says a charger's connection opened or closed.
 
     Events can arrive out of order (a reconnect's `connected` before the old socket's
     `disconnected`): an event older than the latest one recorded does not flip ``online``.
+
+    Presence is per transport: a disconnect announced on ``transport`` (EMQX's ``$SYS``, the RabbitMQ
+    plugin's offline notice) is about the charger's socket on that transport only. A charger that has
+    spoken on another one since (moved from EMQX to RabbitMQ, its old socket timing out later) is left
+    as it is: its ``transport`` is the route it last spoke on, the one whose gateway can say it left.
+    ``transport`` empty (an event of an older bridge) applies whatever the transport.
     """
     with transaction.atomic():
         charge_point = charge_point_lock(charge_point_id=charge_point_id)
+        if not connected and transport and charge_point.transport != transport:
+            return charge_point
         latest = max(filter(None, [charge_point.last_connected_at, charge_point.last_disconnected_at]), default=None)
         if connected:
             charge_point.last_connected_at = at

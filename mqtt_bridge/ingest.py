@@ -100,7 +100,10 @@ class Ingest:
         if match is None:
             return self._rejected("bad_topic", f"{source!r} matches no configured route", source, payload, received_at)
         if match.route in (Route.CONNECTED, Route.DISCONNECTED):
-            return self.presence(source, match.charge_point_id, match.route == Route.CONNECTED, payload, received_at)
+            connected = match.route == Route.CONNECTED
+            return self.presence(
+                source, match.charge_point_id, connected, payload, received_at, transport=match.spec.transport
+            )
         decoded = dialects.decode(
             topic=source, match=match, payload=payload, received_at=received_at, max_bytes=self.max_bytes
         )
@@ -125,8 +128,13 @@ class Ingest:
         )
         return {"rejected": rejected.to_task()}
 
-    def presence(self, topic: str, cid: str, connected: bool, payload: bytes, received_at: datetime) -> dict[str, Any]:
-        """A gateway's connected/disconnected announcement (EMQX JSON), as a presence item."""
+    def presence(
+        self, topic: str, cid: str, connected: bool, payload: bytes, received_at: datetime, *, transport: str = ""
+    ) -> dict[str, Any]:
+        """A gateway's connected/disconnected announcement (EMQX JSON), as a presence item.
+
+        It carries the transport it was announced on: a disconnect applies only to a charger last seen there.
+        """
         try:
             data = decoding.loads(payload)
             stamp = data.get("connected_at" if connected else "disconnected_at") or data.get("ts")
@@ -151,6 +159,7 @@ class Ingest:
                 "at": at.isoformat(),
                 "reason": reason,
                 "topic": topic,
+                "transport": transport,
             }
         }
 

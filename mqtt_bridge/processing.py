@@ -461,10 +461,14 @@ def dead_letter_record(*, item: dict[str, Any], reason: str, description: str, d
     return reply
 
 
-def presence_handle(*, charge_point_id: str, connected: bool, at: datetime, reason: str, topic: str) -> None:
-    """A gateway's connected/disconnected event for a charger."""
+def presence_handle(
+    *, charge_point_id: str, connected: bool, at: datetime, reason: str, topic: str, transport: str = ""
+) -> None:
+    """A gateway's connected/disconnected event for a charger, announced on ``transport``."""
     now = timezone.now()
-    charge_point = presence_record(charge_point_id=charge_point_id, connected=connected, at=at, reason=reason, now=now)
+    charge_point = presence_record(
+        charge_point_id=charge_point_id, connected=connected, at=at, reason=reason, now=now, transport=transport
+    )
     fleet_event("presence", charge_point_id, online=charge_point.online)
     MessageLog.objects.create(
         charge_point_id=charge_point_id,

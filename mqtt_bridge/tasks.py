@@ -229,6 +229,7 @@ def _handle_item(item: dict[str, Any]) -> Frame | None:
         at=datetime.fromisoformat(presence["at"]),
         reason=presence.get("reason", ""),
         topic=presence.get("topic", ""),
+        transport=presence.get("transport", ""),
     )
     return None
 

@@ -74,6 +74,25 @@ def test_presence_events_out_of_order_do_not_flip_online() -> None:
     assert not ChargePoint.objects.get(charge_point_id="CP-1").online
 
 
+def test_a_disconnect_applies_only_on_the_transport_the_charger_last_spoke_on() -> None:
+    now = timezone.now()
+    ChargePoint.objects.create(charge_point_id="moved", online=True, transport="amqp", last_seen_at=now)
+    # Its old EMQX socket times out after it moved to RabbitMQ: not its current connection.
+    presence_record(
+        charge_point_id="moved", connected=False, at=now, reason="keepalive_timeout", now=now, transport="mqtt"
+    )
+    charge_point = ChargePoint.objects.get(charge_point_id="moved")
+    assert (
+        charge_point.online and charge_point.last_disconnected_at is None and charge_point.last_disconnect_reason == ""
+    )
+    presence_record(charge_point_id="moved", connected=False, at=now, reason="closed", now=now, transport="amqp")
+    assert not ChargePoint.objects.get(charge_point_id="moved").online
+    # An event without a transport (queued by an older bridge) applies as before.
+    ChargePoint.objects.filter(charge_point_id="moved").update(online=True)
+    presence_record(charge_point_id="moved", connected=False, at=now + timedelta(seconds=1), now=now)
+    assert not ChargePoint.objects.get(charge_point_id="moved").online
+
+
 def test_watchdog_marks_silent_chargers_offline(settings: Any) -> None:
     settings.CSMS_OFFLINE_FACTOR, settings.CSMS_OFFLINE_GRACE = 2, 60
     now = timezone.now()
