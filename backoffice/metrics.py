@@ -66,12 +66,20 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 ERROR_LOG_INTERVAL = 60.0
 REDIS_TIMEOUT = 0.5
 
+# Every counter of frames, reconnections and latencies is labelled with its ``transport`` (mqtt: EMQX,
+# our gateway and MQTT charger profiles; amqp: the RabbitMQ Web OCPP plugin), so that the transports
+# of one deployment compare side by side.
 HELP: dict[str, str] = {
-    "csms_frames_in_total": "OCPP frames received from chargers, by action and outcome.",
-    "csms_frames_out_total": "OCPP frames published to chargers, by action and kind (result, error, call).",
+    "csms_frames_in_total": "OCPP frames received from chargers, by action, outcome and transport.",
+    "csms_frames_out_total": "OCPP frames published to chargers, by action, kind (result, error, call) and transport.",
     "csms_frames_rejected_total": "Inbound messages that could not be handled, by reason.",
-    "csms_reply_latency_seconds": "Time from receiving a charger's Call to publishing our reply.",
-    "csms_bridge_reconnects_total": "MQTT reconnections of the bridge process.",
+    "csms_frames_unsent_total": "Frames for chargers left unsent (no profile, a profile taking no Calls), "
+    "by reason, kind and transport.",
+    "csms_frames_unroutable_total": "Downlinks the broker dropped because no charger queue is bound for them, "
+    "by transport.",
+    "csms_reply_latency_seconds": "Time from receiving a charger's Call to publishing our reply, by transport.",
+    "csms_bridge_reconnects_total": "Reconnections of the bridge process's consumers to their broker, by transport.",
+    "csms_bridge_enqueue_failures_total": "Batches the bridge could not hand to the Celery broker (retried).",
     "csms_frames_quarantined_total": "Inbound frames set aside as dead letters (see the admin), by reason.",
 }
 QUEUE_DEPTH_METRIC = "csms_celery_queue_depth"

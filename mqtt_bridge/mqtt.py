@@ -32,6 +32,7 @@ from backoffice import metrics
 
 from . import dialects
 from .frames import Frame, Kind
+from .routes import MQTT
 from .topics import Topics
 from .transports import PublishError
 
@@ -175,7 +176,9 @@ class Publisher:
                 raise PublishError(str(exc)) from exc
             if not info.is_published():
                 raise PublishError(f"no PUBACK within {timeout} s")
-            metrics.count("csms_frames_out_total", action=frame.action or "unknown", kind=frame.kind.name.lower())
+            metrics.count(
+                "csms_frames_out_total", action=frame.action or "unknown", kind=frame.kind.name.lower(), transport=MQTT
+            )
 
     def _addressed(self, frames: Sequence[Frame]) -> list[tuple[Frame, tuple[str, bytes]]]:
         """Each frame with its topic and payload; a frame no route can carry is logged, counted, left out.
@@ -209,7 +212,7 @@ class Publisher:
                 frame.action or "-",
                 frame.message_id,
             )
-            metrics.count("csms_frames_unsent_total", reason=reason, kind=frame.kind.name.lower())
+            metrics.count("csms_frames_unsent_total", reason=reason, kind=frame.kind.name.lower(), transport=MQTT)
         return addressed
 
     def close(self) -> None:

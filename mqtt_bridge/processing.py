@@ -153,7 +153,7 @@ def _wave_handle(wave: list[tuple[int, Frame]], now: datetime) -> dict[int, Fram
             log.append(_log_out(reply, now))
         message_log_write(log)
     for index, frame in wave:
-        metrics.count("csms_frames_in_total", action=frame.action, outcome=outcomes[index])
+        metrics.count("csms_frames_in_total", action=frame.action, outcome=outcomes[index], transport=frame.transport)
     return replies
 
 
@@ -305,7 +305,7 @@ def results_handle(frames: list[Frame]) -> None:
     batch) is logged and never applied twice.
     """
     now = timezone.now()
-    outcomes: list[tuple[str, str]] = []
+    outcomes: list[tuple[str, str, str]] = []
     with transaction.atomic():
         locked = (
             Command.objects.select_for_update(of=("self",))
@@ -332,7 +332,7 @@ def results_handle(frames: list[Frame]) -> None:
                 seen.append((command.charge_point, frame.dialect, frame.transport, frame.ocpp_version))
             action = command.action if command else ""
             log.append(MessageLog(**_log_fields_in(frame, now, action=action, error_description=note)))
-            outcomes.append((action or "unknown", outcome))
+            outcomes.append((action or "unknown", outcome, frame.transport))
         commands_results_record(results=results, now=now)
         for version, answered_commands in effects.items():
             protocol = PROTOCOLS.get(version)
@@ -343,8 +343,8 @@ def results_handle(frames: list[Frame]) -> None:
             fleet_event("command", command.charge_point.charge_point_id, command_id=command.pk, status=command.status)
         charge_points_seen(charge_points=seen, now=now)
         message_log_write(log)
-    for action, outcome in outcomes:
-        metrics.count("csms_frames_in_total", action=action, outcome=outcome)
+    for action, outcome, transport in outcomes:
+        metrics.count("csms_frames_in_total", action=action, outcome=outcome, transport=transport)
 
 
 def _result_read(frame: Frame, command: Command | None, *, answered: set[int]) -> tuple[str, str, CommandResult | None]:
@@ -479,7 +479,8 @@ def presence_handle(
         topic=topic[:255],
         created_at=now,
     )
-    metrics.count("csms_frames_in_total", action="presence", outcome="connected" if connected else "disconnected")
+    outcome = "connected" if connected else "disconnected"
+    metrics.count("csms_frames_in_total", action="presence", outcome=outcome, transport=transport or "unknown")
 
 
 def command_calls_log(frames: list[Frame]) -> None:

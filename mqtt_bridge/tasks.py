@@ -105,7 +105,8 @@ def _handle(items: list[dict[str, Any]]) -> None:
             frame = item.get("frame")
             if frame and frame.get("received_at") and frame.get("kind") == 2:
                 received = datetime.fromisoformat(frame["received_at"])
-                metrics.observe("csms_reply_latency_seconds", (now - received).total_seconds())
+                transport = str(frame.get("transport") or "unknown")
+                metrics.observe("csms_reply_latency_seconds", (now - received).total_seconds(), transport=transport)
 
 
 def _delivery_key(task: Task) -> str | None:

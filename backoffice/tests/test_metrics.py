@@ -64,7 +64,10 @@ def test_batched_sends_everything_at_the_end(name: str) -> None:
 def test_the_known_names_render_with_their_help() -> None:
     metrics.count("csms_bridge_reconnects_total", 0)
     text = metrics.render().decode()
-    assert "# HELP csms_bridge_reconnects_total MQTT reconnections of the bridge process." in text
+    assert (
+        "# HELP csms_bridge_reconnects_total Reconnections of the bridge process's consumers to their broker, "
+        "by transport." in text
+    )
     assert "# TYPE csms_celery_queue_depth gauge" in text
     assert "csms_metrics_store_up 1.0" in text
 

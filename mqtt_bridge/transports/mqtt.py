@@ -153,7 +153,7 @@ class MqttConsumer:
             return
         self._connections += 1
         if self._connections > 1:
-            metrics.count("csms_bridge_reconnects_total")
+            metrics.count("csms_bridge_reconnects_total", transport=self.name)
         logger.info(
             "connected to %s:%s (session present: %s); subscribing to %s",
             *broker_address(),
