@@ -8,6 +8,13 @@ GetBaseReport/GetReport in NotifyReport parts), runs charging sessions at random
 TransactionEvent Started/Updated/Ended with a seqNo per transaction, meter values inside the events,
 clock-aligned MeterValues outside them) and answers the CSMS's commands.
 
+Reservations (block H): ReserveNow is Accepted on an idle EVSE (any free one when no EVSE is named,
+one with a connector of the type asked), Occupied / Faulted / Unavailable otherwise; the EVSE reports
+Reserved, and the reservation ends with its use (the reserved token, or one of its group, starts a
+session whose TransactionEvent carries ``reservationId``), CancelReservation, its expiry
+(ReservationStatusUpdate Expired) or its EVSE going Inoperative (ReservationStatusUpdate Removed).
+Unless idle, the driver who reserved comes now and then before the expiry, and sometimes too late.
+
 Unlike the 1.6 simulator it does not boot again after a plain reconnect: a 2.0.1 station sends
 BootNotification after a (re)boot only, so a reconnect starts with a Heartbeat (and boots after all if
 the CSMS answers SecurityError, i.e. no longer holds it Accepted).
@@ -42,6 +49,7 @@ logger = logging.getLogger(__name__)
 SUBPROTOCOL = Subprotocol("ocpp2.0.1")
 EVSES = (1, 2)
 CONNECTOR_ID = 1  # one connector per EVSE
+CONNECTOR_TYPE = "cType2"  # every connector is a Type 2 socket
 MODEL = "SimStation-2x22"
 ID_TOKEN_TYPE = "ISO14443"  # the demo fleet's drivers present RFID cards
 # NotifyReport parts: a real station splits its report by its message size limit; ours by count.
@@ -108,6 +116,17 @@ class Stop:
 
 
 @dataclasses.dataclass
+class Held:
+    """A reservation the station holds on an EVSE (H01): for a token, or a token of its group, until expiry."""
+
+    reservation_id: int
+    id_token: str
+    group_id_token: str | None
+    expiry: datetime
+    timer: asyncio.Task[None] | None = None  # this connection's expiry timer (re-armed on a reconnect)
+
+
+@dataclasses.dataclass
 class Evse:
     """One EVSE and its connector (the state survives reconnects, like a real station's)."""
 
@@ -125,6 +144,7 @@ class Evse:
     # One TransactionEvent at a time per EVSE, so seqNo order on the wire is the order of the events.
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     task: asyncio.Task[None] | None = None
+    reservation: Held | None = None
 
 
 @dataclasses.dataclass
@@ -269,6 +289,11 @@ def device_model(state: StationState, options: Options) -> DeviceModel:
             ("Measurands", None): members("Energy.Active.Import.Register"),
             ("Interval", None): integer(900, "s", min_limit=0),
         },
+        ("ReservationCtrlr", None, None, None): {
+            ("Available", None): fixed("true", "boolean"),
+            ("Enabled", None): boolean(True),
+            ("NonEvseSpecific", None): boolean(True),
+        },
         ("ClockCtrlr", None, None, None): {
             ("DateTime", None): fixed("", "dateTime", live=now_iso),
             ("TimeSource", None): Variable(
@@ -295,7 +320,7 @@ def device_model(state: StationState, options: Options) -> DeviceModel:
             ("AvailabilityState", None): fixed(
                 "", "OptionList", values_list=AVAILABILITY_STATES, live=lambda e=evse_id: state.availability(e)
             ),
-            ("ConnectorType", None): fixed("cType2"),
+            ("ConnectorType", None): fixed(CONNECTOR_TYPE),
         }
     return model
 
@@ -385,6 +410,8 @@ class SimulatedStation(ChargePoint):
                 await self.boot()
             for evse_id in EVSES:
                 await self.send_status(evse_id)
+            for evse_id in EVSES:
+                self.reservation_arm(evse_id)
         except TimeoutError as exc:
             logger.warning("%s: %s", self.state.cid, exc)
             await self._connection.close()
@@ -550,6 +577,7 @@ class SimulatedStation(ChargePoint):
         transaction: dict[str, Any] | None = None,
         id_token: dict[str, str] | None = None,
         transaction_id: str | None = None,
+        reservation_id: int | None = None,
     ) -> Any:
         """One TransactionEvent of the EVSE's transaction, with the next seqNo (from 0 at Started)."""
         evse = self.state.evses[evse_id]
@@ -568,6 +596,7 @@ class SimulatedStation(ChargePoint):
                     meter_value=[meter_value] if meter_value is not None else None,
                     evse={"id": evse_id, "connectorId": CONNECTOR_ID},
                     id_token=id_token,
+                    reservation_id=reservation_id,
                 )
             )
 
@@ -581,7 +610,13 @@ class SimulatedStation(ChargePoint):
         return info is None or info.get("status") == "Accepted"
 
     async def start_transaction(
-        self, evse_id: int, trigger: str, *, id_token: dict[str, str] | None, remote_start_id: int | None = None
+        self,
+        evse_id: int,
+        trigger: str,
+        *,
+        id_token: dict[str, str] | None,
+        remote_start_id: int | None = None,
+        group: str | None = None,
     ) -> bool:
         """TransactionEvent Started on the EVSE: a new transactionId (a UUID) and seqNo 0."""
         evse = self.state.evses[evse_id]
@@ -599,6 +634,7 @@ class SimulatedStation(ChargePoint):
             self.sampled(evse_id, "TxStartedMeasurands", "Transaction.Begin"),
             transaction={"chargingState": evse.charging_state, "remoteStartId": remote_start_id},
             id_token=id_token,
+            reservation_id=self.reservation_use(evse_id, id_token, group),
         )
         if id_token is not None and not self.token_accepted(response):
             await self.end_transaction(evse_id, Stop("Deauthorized", "DeAuthorized"))
@@ -628,22 +664,29 @@ class SimulatedStation(ChargePoint):
         on_cable = bool({"EVConnected", "ParkingBayOccupancy"} & set(self.state.members("TxCtrlr", "TxStartPoint")))
         if on_cable and not await self.start_transaction(evse_id, "CablePluggedIn", id_token=None):
             return
-        authorized = self.token_accepted(await self.call(call.Authorize(id_token=id_token)))
+        authorization = await self.call(call.Authorize(id_token=id_token))
+        authorized = self.token_accepted(authorization)
+        group = self.group_of(authorization)
         if not authorized:
             if evse.transaction_id is not None:
                 await self.end_transaction(evse_id, Stop("EVCommunicationLost", "EVDisconnected"))
             else:
-                await self.send_status(evse_id, "Available")
+                await self.send_status(evse_id, "Reserved" if evse.reservation is not None else "Available")
             return
         if evse.transaction_id is not None:
             evse.id_token, evse.charging_state = id_token, "Charging"
             response = await self.transaction_event(
-                evse_id, "Updated", "Authorized", transaction={"chargingState": "Charging"}, id_token=id_token
+                evse_id,
+                "Updated",
+                "Authorized",
+                transaction={"chargingState": "Charging"},
+                id_token=id_token,
+                reservation_id=self.reservation_use(evse_id, id_token, group),
             )
             if not self.token_accepted(response):
                 await self.end_transaction(evse_id, Stop("Deauthorized", "DeAuthorized"))
                 return
-        elif not await self.start_transaction(evse_id, "Authorized", id_token=id_token):
+        elif not await self.start_transaction(evse_id, "Authorized", id_token=id_token, group=group):
             return
         self.start_charging(evse_id)
 
@@ -653,7 +696,7 @@ class SimulatedStation(ChargePoint):
         if self.state.flag("AuthCtrlr", "AuthorizeRemoteStart") and not self.token_accepted(
             await self.call(call.Authorize(id_token=id_token))
         ):
-            await self.send_status(evse_id, "Available")
+            await self.send_status(evse_id, "Reserved" if self.state.evses[evse_id].reservation else "Available")
             return
         if await self.start_transaction(evse_id, "RemoteStart", id_token=id_token, remote_start_id=remote_start_id):
             self.start_charging(evse_id)
@@ -725,7 +768,7 @@ class SimulatedStation(ChargePoint):
         )
         self.state.sessions_done += 1
         evse.id_token, evse.soc, evse.stop, evse.charging_state = None, None, None, "Idle"
-        await self.send_status(evse_id, "Available")
+        await self.send_status(evse_id, "Reserved" if evse.reservation is not None else "Available")
         if self.state.reset_on_idle and not self.busy():
             self.state.reset_on_idle = False
             self.spawn(self.reboot())
@@ -991,14 +1034,18 @@ class SimulatedStation(ChargePoint):
     def on_request_start(
         self, id_token: dict[str, Any], remote_start_id: int, evse_id: int | None = None, **kwargs: Any
     ) -> Any:
-        target = evse_id or next(
-            (e for e, s in self.state.evses.items() if s.status == "Available" and s.available), None
-        )
-        evse = self.state.evses.get(target) if target is not None else None
-        if evse is None or target is None or evse.status != "Available" or not evse.available:
-            return call_result.RequestStartTransaction(status="Rejected")
-        evse.status = "Occupied"  # claimed now: a second request for it is refused
         token = {"idToken": id_token["id_token"], "type": id_token["type"]}
+
+        def free(e: int) -> bool:
+            state = self.state.evses[e]
+            idle = state.status == "Available" or (state.status == "Reserved" and self.reserved_for(e, token, None))
+            return idle and state.available and state.transaction_id is None
+
+        target = evse_id or next((e for e in self.state.evses if free(e)), None)
+        if target is None or target not in self.state.evses or not free(target):
+            return call_result.RequestStartTransaction(status="Rejected")
+        evse = self.state.evses[target]
+        evse.status = "Occupied"  # claimed now: a second request for it is refused
         self.spawn(self.remote_session(target, token, remote_start_id))
         return call_result.RequestStartTransaction(status="Accepted")
 
@@ -1087,6 +1134,8 @@ class SimulatedStation(ChargePoint):
             return call_result.ChangeAvailability(status="Rejected")
         available = operational_status == "Operative"
         for target in targets:
+            if not available and (held := self.reservation_release(target)) is not None:
+                self.spawn(self.reservation_notify(held, "Removed"))
             self.state.evses[target].available = available
             if not self.busy([target]):
                 self.spawn(self.send_status(target))
@@ -1094,6 +1143,137 @@ class SimulatedStation(ChargePoint):
             # A transaction goes on; its EVSE reports Unavailable when it ends.
             return call_result.ChangeAvailability(status="Scheduled")
         return call_result.ChangeAvailability(status="Accepted")
+
+    # --- reservations (block H) ---------------------------------------------------------------------
+    @on(Action.reserve_now)
+    def on_reserve_now(
+        self,
+        id: int,  # noqa: A002 (OCPP's name)
+        expiry_date_time: str,
+        id_token: dict[str, Any],
+        connector_type: str | None = None,
+        evse_id: int | None = None,
+        group_id_token: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """H01: a named EVSE if it is idle; none named, the first idle one (with a connector of
+        ``connector_type`` if asked). A reservation with the id of one held replaces it."""
+        if not self.state.flag("ReservationCtrlr", "Enabled") or (
+            connector_type is not None and connector_type != CONNECTOR_TYPE
+        ):
+            return call_result.ReserveNow(status="Rejected")
+        if evse_id is None and not self.state.flag("ReservationCtrlr", "NonEvseSpecific"):
+            return call_result.ReserveNow(status="Rejected")
+        if evse_id is not None and evse_id not in self.state.evses:
+            return call_result.ReserveNow(status="Rejected")
+        candidates = [evse_id] if evse_id is not None else list(EVSES)
+        answers = {e: self.reservable(e, id) for e in candidates}
+        target = next((e for e, status in answers.items() if status == "Accepted"), None)
+        if target is None:
+            # Named: why that EVSE cannot; none named: Occupied if some EVSE is only busy.
+            found = set(answers.values())
+            status = next(s for s in ("Occupied", "Faulted", "Unavailable") if s in found)
+            return call_result.ReserveNow(status=status)
+        for e in EVSES:
+            held = self.state.evses[e].reservation
+            if held is not None and held.reservation_id == id:
+                self.reservation_release(e)
+        group = (group_id_token or {}).get("id_token")
+        expiry = datetime.fromisoformat(expiry_date_time)
+        held = Held(id, id_token["id_token"], group, expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC))
+        self.state.evses[target].reservation = held
+        self.state.evses[target].status = "Reserved"
+        self.spawn(self.send_status(target))
+        self.reservation_arm(target)
+        if not self.options.idle:
+            self.spawn(self.reserved_driver(target, held, {"idToken": held.id_token, "type": id_token["type"]}))
+        return call_result.ReserveNow(status="Accepted")
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id: int, **kwargs: Any) -> Any:
+        """H02: Accepted for a reservation held (its EVSE Available again), Rejected otherwise."""
+        for evse_id in EVSES:
+            held = self.state.evses[evse_id].reservation
+            if held is not None and held.reservation_id == reservation_id:
+                self.reservation_release(evse_id)
+                self.spawn(self.send_status(evse_id))
+                return call_result.CancelReservation(status="Accepted")
+        return call_result.CancelReservation(status="Rejected")
+
+    def reservable(self, evse_id: int, reservation_id: int) -> str:
+        """ReserveNow's answer for this EVSE: Accepted when idle (or held by this very reservation)."""
+        evse = self.state.evses[evse_id]
+        if not evse.available:
+            return "Unavailable"
+        if evse.status == "Faulted":
+            return "Faulted"
+        held = evse.reservation
+        if evse.transaction_id is not None or evse.task is not None:
+            return "Occupied"
+        if evse.status == "Available" or (held is not None and held.reservation_id == reservation_id):
+            return "Accepted"
+        return "Occupied"
+
+    def reserved_for(self, evse_id: int, id_token: dict[str, str] | None, group: str | None) -> bool:
+        """Whether the EVSE's reservation is this token's: the same token, or a token of its group."""
+        held = self.state.evses[evse_id].reservation
+        if held is None or id_token is None:
+            return False
+        return id_token["idToken"] == held.id_token or (group is not None and group == held.group_id_token)
+
+    def reservation_use(self, evse_id: int, id_token: dict[str, str] | None, group: str | None) -> int | None:
+        """A session of the reserved token begins: the reservation ends, its id goes in the event."""
+        if not self.reserved_for(evse_id, id_token, group):
+            return None
+        held = self.reservation_release(evse_id)
+        return held.reservation_id if held is not None else None
+
+    @staticmethod
+    def group_of(authorization: Any) -> str | None:
+        """The group id token an Authorize answer gives the token (``idTokenInfo.groupIdToken``)."""
+        info = getattr(authorization, "id_token_info", None) or {}
+        return (info.get("group_id_token") or {}).get("id_token")
+
+    def reservation_release(self, evse_id: int) -> Held | None:
+        """The EVSE holds its reservation no more (used, cancelled, expired, removed): no timer, and
+        an EVSE that was only Reserved is Available (its StatusNotification is the caller's)."""
+        evse = self.state.evses[evse_id]
+        held, evse.reservation = evse.reservation, None
+        if held is None:
+            return None
+        if held.timer is not None and held.timer is not asyncio.current_task():
+            held.timer.cancel()
+        if evse.status == "Reserved":
+            evse.status = "Available"
+        return held
+
+    def reservation_arm(self, evse_id: int) -> None:
+        """Start the expiry timer of the EVSE's reservation on this connection."""
+        held = self.state.evses[evse_id].reservation
+        if held is not None:
+            held.timer = self.spawn(self.reservation_expire(evse_id, held))
+
+    async def reservation_expire(self, evse_id: int, held: Held) -> None:
+        """At its expiry a reservation ends: ReservationStatusUpdate Expired, and the EVSE is Available."""
+        await asyncio.sleep(max(0.0, (held.expiry - datetime.now(UTC)).total_seconds()))
+        if self.state.evses[evse_id].reservation is held:
+            self.reservation_release(evse_id)
+            await self.reservation_notify(held, "Expired")
+            await self.send_status(evse_id)
+
+    async def reservation_notify(self, held: Held, status: str) -> None:
+        await self.call(
+            call.ReservationStatusUpdate(reservation_id=held.reservation_id, reservation_update_status=status)
+        )
+
+    async def reserved_driver(self, evse_id: int, held: Held, id_token: dict[str, str]) -> None:
+        """The driver who reserved comes, mostly before the expiry (the demo fleet's reservations get
+        used), sometimes after it (and finds it expired)."""
+        left = (held.expiry - datetime.now(UTC)).total_seconds()
+        await asyncio.sleep(random.uniform(min(5.0, left), max(5.0, left * 1.2)))
+        evse = self.state.evses[evse_id]
+        if evse.reservation is held and evse.transaction_id is None and evse.task is None:
+            await self.local_session(evse_id, id_token)
 
     # --- data transfer (block P) --------------------------------------------------------------------
     @on(Action.data_transfer)

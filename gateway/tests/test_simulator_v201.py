@@ -275,6 +275,7 @@ def test_station_reports_its_device_model_in_parts() -> None:
                 "LocalAuthListCtrlr",
                 "SampledDataCtrlr",
                 "AlignedDataCtrlr",
+                "ReservationCtrlr",
             }
             response = await csms.call(call.GetReport(request_id=9, component_criteria=["Problem"]))
             assert response.status == "EmptyResultSet"
