@@ -47,7 +47,10 @@ from fleet.selectors import (
     with_evses_availability,
     with_latest_energy,
 )
+from mqtt_bridge.dialects import DIALECTS, EMQX, OCPPJ
 from mqtt_bridge.models import MessageLog
+from mqtt_bridge.routes import MQTT
+from mqtt_bridge.transports.amqp import AMQP
 from transactions.filtersets import TransactionFilterSet
 from transactions.models import MeterValue, Transaction, TransactionEvent
 
@@ -384,6 +387,28 @@ class ChargerDetail:
     per_evse: bool = False
     evses: list[EvseView] = dataclasses.field(default_factory=list)
     device_model: DeviceModelSnapshot | None = None
+    # How it reaches us: "via AMQP (RabbitMQ Web OCPP)", "via MQTT profile esp32" (``charger_route``).
+    route: str = ""
+
+
+_TRANSPORT_NAMES = {MQTT: "MQTT", AMQP: "AMQP"}
+# The gateway a built-in dialect on a transport means (EMQX's envelope is also our own gateway's).
+_GATEWAYS = {(AMQP, OCPPJ): "RabbitMQ Web OCPP", (MQTT, EMQX): "EMQX envelope", (MQTT, OCPPJ): "OCPP-J"}
+
+
+def charger_route(charge_point: ChargePoint) -> str:
+    """The transport and gateway of the route the charger last spoke on, for people.
+
+    Its replies and commands go back that way, so an operator asking why a command never arrived
+    reads here which broker to look at. A dialect that is no built-in one is an MQTT charger profile's name.
+    """
+    transport = _TRANSPORT_NAMES.get(charge_point.transport, charge_point.transport)
+    gateway = _GATEWAYS.get((charge_point.transport, charge_point.dialect))
+    if gateway is not None:
+        return f"via {transport} ({gateway})"
+    if charge_point.dialect not in DIALECTS:
+        return f"via {transport} profile {charge_point.dialect}"
+    return f"via {transport} ({charge_point.dialect})"
 
 
 def configuration_snapshot(charge_point: ChargePoint) -> ConfigurationSnapshot | None:
@@ -482,6 +507,7 @@ def charger_detail(charge_point_id: str, query: Mapping[str, Any] | None = None)
         per_evse=per_evse,
         evses=charger_evses(charge_point, connectors),
         device_model=device_model_snapshot(charge_point, query) if per_evse else None,
+        route=charger_route(charge_point),
     )
 
 

@@ -173,6 +173,7 @@ class ChargePointDetailSerializer(ChargePointSerializer):
             "meter_type",
             "meter_serial_number",
             "dialect",
+            "transport",
             "first_boot_at",
             "last_connected_at",
             "last_disconnected_at",

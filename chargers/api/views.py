@@ -172,6 +172,7 @@ _CHARGER_EXAMPLE = {
     "meter_type": "",
     "meter_serial_number": "",
     "dialect": "emqx",
+    "transport": "mqtt",
     "first_boot_at": "2026-01-05T09:00:00Z",
     "last_connected_at": "2026-11-20T07:59:58Z",
     "last_disconnected_at": None,
