@@ -260,9 +260,19 @@ class ConfigurationKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Reservation)
 class ReservationAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["reservation_id", "charge_point", "connector_id", "id_tag", "expiry_date", "status"]
+    list_display = [
+        "reservation_id",
+        "charge_point",
+        "evse_id",
+        "connector_id",
+        "connector_type",
+        "id_tag",
+        "parent_id_tag",
+        "expiry_date",
+        "status",
+    ]
     list_filter = ["status"]
-    search_fields = ["charge_point__charge_point_id", "id_tag"]
+    search_fields = ["charge_point__charge_point_id", "id_tag", "parent_id_tag"]
     list_select_related = ["charge_point"]
 
 

@@ -9,6 +9,8 @@ from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from chargers.commands import CommandError, command_enqueue, command_next_send, commands_expire
@@ -255,3 +257,11 @@ def test_a_1_6_reservation_is_of_the_evse_its_connector_is(connector_id: int, ev
     command_enqueue(charge_point=charger, action="ReserveNow", payload=payload)
     reservation = Reservation.objects.get(charge_point=charger)
     assert (reservation.connector_id, reservation.evse_id, reservation.id_token_type) == (connector_id, evse_id, "")
+
+
+def test_the_admin_lists_a_reservation_with_its_evse_type_and_group(admin_client: Client, station: ChargePoint) -> None:
+    reserved(station, reserve(16, connectorType="cType2", groupIdToken=GROUP))
+    reserved(station, reserve(17, evseId=2))
+    page = admin_client.get(reverse("admin:chargers_reservation_changelist")).content.decode()
+    assert "cType2" in page and "GROUP001" in page
+    assert '<td class="field-evse_id">2</td>' in page and '<td class="field-evse_id">-</td>' in page
