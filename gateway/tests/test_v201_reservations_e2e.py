@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from apikeys.testing import ApiClientFactory
-from chargers.models import ChargerEvent, Connector, IdTag, Reservation
+from chargers.models import ChargerEvent, Command, Connector, IdTag, Reservation
 from conftest import Stack
 from gateway import services
 from gateway.simulator import FleetStats, Options
@@ -129,3 +129,72 @@ def test_TC_H_01_TC_H_07_TC_H_08_TC_H_17_reservations_with_the_simulated_station
         (3, "rejected"),
         (4, "cancelled"),
     ]
+
+
+def test_TC_H_14_TC_H_15_TC_H_19_TC_H_20_types_groups_all_reserved_and_removed(
+    stack: Stack, start_gateway: Any, api_client: ApiClientFactory
+) -> None:
+    """A connector type the station has (and one it has not), any EVSE until none is left (Occupied),
+    a group token kept; EVSE 1 made Inoperative: the station removes its reservation, which is cancelled."""
+    gw = start_gateway(**stack_topics())
+    cid = new_cid("v201res")
+    _, password = services.credential_set_password(charge_point_id=cid)
+    client = api_client("operator")
+    options = Options(url=gw.url, password=password, idle=True)
+    state = StationState.new(cid, options)
+    group = {"idToken": "GROUP-201", "type": "Central"}
+
+    def command(action: str, payload: dict[str, Any]) -> None:
+        response = client.post(
+            "/api/v1/commands/", {"charge_point_id": cid, "action": action, "payload": payload}, format="json"
+        )
+        assert response.status_code == 202, response.content
+
+    def reservation(reservation_id: int, status: str) -> Reservation | None:
+        return Reservation.objects.filter(
+            charge_point__charge_point_id=cid, reservation_id=reservation_id, status=status
+        ).first()
+
+    def connector(evse_id: int, status: str) -> bool:
+        return Connector.objects.filter(charge_point__charge_point_id=cid, evse_id=evse_id, status=status).exists()
+
+    def reserve(reservation_id: int, **fields: Any) -> None:
+        command("ReserveNow", {"id": reservation_id, "expiryDateTime": at(600), "idToken": TOKEN, **fields})
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        station = asyncio.create_task(run_station(cid, options, FleetStats(), stop, state=state))
+        try:
+            await await_for(lambda: connector(1, "Available") and connector(2, "Available"), timeout=30)
+            # TC_H_15: a type the station has (cType2: the first free EVSE), then one it has not.
+            await asyncio.to_thread(reserve, 1, connectorType="cType2", groupIdToken=group)
+            typed = await await_for(lambda: reservation(1, "accepted"))
+            assert (typed.evse_id, typed.connector_type, typed.parent_id_tag) == (None, "cType2", "GROUP-201")
+            await await_for(lambda: connector(1, "Reserved"))
+            await asyncio.to_thread(reserve, 2, connectorType="cCCS1")
+            await await_for(lambda: reservation(2, "rejected"))
+            # TC_H_14: any EVSE until every one is reserved; then the station answers Occupied.
+            await asyncio.to_thread(reserve, 3)
+            await await_for(lambda: reservation(3, "accepted") and connector(2, "Reserved"))
+            await asyncio.to_thread(reserve, 4)
+            await await_for(lambda: reservation(4, "rejected"))
+            # TC_H_20-like: EVSE 1 out of service: the station removes reservation 1 and says so.
+            await asyncio.to_thread(
+                command, "ChangeAvailability", {"operationalStatus": "Inoperative", "evse": {"id": 1}}
+            )
+            await await_for(lambda: reservation(1, "cancelled") and connector(1, "Unavailable"))
+            assert await asyncio.to_thread(reservation, 3, "accepted") is not None
+            assert state.evses[2].reservation is not None
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(station, timeout=30)
+
+    asyncio.run(scenario())
+    rejected = Command.objects.filter(charge_point__charge_point_id=cid, action="ReserveNow", status="rejected")
+    assert sorted((c.request["id"], (c.response or {}).get("status")) for c in rejected) == [
+        (2, "Rejected"),
+        (4, "Occupied"),
+    ]
+    notices = ChargerEvent.objects.filter(charge_point__charge_point_id=cid, status="ReservationStatusUpdate")
+    assert [event.detail for event in notices] == [{"reservationId": 1, "reservationUpdateStatus": "Removed"}]
