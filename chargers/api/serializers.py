@@ -10,7 +10,16 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from chargers import ports
-from chargers.models import ChargePoint, Command, Connector, ConnectorStatusChange, DeviceVariable, Evse, IdTag
+from chargers.models import (
+    ChargePoint,
+    Command,
+    Connector,
+    ConnectorStatusChange,
+    DeviceVariable,
+    Evse,
+    IdTag,
+    Reservation,
+)
 from chargers.ports import CommandRequest, ProtocolPort, Shortcuts
 from fleet.selectors import EvseView, charger_evses
 from transactions.models import Transaction
@@ -70,6 +79,28 @@ class EvseSerializer(serializers.Serializer):
         choices=Evse.Availability.choices, read_only=True, help_text="As the last accepted ChangeAvailability set it"
     )
     connectors = ConnectorSerializer(many=True, read_only=True, help_text="2.0.1: numbered within the EVSE")
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    """A reservation asked of a charger (ReserveNow) and where it stands: both versions in one shape."""
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "reservation_id",
+            "evse_id",
+            "connector_id",
+            "connector_type",
+            "id_tag",
+            "id_token_type",
+            "parent_id_tag",
+            "parent_id_token_type",
+            "expiry_date",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
 
 
 class DeviceVariableSerializer(serializers.ModelSerializer):

@@ -16,6 +16,7 @@ router.register("commands", views.CommandViewSet, basename="api-command")
 _CHARGER = rf"^chargers/(?P<charge_point_id>{views.CHARGE_POINT_ID_RE})/connectors/"
 _EVSES = rf"^chargers/(?P<charge_point_id>{views.CHARGE_POINT_ID_RE})/evses/"
 _VARIABLES = rf"^chargers/(?P<charge_point_id>{views.CHARGE_POINT_ID_RE})/variables/"
+_RESERVATIONS = rf"^chargers/(?P<charge_point_id>{views.CHARGE_POINT_ID_RE})/reservations/"
 
 urlpatterns = [
     re_path(
@@ -36,5 +37,6 @@ urlpatterns = [
     re_path(_EVSES + r"$", views.EvseViewSet.as_view({"get": "list"}), name="api-evse-list"),
     re_path(_EVSES + r"(?P<evse_id>[^/]+)/$", views.EvseViewSet.as_view({"get": "retrieve"}), name="api-evse-detail"),
     re_path(_VARIABLES + r"$", views.DeviceVariableViewSet.as_view({"get": "list"}), name="api-device-variable-list"),
+    re_path(_RESERVATIONS + r"$", views.ReservationViewSet.as_view({"get": "list"}), name="api-reservation-list"),
     *router.urls,
 ]

@@ -42,6 +42,7 @@ from chargers.models import (
     Evse,
     IdTag,
     RegistrationStatus,
+    Reservation,
 )
 from chargers.services import IdTagError, charge_point_registration_set, id_tag_create, id_tag_delete, id_tag_update
 from fleet.selectors import EvseView, charger_evses, with_evses_availability
@@ -610,6 +611,51 @@ class DeviceVariableViewSet(TextLookupMixin, mixins.ListModelMixin, viewsets.Gen
             "attribute_type",
             "id",
         )
+
+
+_RESERVATION_EXAMPLE = {
+    "reservation_id": 7,
+    "evse_id": 1,
+    "connector_id": 0,
+    "connector_type": "",
+    "id_tag": "04A2B3C4",
+    "id_token_type": "ISO14443",
+    "parent_id_tag": "FLEET-ACME",
+    "parent_id_token_type": "Central",
+    "expiry_date": "2026-11-23T11:00:00Z",
+    "status": "accepted",
+    "created_at": "2026-11-23T10:00:00Z",
+    "updated_at": "2026-11-23T10:00:01Z",
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Reservations of a charge point",
+        description="The reservations asked of the charger (ReserveNow through POST /commands/), newest first: "
+        "`requested` until it answers, then `accepted` or `rejected`; an accepted one ends `used` (a session "
+        "started on it), `cancelled` (CancelReservation, or a 2.0.1 station's ReservationStatusUpdate Removed) "
+        "or `expired` (its expiry passed, or the station said Expired). `evse_id` null: any EVSE (2.0.1 with "
+        "no evseId, or with a `connector_type`; 1.6 connector 0); a 1.6 reservation's EVSE is its connector. "
+        "`parent_id_tag` is 1.6's parentIdTag and 2.0.1's groupIdToken. Filter by `status`.",
+        parameters=[CHARGE_POINT_ID_PARAM],
+        examples=[OpenApiExample("EVSE 1 for a card", value=_RESERVATION_EXAMPLE, response_only=True)],
+    ),
+)
+class ReservationViewSet(TextLookupMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The reservations of one charge point, both versions."""
+
+    queryset = Reservation.objects.none()
+    serializer_class = s.ReservationSerializer
+    filterset_fields = ["status"]
+    # Made and cancelled through commands: whoever may see the charger may see them.
+    read_permissions = ("chargers.view_chargepoint",)
+
+    def get_queryset(self) -> QuerySet[Reservation]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        charge_point = _charge_point(self.kwargs["charge_point_id"])
+        return Reservation.objects.filter(charge_point=charge_point).order_by("-created_at", "-id")
 
 
 ID_TAG_PARAM = OpenApiParameter(
