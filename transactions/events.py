@@ -400,6 +400,9 @@ def _apply_sql() -> str:
             FROM {table} t
             JOIN input i
               ON t.charge_point_id = i.charge_point_id AND t.charger_transaction_id = i.charger_transaction_id
+            -- The partial index's own condition: without it PostgreSQL cannot use uniq_charger_transaction_id
+            -- and reads the whole sessions table on every wave (a scan growing with the fleet's history).
+            WHERE NOT (t.charger_transaction_id = '')
         ),
         known AS (
             SELECT s.ord,
