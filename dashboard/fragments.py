@@ -22,6 +22,7 @@ CHARGER = {
     "charger-connectors": "dashboard/_charger_connectors.html",
     "charger-sessions": "dashboard/_charger_sessions.html",
     "charger-commands": "dashboard/_charger_commands.html",
+    "charger-reservations": "dashboard/_charger_reservations.html",
     "charger-messages": "dashboard/_charger_messages.html",
     "charger-configuration": "dashboard/_charger_configuration.html",
 }

@@ -28,6 +28,7 @@ from chargers.models import (
     DeviceVariable,
     IdTag,
     RegistrationStatus,
+    Reservation,
 )
 from chargers.services import id_tags_authorize
 from fleet import figures
@@ -58,6 +59,8 @@ PAGE_SIZE = 50
 SERIES_LIMIT = 5000
 RECENT_MESSAGES = 25
 RECENT_COMMANDS = 15
+# The charger page lists its newest reservations, open or ended (ReserveNow through the commands).
+RECENT_RESERVATIONS = 10
 # A session's page lists its newest TransactionEvents (a long session sends hundreds of Updated).
 RECENT_EVENTS = 100
 #: Versions whose connectors are EVSEs of their own and which keep configuration keys (the page as it
@@ -389,6 +392,7 @@ class ChargerDetail:
     device_model: DeviceModelSnapshot | None = None
     # How it reaches us: "via AMQP (RabbitMQ Web OCPP)", "via MQTT profile esp32" (``charger_route``).
     route: str = ""
+    reservations: list[Reservation] = dataclasses.field(default_factory=list)
 
 
 _TRANSPORT_NAMES = {MQTT: "MQTT", AMQP: "AMQP"}
@@ -508,6 +512,7 @@ def charger_detail(charge_point_id: str, query: Mapping[str, Any] | None = None)
         evses=charger_evses(charge_point, connectors),
         device_model=device_model_snapshot(charge_point, query) if per_evse else None,
         route=charger_route(charge_point),
+        reservations=list(Reservation.objects.filter(charge_point=charge_point)[:RECENT_RESERVATIONS]),
     )
 
 

@@ -13,7 +13,7 @@ from django.http import QueryDict
 
 register = template.Library()
 
-# Status (connector, command, registration, charger state) -> badge colour class.
+# Status (connector, command, registration, charger state, reservation) -> badge colour class.
 _BADGES = {
     "available": "ok",
     "accepted": "ok",
@@ -25,6 +25,8 @@ _BADGES = {
     "preparing": "info",
     "finishing": "info",
     "reserved": "info",
+    "requested": "info",
+    "used": "ok",
     "queued": "info",
     "sent": "info",
     "pending": "warn",

@@ -124,6 +124,7 @@ def test_charger_socket_follows_its_charger_only(operator: User) -> None:
             "charger-connectors",
             "charger-sessions",
             "charger-commands",
+            "charger-reservations",
             "charger-messages",
             "charger-configuration",
         }
