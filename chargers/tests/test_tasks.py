@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from chargers.commands import command_enqueue
 from chargers.models import ChargePoint, Command
 from mqtt_bridge import mqtt
 from mqtt_bridge.mqtt import PublishError
@@ -37,7 +39,14 @@ def _publisher_close() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_command_the_broker_does_not_take_is_queued_again(unreachable_broker: None) -> None:
     charge_point = ChargePoint.objects.create(charge_point_id="CP-UNSEND", registration_status="Accepted", online=True)
-    command = command_enqueue(charge_point=charge_point, action="ClearCache", payload={})
+    # The row, not command_enqueue: its dispatch task would be taken by a worker of the session's stack,
+    # which could send the command through the real broker before this test's publisher tries.
+    command = Command.objects.create(
+        charge_point=charge_point,
+        action="ClearCache",
+        message_id=uuid.uuid4().hex,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
 
     with pytest.raises(PublishError):
         commands_send_next([charge_point.pk])
