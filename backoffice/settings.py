@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "fleet",
     "drf_spectacular_sidecar",
     "apikeys",
+    "certificates",
 ]
 
 MIDDLEWARE = [
