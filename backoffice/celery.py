@@ -15,4 +15,5 @@ app.conf.beat_schedule = {
     "commands-housekeeping": {"task": "mqtt_bridge.tasks.commands_housekeeping", "schedule": 5.0},
     "presence-watchdog": {"task": "chargers.tasks.presence_watchdog", "schedule": 30.0},
     "message-log-retention": {"task": "mqtt_bridge.tasks.message_log_purge", "schedule": 3600.0},
+    "certificates-renew": {"task": "certificates.tasks.certificates_renew", "schedule": 86400.0},
 }

@@ -52,7 +52,7 @@ def send(charge_point: ChargePoint) -> Command:
 
 
 def test_every_1_6_csms_operation_is_supported() -> None:
-    assert len(ports.port_for("1.6").commands) == 19
+    assert len(ports.port_for("1.6").commands) == 24
 
 
 @pytest.mark.parametrize(

@@ -81,5 +81,11 @@ COMMANDS = frozenset(
         "GetCompositeSchedule",
         # Remote Trigger
         "TriggerMessage",
+        # Security extension (Security Whitepaper edition 2): certificates
+        "CertificateSigned",
+        "DeleteCertificate",
+        "ExtendedTriggerMessage",
+        "GetInstalledCertificateIds",
+        "InstallCertificate",
     }
 )

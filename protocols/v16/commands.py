@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from certificates.services import RenewalTrigger, renewal_trigger_register
 from chargers.commands import CommandError
 from chargers.models import ChargePoint, Command
 from chargers.reservations import reservation_open, reservation_request
@@ -77,3 +78,9 @@ def command_queued(*, command: Command) -> None:
             parent_id_tag=payload.get("parentIdTag", ""),
             expiry_date=datetime.fromisoformat(payload["expiryDate"]),
         )
+
+
+# How the CSMS CA asks this version's chargers for a new CSR before their certificate ends.
+renewal_trigger_register(
+    "1.6", RenewalTrigger("ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"})
+)

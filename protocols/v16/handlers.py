@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from certificates.services import certificate_request_handle
 from chargers import commands
 from chargers import services as chargers
 from chargers.models import ChargePoint, ChargerEvent, RegistrationStatus
@@ -224,6 +225,15 @@ def _event(kind: str, status_field: str, timestamp_field: str | None = None) -> 
     return handle
 
 
+def sign_certificate(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Security whitepaper (use case A02): the CSMS CA checks the CSR; Accepted queues the CertificateSigned
+    with the chain, Rejected (1.6 has no reason field: the reason is on the CSR's record and the security event)."""
+    outcome = certificate_request_handle(
+        charge_point=cp, csr_pem=payload["csr"], certificate_type="", ocpp_version="1.6", now=now
+    )
+    return {"status": "Accepted" if outcome.accepted else "Rejected"}
+
+
 BULK_HANDLERS: dict[str, BulkHandler] = {
     "BootNotification": BulkHandler(_boot_report, _boot_notifications),
     "Heartbeat": BulkHandler(lambda cp, payload: cp, _heartbeats),
@@ -249,4 +259,5 @@ HANDLERS: dict[str, Handler] = {
     "SecurityEventNotification": _event(ChargerEvent.Kind.SECURITY, "type", "timestamp"),
     "SignedFirmwareStatusNotification": _event(ChargerEvent.Kind.SIGNED_FIRMWARE_STATUS, "status"),
     "LogStatusNotification": _event(ChargerEvent.Kind.LOG_STATUS, "status"),
+    "SignCertificate": sign_certificate,
 }

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from backoffice import bulk
+from certificates import services as certificates
 from chargers.models import ChargePoint, ChargingProfile, Command, ConfigurationKey, Reservation
 
 
@@ -121,6 +122,42 @@ def _reset(command: Command, response: dict[str, Any], now: datetime) -> None:
         ChargePoint.objects.filter(pk=command.charge_point_id).update(reset_requested_at=now)
 
 
+def _certificate_signed(command: Command, response: dict[str, Any], now: datetime) -> None:
+    certificates.certificate_signed_answered(command=command, now=now)
+
+
+def _get_installed_certificate_ids(command: Command, response: dict[str, Any], now: datetime) -> None:
+    # NotFound: the charger has none of that type (1.6 asks for one type at a time).
+    certificate_type = command.request["certificateType"]
+    certificates.installed_certificates_report(
+        charge_point=command.charge_point,
+        certificate_types=[certificate_type],
+        items=[
+            certificates.InstalledItem(certificate_type, certificates.HashData.from_ocpp(data))
+            for data in response.get("certificateHashData", [])
+        ],
+        now=now,
+    )
+
+
+def _install_certificate(command: Command, response: dict[str, Any], now: datetime) -> None:
+    if _accepted(command):
+        certificates.installed_certificate_add(
+            charge_point=command.charge_point,
+            certificate_type=command.request["certificateType"],
+            certificate_pem=command.request["certificate"],
+            now=now,
+        )
+
+
+def _delete_certificate(command: Command, response: dict[str, Any], now: datetime) -> None:
+    if _accepted(command):
+        certificates.installed_certificate_remove(
+            charge_point=command.charge_point,
+            hash_data=certificates.HashData.from_ocpp(command.request["certificateHashData"]),
+        )
+
+
 # GetConfiguration's effect (its keys) is applied for many commands at once: commands_results_apply.
 _EFFECTS = {
     "ChangeConfiguration": _change_configuration,
@@ -131,4 +168,8 @@ _EFFECTS = {
     "GetLocalListVersion": _get_local_list_version,
     "SendLocalList": _send_local_list,
     "Reset": _reset,
+    "CertificateSigned": _certificate_signed,
+    "GetInstalledCertificateIds": _get_installed_certificate_ids,
+    "InstallCertificate": _install_certificate,
+    "DeleteCertificate": _delete_certificate,
 }

@@ -35,6 +35,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from certificates.services import RenewalTrigger, renewal_trigger_register
 from chargers.commands import CommandError
 from chargers.device_model import device_variable_value
 from chargers.models import ChargePoint, Command
@@ -195,3 +196,9 @@ def command_queued(*, command: Command) -> None:
             parent_id_token_type=group.get("type", ""),
             expiry_date=_expiry(payload),
         )
+
+
+# How the CSMS CA asks this version's chargers for a new CSR before their certificate ends.
+renewal_trigger_register(
+    VERSION, RenewalTrigger("TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"})
+)

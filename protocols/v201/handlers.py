@@ -5,9 +5,9 @@ Provisioning (block B: BootNotification, Heartbeat, StatusNotification, NotifyRe
 notifications that have a kind of their own (NotifyEvent, SecurityEventNotification, firmware and log
 status, DataTransfer) are applied here; the sessions (Authorize, TransactionEvent, MeterValues) are
 ``sessions``'s. ReservationStatusUpdate ends its reservation (Expired: expired, Removed: cancelled) and is
-kept as a ``ChargerEvent`` NOTIFICATION row (``status`` = the action, ``detail`` = the payload), as the 12
+kept as a ``ChargerEvent`` NOTIFICATION row (``status`` = the action, ``detail`` = the payload), as the 11
 others are, answered as a CSMS that does not act on them yet honestly answers (``_RECORDED``); later
-issues give them their meaning.
+issues give them their meaning. SignCertificate goes to the CSMS CA (``certificates.services``).
 
 The payload has already passed its JSON schema; what a schema cannot check (a timestamp that is not
 a date) raises OcppError here, before anything is written.
@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 
+from certificates.services import certificate_request_handle
 from chargers import commands, device_model, reservations
 from chargers import services as chargers
 from chargers.models import ChargePoint, ChargerEvent, DeviceVariable, RegistrationStatus, Reservation
@@ -277,11 +278,28 @@ _RECORDED: dict[str, Callable[[], dict[str, Any]]] = {
     "NotifyDisplayMessages": dict,
     "NotifyMonitoringReport": dict,
     "PublishFirmwareStatusNotification": dict,
-    # No certificate authority yet (issue 17): a CSR cannot be signed, nothing can be looked up.
-    "SignCertificate": lambda: {"status": "Rejected"},
+    # No ISO 15118 certificate services and no OCSP lookups here (the CSMS CA signs CSRs: sign_certificate).
     "Get15118EVCertificate": lambda: {"status": "Failed", "exiResponse": ""},
     "GetCertificateStatus": lambda: {"status": "Failed"},
 }
+
+
+def sign_certificate(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A02/A03: the CSMS CA checks the CSR; Accepted queues the CertificateSigned with the chain, Rejected
+    says why in statusInfo (``certificates.services.certificate_request_handle``)."""
+    outcome = certificate_request_handle(
+        charge_point=cp,
+        csr_pem=payload["csr"],
+        certificate_type=payload.get("certificateType", "ChargingStationCertificate"),
+        ocpp_version=VERSION,
+        now=now,
+    )
+    if outcome.accepted:
+        return {"status": "Accepted"}
+    return {
+        "status": "Rejected",
+        "statusInfo": {"reasonCode": outcome.code[:20], "additionalInfo": outcome.reason[:512]},
+    }
 
 
 BULK_HANDLERS: dict[str, BulkHandler] = {
@@ -301,5 +319,6 @@ HANDLERS: dict[str, Handler] = {
     "FirmwareStatusNotification": _event(ChargerEvent.Kind.FIRMWARE_STATUS, "status"),
     "LogStatusNotification": _event(ChargerEvent.Kind.LOG_STATUS, "status"),
     "ReservationStatusUpdate": reservation_status_update,
+    "SignCertificate": sign_certificate,
     **{action: _recorded(action, reply) for action, reply in _RECORDED.items()},
 }

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from certificates import services as certificates
 from chargers.device_model import VariableKey, VariableValue, device_variable_values_set
 from chargers.models import ChargePoint, Command, DeviceVariable, Evse, Reservation
 from chargers.services import evses_ensure
@@ -215,6 +216,46 @@ def _cancel_reservation(command: Command, response: dict[str, Any], now: datetim
         ).update(status=Reservation.Status.CANCELLED)
 
 
+def _certificate_signed(command: Command, response: dict[str, Any], now: datetime) -> None:
+    certificates.certificate_signed_answered(command=command, now=now)
+
+
+def _get_installed_certificate_ids(command: Command, response: dict[str, Any], now: datetime) -> None:
+    """The inventory of the types asked (none asked: every type) is what the station answered (NotFound: none)."""
+    items = [
+        certificates.InstalledItem(
+            chain["certificateType"],
+            certificates.HashData.from_ocpp(chain["certificateHashData"]),
+            tuple(certificates.HashData.from_ocpp(child) for child in chain.get("childCertificateHashData", [])),
+        )
+        for chain in response.get("certificateHashDataChain", [])
+    ]
+    certificates.installed_certificates_report(
+        charge_point=command.charge_point,
+        certificate_types=command.request.get("certificateType") or None,
+        items=items,
+        now=now,
+    )
+
+
+def _install_certificate(command: Command, response: dict[str, Any], now: datetime) -> None:
+    if _accepted(command):
+        certificates.installed_certificate_add(
+            charge_point=command.charge_point,
+            certificate_type=command.request["certificateType"],
+            certificate_pem=command.request["certificate"],
+            now=now,
+        )
+
+
+def _delete_certificate(command: Command, response: dict[str, Any], now: datetime) -> None:
+    if _accepted(command):
+        certificates.installed_certificate_remove(
+            charge_point=command.charge_point,
+            hash_data=certificates.HashData.from_ocpp(command.request["certificateHashData"]),
+        )
+
+
 # GetVariables' and SetVariables' effect (their values) is applied for many commands at once.
 _EFFECTS: dict[str, Effect] = {
     "Reset": _reset,
@@ -224,4 +265,8 @@ _EFFECTS: dict[str, Effect] = {
     "RequestStartTransaction": _request_start_transaction,
     "ReserveNow": _reserve_now,
     "CancelReservation": _cancel_reservation,
+    "CertificateSigned": _certificate_signed,
+    "GetInstalledCertificateIds": _get_installed_certificate_ids,
+    "InstallCertificate": _install_certificate,
+    "DeleteCertificate": _delete_certificate,
 }

@@ -55,7 +55,10 @@ def test_the_notifications_without_a_meaning_yet_are_recorded_with_their_action(
 
 
 def test_the_honest_answers_of_the_recorded_notifications() -> None:
-    assert handle("SignCertificate", PAYLOADS["SignCertificate"], "1").payload == {"status": "Rejected"}
+    # A CSR that is no CSR: the CSMS CA says why (certificates.services.csr_check).
+    assert (
+        handle("SignCertificate", PAYLOADS["SignCertificate"], "1").payload["statusInfo"]["reasonCode"] == "InvalidPEM"
+    )
     assert handle("Get15118EVCertificate", PAYLOADS["Get15118EVCertificate"], "2").payload == {
         "status": "Failed",
         "exiResponse": "",
