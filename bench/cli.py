@@ -11,7 +11,12 @@
 
 The closed loop runs in each OCPP version (``closed``: 1.6, ``closed-v201``: 2.0.1, same mix), one
 after the other in each phase; with both, a second table compares each version's ratio to its
-ceiling (``--scenario compare`` runs just those two). ``--rounds N`` runs the scenarios N times in
+ceiling (``--scenario compare`` runs just those two). ``closed-amqp`` is ``closed`` behind the
+RabbitMQ Web OCPP plugin (``bench.loadgen_amqp`` plays it on ``AMQP_URL``, else the machine's
+RabbitMQ): the bridge and worker get ``AMQP_URL`` and an exchange and queue of the run's own, the
+ceiling phase adds the bare AMQP responder; with ``closed`` beside it, a table compares the
+transports (``--scenario transports`` runs just those two). No reachable RabbitMQ: it is skipped
+with a note. ``--rounds N`` runs the scenarios N times in
 each phase, every other round in reverse order; the ratios are then of the medians.
 """
 
@@ -30,7 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import loadgen, procs, report, rows, services
+from bench import amqp as bench_amqp
+from bench import loadgen, loadgen_amqp, procs, report, rows, services
 from bench.mqtt import Topics, topics_from_env
 from bench.versions import VERSIONS
 
@@ -45,15 +51,17 @@ class Scenario:
     load: str
     version: str
     letter: str
+    transport: str = "mqtt"
 
 
 SCENARIOS: dict[str, Scenario] = {
     "closed": Scenario("closed", "1.6", "c"),
     "closed-v201": Scenario("closed", "2.0.1", "v"),
+    "closed-amqp": Scenario("closed", "1.6", "a", "amqp"),
     "open": Scenario("open", "1.6", "o"),
     "storm": Scenario("storm", "1.6", "s"),
 }
-GROUPS = {"all": list(SCENARIOS), "compare": ["closed", "closed-v201"]}
+GROUPS = {"all": list(SCENARIOS), "compare": ["closed", "closed-v201"], "transports": ["closed", "closed-amqp"]}
 READY_TIMEOUT = 90.0
 SETTLE_TIMEOUT = 30.0
 
@@ -90,6 +98,9 @@ class Run:
     topics: Topics = field(default_factory=topics_from_env)
     children: list[procs.Child] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The AMQP broker's URL while an AMQP scenario is to run, and the run's names on it.
+    amqp_url: str = ""
+    amqp_names: bench_amqp.Names | None = None
 
 
 def parse(argv: list[str] | None) -> Options:
@@ -99,7 +110,8 @@ def parse(argv: list[str] | None) -> Options:
         "--scenario",
         choices=(*SCENARIOS, *GROUPS),
         default="all",
-        help="closed (1.6), closed-v201 (2.0.1), open, storm; compare = closed + closed-v201; all (default)",
+        help="closed (1.6), closed-v201 (2.0.1), closed-amqp (1.6 over AMQP), open, storm;"
+        " compare = closed + closed-v201; transports = closed + closed-amqp; all (default)",
     )
     parser.add_argument("--chargers", type=int, default=1000, help="closed-loop chargers (default 1000)")
     parser.add_argument("--storm-chargers", type=int, default=None, help="storm chargers (default 5000)")
@@ -158,6 +170,14 @@ def child_env(run: Run) -> dict[str, str]:
         CSMS_MQTT_CLIENT_ID=f"bench-bridge-{run.run_id}",
         PYTHONUNBUFFERED="1",
     )
+    # Never a deployment's AMQP queue: without an AMQP scenario the children have no AMQP at all.
+    env.pop("AMQP_URL", None)
+    if run.amqp_names is not None:
+        env.update(
+            AMQP_URL=run.amqp_url,
+            CSMS_AMQP_EXCHANGE=run.amqp_names.exchange,
+            CSMS_AMQP_QUEUE=run.amqp_names.bridge_queue,
+        )
     return env
 
 
@@ -206,7 +226,7 @@ def start_backoffice(run: Run) -> list[procs.Child]:
 
 
 def start_responder(run: Run) -> list[procs.Child]:
-    """Start the bare responder."""
+    """Start the bare responder (and the bare AMQP responder for an AMQP scenario)."""
     argv = [
         sys.executable,
         "-m",
@@ -216,7 +236,15 @@ def start_responder(run: Run) -> list[procs.Child]:
         "--client-id",
         f"bench-responder-{run.run_id}",
     ]
-    return [procs.start("responder", argv, child_env(run), RESULTS_DIR / f"{run.run_id}-responder.log", ROOT)]
+    children = [procs.start("responder", argv, child_env(run), RESULTS_DIR / f"{run.run_id}-responder.log", ROOT)]
+    if run.amqp_names is not None:
+        amqp_argv = [
+            sys.executable, "-m", "bench.responder_amqp", "--url", run.amqp_url,
+            "--exchange", run.amqp_names.exchange, "--queue", run.amqp_names.ceiling_queue,
+        ]  # fmt: skip
+        log = RESULTS_DIR / f"{run.run_id}-responder-amqp.log"
+        children.append(procs.start("responder-amqp", amqp_argv, child_env(run), log, ROOT))
+    return children
 
 
 def wait_ready(run: Run, target: str, children: list[procs.Child]) -> None:
@@ -229,7 +257,11 @@ def wait_ready(run: Run, target: str, children: list[procs.Child]) -> None:
             raise RuntimeError(f"{target}: {', '.join(dead)} exited early (see bench/results/{run.run_id}-*.log)")
         attempt += 1
         prefix = f"bench-{run.run_id}-{target[:2]}probe{attempt}-"
-        if loadgen.probe(run.urls["MQTT_URL"], prefix, timeout=3.0, topics=run.topics):
+        if not loadgen.probe(run.urls["MQTT_URL"], prefix, timeout=3.0, topics=run.topics):
+            continue
+        if run.amqp_names is None or loadgen_amqp.probe(
+            run.amqp_url, f"{prefix}a", run.amqp_names.exchange, timeout=3.0
+        ):
             return
     raise TimeoutError(f"{target} did not answer a probe within {READY_TIMEOUT:.0f} s")
 
@@ -241,6 +273,12 @@ def scenario_runner(run: Run, name: str, prefix: str, sampler: procs.Sampler) ->
     """The load generator call for one scenario (a closed loop's costs are sampled from its window on)."""
     url, o, topics = run.urls["MQTT_URL"], run.options, run.topics
     scenario = SCENARIOS[name]
+    if scenario.transport == "amqp":
+        assert run.amqp_names is not None  # check_amqp dropped AMQP scenarios otherwise
+        exchange = run.amqp_names.exchange
+        return lambda: loadgen_amqp.run_closed(
+            run.amqp_url, prefix, o.chargers, o.duration, exchange, VERSIONS[scenario.version], name, sampler.begin
+        )
     if scenario.load == "closed":
         version = VERSIONS[scenario.version]
         return lambda: loadgen.run_closed(
@@ -312,6 +350,9 @@ def run_target(run: Run, target: str, tables: list[str]) -> list[dict[str, Any]]
         for child in children:
             procs.stop(child)
             run.children.remove(child)
+        if target == "backoffice" and run.amqp_names is not None:
+            # The bridge's queue is durable: left bound, it would hoard the ceiling phase's Calls.
+            bench_amqp.cleanup(run.amqp_url, queues=[run.amqp_names.bridge_queue])
 
 
 # --- main ------------------------------------------------------------------------------------------
@@ -373,9 +414,35 @@ def check_versions(run: Run) -> None:
             logger.warning(note)
 
 
+def check_amqp(run: Run) -> None:
+    """For an AMQP scenario: reach the broker and declare the run's exchange; else drop them with a note."""
+    wanted = [name for name in run.options.scenarios if SCENARIOS[name].transport == "amqp"]
+    if not wanted:
+        return
+    url = bench_amqp.url_from_env()
+    problem = bench_amqp.unreachable(url)
+    if problem:
+        for name in wanted:
+            run.options.scenarios.remove(name)
+        note = (
+            f"{', '.join(wanted)} skipped: no RabbitMQ at AMQP_URL={bench_amqp.redact(url)} ({problem});"
+            " set AMQP_URL to a reachable broker"
+        )
+        run.notes.append(note)
+        logger.warning(note)
+        return
+    run.amqp_url, run.amqp_names = url, bench_amqp.Names.for_run(run.run_id)
+    connection = bench_amqp.connect(url)
+    try:
+        bench_amqp.exchange_declare(connection.channel(), run.amqp_names.exchange)
+    finally:
+        connection.release()
+
+
 def targets(run: Run) -> list[str]:
     """Which phases run: the backoffice (if it exists) then the ceiling."""
     check_versions(run)
+    check_amqp(run)
     check_no_other_consumer(run)
     check_queue_empty(run)
     chosen: list[str] = []
@@ -421,20 +488,35 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for child in list(run.children):
             procs.stop(child)
+        if run.amqp_names is not None:
+            names = run.amqp_names
+            queues = [names.bridge_queue, names.ceiling_queue]
+            bench_amqp.cleanup(run.amqp_url, queues=queues, exchanges=[names.exchange])
     return finish(run, document, results, started_at)
 
 
 def finish(run: Run, document: dict[str, Any], results: dict[str, list[dict[str, Any]]], started_at: datetime) -> int:
     """Write the JSON, print the table, choose the exit code."""
     ratios = report.ratios(results)
-    document.update(results=results, ratio=ratios, versions=report.versions(results, ratios), notes=run.notes)
+    document.update(
+        results=results,
+        ratio=ratios,
+        versions=report.versions(results, ratios),
+        transports=report.transports(results, ratios),
+        notes=run.notes,
+    )
     document["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    if run.amqp_names is not None:
+        document["amqp"] = {"url": bench_amqp.redact(run.amqp_url), **vars(run.amqp_names)}
     path = run.options.output or RESULTS_DIR / f"{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
     report.write(path, document)
     print(report.table(results, ratios))
     if document["versions"]:
         print()
         print(report.versions_table(document["versions"]))
+    if document["transports"]:
+        print()
+        print(report.transports_table(document["transports"]))
     for note in run.notes:
         print(f"note: {note}")
     print(f"results: {path}")

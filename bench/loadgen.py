@@ -168,15 +168,18 @@ class LoadGenerator:
             message = self._prepare(cid)
         if message is None:
             return False
-        topic, data = message
+        self._publish(*message)
+        return True
+
+    def _publish(self, topic: str, data: Any) -> None:
+        """Hand one charger frame to the transport (a failure is counted, the Call then goes lost)."""
         assert self.client is not None
         info = self.client.publish(topic, data, qos=1)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             with self.lock:
                 self.stats.publish_failures += 1
-        return True
 
-    def _prepare(self, cid: str) -> tuple[str, bytes] | None:
+    def _prepare(self, cid: str) -> tuple[Any, ...] | None:
         charger = self.chargers[cid]
         if not self.sending or charger.pending_uid is not None:
             return None
@@ -188,7 +191,10 @@ class LoadGenerator:
         charger.sent += 1
         self.pending[(cid, uid)] = Pending(action, time.perf_counter())
         self.stats.calls += 1
-        frame = {"MessageTypeId": 2, "UniqueId": uid, "Action": action, "Payload": payload}
+        return self._call_message(cid, {"MessageTypeId": 2, "UniqueId": uid, "Action": action, "Payload": payload})
+
+    def _call_message(self, cid: str, frame: dict[str, Any]) -> tuple[Any, ...]:
+        """The arguments of ``_publish`` for a charger's Call: EMQX JSON on the call topic."""
         return self.topics.call.format(cid=cid), json.dumps(frame, separators=(",", ":")).encode()
 
     # --- receiving ------------------------------------------------------------------------------
@@ -254,6 +260,10 @@ class LoadGenerator:
             }
         with self.lock:
             self.stats.server_calls += 1
+        self._send_reply(cid, reply)
+
+    def _send_reply(self, cid: str, reply: dict[str, Any]) -> None:
+        """A charger's answer to a CSMS Call: EMQX JSON on the reply topic."""
         assert self.client is not None
         data = json.dumps(reply, separators=(",", ":")).encode()
         self.client.publish(self.topics.reply.format(cid=cid), data, qos=1)
@@ -345,7 +355,18 @@ def run_closed(
     timed on its own; the measured window is the sustained mix that follows (``on_window`` is called
     as it opens: the process costs are sampled from there).
     """
-    gen = LoadGenerator(url, prefix, topics, version=version)
+    return closed_loop(LoadGenerator(url, prefix, topics, version=version), chargers, duration, scenario, on_window)
+
+
+def closed_loop(
+    gen: LoadGenerator,
+    chargers: int,
+    duration: float,
+    scenario: str = "closed",
+    on_window: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """``run_closed`` with a load generator of any transport (``bench.loadgen_amqp``'s too)."""
+    version = gen.version
     gen.start(chargers)
     try:
         boot_seconds = _boot_all(gen)
@@ -443,7 +464,11 @@ def run_storm(url: str, prefix: str, chargers: int, topics: Topics = DEFAULT_TOP
 
 def probe(url: str, prefix: str, timeout: float, topics: Topics = DEFAULT_TOPICS) -> bool:
     """Whether one charger's BootNotification gets any reply within ``timeout`` seconds."""
-    gen = LoadGenerator(url, prefix, topics, timeout=timeout)
+    return probe_with(LoadGenerator(url, prefix, topics, timeout=timeout))
+
+
+def probe_with(gen: LoadGenerator) -> bool:
+    """``probe`` with a load generator of any transport."""
     gen.start(1)
     try:
         for charger in gen.chargers.values():

@@ -20,6 +20,7 @@ import psutil
 
 SERVICE_NAMES: dict[str, tuple[str, ...]] = {
     "broker": ("mosquitto", "amqtt"),
+    "rabbitmq": ("beam.smp",),  # its Erlang VM (an EMQX here would be counted too: the same VM)
     "postgres": ("postgres", "postgresql"),
     "redis": ("redis-server",),
 }

@@ -20,6 +20,12 @@ VERSION_COLUMNS = (
 )  # fmt: skip
 # Our processes in a backoffice phase; PostgreSQL is counted apart (its processes serve every client).
 OWN_ROLES = ("bridge", "worker")
+# The 1.6 closed loop over each transport, and the broker process role (``procs.SERVICE_NAMES``) it crosses.
+TRANSPORTS = {"mqtt": ("closed", "broker"), "amqp": ("closed-amqp", "rabbitmq")}
+TRANSPORT_COLUMNS = (
+    "transport", "scenario", "replies/s", "ceiling", "ratio", "p50 ms", "p99 ms", "lost", "errors",
+    "cpu ms/reply", "broker ms/reply",
+)  # fmt: skip
 
 
 def row(target: str, result: dict[str, Any]) -> list[str]:
@@ -188,6 +194,73 @@ def versions_table(comparison: dict[str, Any]) -> str:
         f"CPU per reply (2.0.1 / 1.6): bridge+worker {number(costs.get('cpu_ms_per_reply'), 2)}x,"
         f" postgres {number(costs.get('postgres_ms_per_reply'), 2)}x (postgres: every client of the server)"
     )
+    return "\n".join(lines)
+
+
+def transports(results: dict[str, list[dict[str, Any]]], ratios: dict[str, float | None]) -> dict[str, Any]:
+    """The 1.6 closed loop over MQTT and over AMQP, each beside its own ceiling (empty unless both ran).
+
+    Each transport's ceiling is its bare responder on the same broker, so each ratio says what the
+    backoffice costs on that path; ``amqp_over_mqtt`` compares the two paths' replies/s outright.
+    Beside them, what a reply cost our processes (bridge and worker) and the broker it crossed
+    (Mosquitto, RabbitMQ), from the window's start until the queue was empty.
+    """
+    phases = {target: medians(results.get(target, [])) for target in ("backoffice", "ceiling")}
+    present = {scenario for found in phases.values() for scenario in found}
+    if not all(scenario in present for scenario, _ in TRANSPORTS.values()):
+        return {}
+    rows = []
+    for transport, (scenario, broker) in TRANSPORTS.items():
+        measured, top = phases["backoffice"].get(scenario, {}), phases["ceiling"].get(scenario, {})
+        runs = [r for r in results.get("backoffice", []) if r["scenario"] == scenario]
+        rows.append(
+            {
+                "transport": transport,
+                "scenario": scenario,
+                "rounds": measured.get("rounds", 0),
+                "replies_per_s": measured.get("replies_per_s"),
+                "ceiling_replies_per_s": top.get("replies_per_s"),
+                "ratio": ratios.get(scenario),
+                "p50_ms": measured.get("p50_ms"),
+                "p99_ms": measured.get("p99_ms"),
+                "lost": sum(r.get("lost", 0) for r in runs),
+                "errors": measured.get("errors", 0),
+                "cpu_ms_per_reply": measured.get("cpu_ms_per_reply"),
+                "broker_ms_per_reply": _median_cost(runs, (broker,)),
+            }
+        )
+    mqtt, amqp = rows
+    over = None
+    if mqtt["replies_per_s"] and amqp["replies_per_s"] is not None:
+        over = round(amqp["replies_per_s"] / mqtt["replies_per_s"], 3)
+    return {"rows": rows, "amqp_over_mqtt": over}
+
+
+def transports_table(comparison: dict[str, Any]) -> str:
+    """The transport comparison as text: one row per transport, then AMQP's replies/s over MQTT's."""
+
+    def number(value: float | None, digits: int) -> str:
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    rows = [list(TRANSPORT_COLUMNS)]
+    for item in comparison["rows"]:
+        rows.append(
+            [
+                item["transport"],
+                item["scenario"],
+                number(item["replies_per_s"], 0),
+                number(item["ceiling_replies_per_s"], 0),
+                number(item["ratio"], 3),
+                number(item["p50_ms"], 1),
+                number(item["p99_ms"], 1),
+                str(item["lost"]),
+                str(item["errors"]),
+                number(item["cpu_ms_per_reply"], 2),
+                number(item["broker_ms_per_reply"], 2),
+            ]
+        )
+    lines = _aligned(rows, 2)
+    lines.append(f"AMQP / MQTT (backoffice replies/s): {number(comparison['amqp_over_mqtt'], 3)}")
     return "\n".join(lines)
 
 

@@ -102,3 +102,27 @@ def test_what_a_reply_cost_each_version_in_cpu() -> None:
     assert [row["postgres_ms_per_reply"] for row in comparison["rows"]] == [0.2, 0.4]
     assert comparison["cost_ratios"] == {"cpu_ms_per_reply": 1.5, "postgres_ms_per_reply": 2.0}
     assert "bridge+worker 1.50x, postgres 2.00x" in report.versions_table(comparison)
+
+
+def test_the_transports_table_puts_amqp_beside_mqtt_each_against_its_own_ceiling() -> None:
+    measured = {
+        "backoffice": [
+            closed("closed", 800.0, cpu={"bridge": 1.0, "worker": 5.0, "broker": 0.5}),
+            {**closed("closed-amqp", 600.0, cpu={"bridge": 2.0, "worker": 5.0, "rabbitmq": 3.0}), "lost": 2},
+        ],
+        "ceiling": [closed("closed", 2600.0), closed("closed-amqp", 1500.0)],
+    }
+    comparison = report.transports(measured, report.ratios(measured))
+    mqtt, amqp = comparison["rows"]
+    assert (mqtt["transport"], amqp["transport"]) == ("mqtt", "amqp")
+    assert amqp["ceiling_replies_per_s"] == 1500.0 and amqp["ratio"] == 0.4 and amqp["lost"] == 2
+    assert (mqtt["broker_ms_per_reply"], amqp["broker_ms_per_reply"]) == (0.05, 0.3)  # 10,000 replies each
+    assert amqp["cpu_ms_per_reply"] == 0.7 and comparison["amqp_over_mqtt"] == 0.75
+    text = report.transports_table(comparison)
+    assert "AMQP / MQTT (backoffice replies/s): 0.750" in text
+    assert text.splitlines()[3].split()[:5] == ["amqp", "closed-amqp", "600", "1500", "0.400"]
+
+
+def test_no_transport_comparison_without_both_transports() -> None:
+    measured = {"backoffice": [closed("closed", 800.0)], "ceiling": [closed("closed", 2600.0)]}
+    assert report.transports(measured, report.ratios(measured)) == {}

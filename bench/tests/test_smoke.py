@@ -2,8 +2,9 @@
 
 The benchmark runs as a separate process against the test database and its own Celery queue.
 No timing is asserted: only that every Call of every scenario was answered, by the backoffice and
-by the bare responder, in both OCPP versions (2.0.1 on its own route), and that the version
-comparison was made.
+by the bare responder, in both OCPP versions (2.0.1 on its own route) and over AMQP (the RabbitMQ
+Web OCPP plugin's path; without a reachable RabbitMQ at AMQP_URL that scenario is skipped with a
+note naming it), and that the version and transport comparisons were made.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+
+from bench import amqp as bench_amqp
 
 ROOT = Path(__file__).resolve().parents[2]
 BRIDGE_COMMAND = ROOT / "mqtt_bridge" / "management" / "commands" / "run_mqtt_bridge.py"
@@ -52,8 +55,15 @@ def test_smoke_run_loses_no_reply(django_db_setup: None, tmp_path: Path) -> None
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     document: dict[str, Any] = json.loads(output.read_text())
     assert set(document["results"]) == {"backoffice", "ceiling"}, document["notes"]
+    amqp_problem = bench_amqp.unreachable(bench_amqp.url_from_env())
+    expected = ["closed", "closed-v201", "open", "storm"]
+    if amqp_problem:
+        assert any(note.startswith("closed-amqp skipped: no RabbitMQ at AMQP_URL=") for note in document["notes"])
+    else:
+        expected.insert(2, "closed-amqp")
+        assert [row["transport"] for row in document["transports"]["rows"]] == ["mqtt", "amqp"]
     for target, scenarios in document["results"].items():
-        assert [s["scenario"] for s in scenarios] == ["closed", "closed-v201", "open", "storm"]
+        assert [s["scenario"] for s in scenarios] == expected
         for scenario in scenarios:
             assert scenario["lost"] == 0, (target, scenario)
             assert scenario["replies"] == scenario["calls"] > 0, (target, scenario)
