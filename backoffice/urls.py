@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("gateway.api.urls")),
     path("api/v1/", include("transactions.api.urls")),
     path("api/v1/", include("mqtt_bridge.api.urls")),
+    path("api/v1/", include("certificates.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("dashboard.urls")),

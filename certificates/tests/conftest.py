@@ -1,0 +1,1 @@
+from apikeys.testing import admin_api, api_client, viewer_api  # noqa: F401 (fixtures)
