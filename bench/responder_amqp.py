@@ -8,6 +8,10 @@ bare responder), published to the exchange with routing key = ``reply_to`` in co
 confirms are not awaited: the MQTT responder does not await its PUBACKs either), then acknowledged.
 No database, no Celery. The queue is exclusive: it goes when the responder does.
 
+Deliveries are answered after ``drain_events`` returns, never inside its callback: py-amqp's
+``basic_publish`` reads the connection itself (for a ``connection.blocked``), which delivers the next
+message into the callback again, and a prefetch of hundreds overflowed the stack.
+
 Run it as ``python -m bench.responder_amqp --url amqp://... --exchange bench-<run> --queue Q``; it
 prints the number of frames it answered when stopped (SIGTERM or SIGINT).
 """
@@ -19,6 +23,7 @@ import json
 import signal
 import sys
 import threading
+from collections import deque
 from typing import Any
 
 import amqp as pyamqp
@@ -40,6 +45,7 @@ class AmqpResponder:
         self.answered = 0
         self.ignored = 0
         self.channel: Any = None
+        self.inbox: deque[pyamqp.Message] = deque()
 
     @property
     def binding_keys(self) -> list[str]:
@@ -61,6 +67,15 @@ class AmqpResponder:
         return bench_amqp.encode([3, frame[1], version.csms_result(str(frame[2]), payload)])
 
     def on_delivery(self, message: pyamqp.Message) -> None:
+        """Keep a delivery for ``answer_all``."""
+        self.inbox.append(message)
+
+    def answer_all(self) -> None:
+        """Answer the deliveries kept so far, and those that arrive meanwhile."""
+        while self.inbox:
+            self.answer(self.inbox.popleft())
+
+    def answer(self, message: pyamqp.Message) -> None:
         """Answer one delivery (or count it as ignored), then acknowledge it."""
         cid = message.properties.get("reply_to")
         reply = self.reply_to(str(message.delivery_info.get("routing_key") or ""), message.body)
@@ -73,6 +88,39 @@ class AmqpResponder:
         self.channel.basic_ack(message.delivery_info["delivery_tag"])
 
 
+def serve(
+    url: str,
+    responder: AmqpResponder,
+    queue: str,
+    stop: threading.Event,
+    ready: threading.Event,
+    exclusive: bool = True,
+) -> None:
+    """Declare and bind ``queue``, consume it with ``responder`` until ``stop`` (``ready`` set once consuming).
+
+    ``exclusive``: the queue goes with the connection (a test keeps one that outlives it, to fill it first).
+    """
+    connection = bench_amqp.connect(url)
+    try:
+        channel: Any = connection.channel()
+        responder.channel = channel
+        channel.confirm_select()
+        channel.queue_declare(queue, exclusive=exclusive, auto_delete=exclusive)
+        for key in responder.binding_keys:
+            channel.queue_bind(queue, exchange=responder.exchange, routing_key=key)
+        channel.basic_qos(prefetch_size=0, prefetch_count=PREFETCH, a_global=False)
+        channel.basic_consume(queue, callback=responder.on_delivery, no_ack=False)
+        ready.set()
+        while not stop.is_set():
+            try:
+                connection.connection.drain_events(timeout=DRAIN_TIMEOUT)
+            except TimeoutError:
+                continue
+            responder.answer_all()
+    finally:
+        connection.release()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run until SIGTERM/SIGINT."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -80,26 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exchange", required=True)
     parser.add_argument("--queue", required=True)
     args = parser.parse_args(argv)
-    responder = AmqpResponder(args.exchange, {name: v for name, v in VERSIONS.items()})
-    stop = threading.Event()
+    responder = AmqpResponder(args.exchange)
+    stop, ready = threading.Event(), threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    connection = bench_amqp.connect(args.url)
-    channel: Any = connection.channel()
-    responder.channel = channel
-    channel.confirm_select()
-    channel.queue_declare(args.queue, exclusive=True, auto_delete=True)
-    for key in responder.binding_keys:
-        channel.queue_bind(args.queue, exchange=args.exchange, routing_key=key)
-    channel.basic_qos(prefetch_size=0, prefetch_count=PREFETCH, a_global=False)
-    channel.basic_consume(args.queue, callback=responder.on_delivery, no_ack=False)
-    print("amqp responder ready", flush=True)
-    while not stop.is_set():
-        try:
-            connection.connection.drain_events(timeout=DRAIN_TIMEOUT)
-        except TimeoutError:
-            continue
-    connection.release()
+    announce = threading.Thread(target=lambda: ready.wait() and print("amqp responder ready", flush=True), daemon=True)
+    announce.start()
+    serve(args.url, responder, args.queue, stop, ready)
     print(f"amqp responder answered={responder.answered} ignored={responder.ignored}", flush=True)
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ import pytest
 from bench import amqp as bench_amqp
 from bench import cli, loadgen_amqp
 from bench.loadgen_amqp import AmqpLoadGenerator
-from bench.responder_amqp import AmqpResponder
+from bench.responder_amqp import PREFETCH, AmqpResponder, serve
 from bench.versions import V16
 from protocols.validation import Kind, validate
 
@@ -205,3 +206,35 @@ def test_smoke_closed_amqp_against_the_bare_amqp_responder_loses_nothing(exchang
     assert result["invalid_replies"] == 0 and result["call_errors"] == 0 and result["unmatched"] == 0
     assert {"MeterValues", "StartTransaction", "StopTransaction"} <= set(result["by_action"])
     assert "answered=" in out and "ignored=0" in out
+
+
+@requires_rabbitmq
+def test_the_bare_amqp_responder_answers_a_backlog_far_above_its_prefetch(exchange: str) -> None:
+    """A thousand Calls waiting: py-amqp's publish reads the connection, and answering inside the
+    delivery callback recursed once per delivery until the stack overflowed (the first 1000-charger run)."""
+    calls = 3 * PREFETCH
+    replies = Tap(exchange, bench_amqp.REPLY_BINDING)
+    queue = f"{exchange}.ceiling"
+    responder, stop, ready = AmqpResponder(exchange), threading.Event(), threading.Event()
+    channel: Any = replies.connection.channel()
+    channel.queue_declare(queue, auto_delete=False)
+    channel.queue_bind(queue, exchange=exchange, routing_key="ocpp16.#")
+    thread = threading.Thread(target=serve, args=(URL, responder, queue, stop, ready, False), daemon=True)
+    try:
+        channel.confirm_select()
+        for number in range(calls):
+            frame = [2, f"m{number}", "Heartbeat", {}]
+            message = pyamqp.Message(bench_amqp.encode(frame), **bench_amqp.properties(frame, "bench-b-00000"))
+            channel.basic_publish(message, exchange=exchange, routing_key="ocpp16.Heartbeat.req")
+        wait_for(lambda: channel.queue_declare(queue, passive=True)[1] == calls)
+        thread.start()
+        wait_for(lambda: responder.answered == calls or not thread.is_alive(), timeout=60)
+        assert responder.answered == calls and thread.is_alive()
+        first = replies.get()
+        assert first.delivery_info["routing_key"] == "bench-b-00000"
+        assert json.loads(first.body)[:2] == [3, "m0"]
+    finally:
+        stop.set()
+        thread.join(10)
+        replies.close()
+        bench_amqp.cleanup(URL, queues=[queue])
