@@ -402,6 +402,20 @@ CSMS_GATEWAY_TLS_MIN_VERSION = env_choice("CSMS_GATEWAY_TLS_MIN_VERSION", "1.2",
 # is requested and a profile 3 charger cannot connect to our gateway.
 CSMS_GATEWAY_TLS_CLIENT_CA = env_str("CSMS_GATEWAY_TLS_CLIENT_CA", "")
 CSMS_GATEWAY_TLS_EXTRA_CLIENT_CAS = env_list("CSMS_GATEWAY_TLS_EXTRA_CLIENT_CAS")
+# The CSMS CA (certificates app): signs the chargers' CSRs (SignCertificate); `manage.py ca_export` writes its
+# certificate for CSMS_GATEWAY_TLS_CLIENT_CA. Its private key is kept in PostgreSQL encrypted with this passphrase
+# (empty: the Django secret key; rotating that key then needs this set to the old one).
+CSMS_CA_KEY_PASSPHRASE = env_str("CSMS_CA_KEY_PASSPHRASE", "")
+CSMS_CA_NAME = env_str("CSMS_CA_NAME", "CSMS CA")
+# A CSR's O must be this when set (and the CA's own O); empty: not checked.
+CSMS_CA_ORGANIZATION = env_str("CSMS_CA_ORGANIZATION", "")
+CSMS_CA_VALIDITY_DAYS = env_int("CSMS_CA_VALIDITY_DAYS", 3650, minimum=1)
+# A charger certificate's validity (never past the CA's), and how long before its end the charger is asked
+# for a new CSR (the daily certificates.tasks.certificates_renew).
+CSMS_CA_CERTIFICATE_DAYS = env_int("CSMS_CA_CERTIFICATE_DAYS", 365, minimum=1)
+CSMS_CA_RENEW_BEFORE_DAYS = env_int("CSMS_CA_RENEW_BEFORE_DAYS", 30, minimum=0)
+# Who signs: our CA, or an external one (a dotted path to a certificates.services.CertificateSigner class).
+CSMS_CA_SIGNER = env_str("CSMS_CA_SIGNER", "certificates.services.LocalSigner")
 # PEM CRL file(s), comma-separated: a revoked client certificate is refused at the handshake. With a
 # CRL configured, each client CA needs one (OpenSSL refuses a leaf whose issuer has no CRL). Reread
 # when a file changes.

@@ -6,11 +6,9 @@ CA named by ``CSMS_CA_SIGNER``), and the chain goes back in a CertificateSigned 
 answer to that command makes the certificate active (``certificate_signed_answered``). What a charger
 reports installed (GetInstalledCertificateIds) is its inventory (``installed_certificates_report``).
 
-Settings (read with their defaults, so that a deployment sets only what it changes):
-CSMS_CA_KEY_PASSPHRASE (the CA key's encryption at rest; default the Django secret key),
-CSMS_CA_NAME ("CSMS CA"), CSMS_CA_ORGANIZATION ("": the CSR's O is not checked), CSMS_CA_VALIDITY_DAYS
-(3650), CSMS_CA_CERTIFICATE_DAYS (365), CSMS_CA_RENEW_BEFORE_DAYS (30), CSMS_CA_SIGNER
-("certificates.services.LocalSigner").
+Settings (backoffice/settings.py, from the environment): CSMS_CA_KEY_PASSPHRASE (the CA key's encryption
+at rest; empty: the Django secret key), CSMS_CA_NAME, CSMS_CA_ORGANIZATION (empty: a CSR's O is not checked),
+CSMS_CA_VALIDITY_DAYS, CSMS_CA_CERTIFICATE_DAYS, CSMS_CA_RENEW_BEFORE_DAYS, CSMS_CA_SIGNER.
 """
 
 from __future__ import annotations
@@ -55,12 +53,8 @@ SIGNED_TYPES = frozenset({"", "ChargingStationCertificate"})
 HASH_ALGORITHMS = {"SHA256": "sha256", "SHA384": "sha384", "SHA512": "sha512"}
 
 
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 def _passphrase() -> bytes:
-    return str(_setting("CSMS_CA_KEY_PASSPHRASE", "") or settings.SECRET_KEY).encode()
+    return str(settings.CSMS_CA_KEY_PASSPHRASE or settings.SECRET_KEY).encode()
 
 
 # --- the CA -------------------------------------------------------------------------------------------
@@ -78,14 +72,14 @@ def ca_ensure(*, now: datetime | None = None) -> CertificateAuthority:
     now = now or timezone.now()
     key = ec.generate_private_key(ec.SECP384R1())
     name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, str(_setting("CSMS_CA_NAME", "CSMS CA")))]
+        [x509.NameAttribute(NameOID.COMMON_NAME, str(settings.CSMS_CA_NAME))]
         + (
             [x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)]
-            if (organization := str(_setting("CSMS_CA_ORGANIZATION", "")))
+            if (organization := str(settings.CSMS_CA_ORGANIZATION))
             else []
         )
     )
-    not_after = now + timedelta(days=int(_setting("CSMS_CA_VALIDITY_DAYS", 3650)))
+    not_after = now + timedelta(days=int(settings.CSMS_CA_VALIDITY_DAYS))
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -182,7 +176,7 @@ def csr_check(*, pem: str, charge_point_id: str) -> x509.CertificateSigningReque
     names = [str(attribute.value) for attribute in subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     if names != [charge_point_id]:
         raise CsrRefused("InvalidCommonName", f"CN {names!r} is not the charge point id {charge_point_id!r}"[:255])
-    organization = str(_setting("CSMS_CA_ORGANIZATION", ""))
+    organization = str(settings.CSMS_CA_ORGANIZATION)
     if organization:
         found = [str(attribute.value) for attribute in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
         if found != [organization]:
@@ -227,7 +221,7 @@ class LocalSigner:
         key = _ca_key(ca.pk, ca.private_key_pem)
         public_key = csr.public_key()
         assert isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
-        not_after = min(now + timedelta(days=int(_setting("CSMS_CA_CERTIFICATE_DAYS", 365))), ca.not_after)
+        not_after = min(now + timedelta(days=int(settings.CSMS_CA_CERTIFICATE_DAYS)), ca.not_after)
         rsa_key = isinstance(public_key, rsa.RSAPublicKey)
         certificate = (
             x509.CertificateBuilder()
@@ -266,7 +260,7 @@ class LocalSigner:
 
 def signer() -> CertificateSigner:
     """The signer CSMS_CA_SIGNER names (ours by default)."""
-    path = str(_setting("CSMS_CA_SIGNER", "certificates.services.LocalSigner"))
+    path = str(settings.CSMS_CA_SIGNER)
     signer_class = import_string(path)
     instance: CertificateSigner = signer_class()
     return instance
@@ -403,7 +397,7 @@ def certificates_renew_due(*, now: datetime) -> list[Command]:
     one with the trigger queued or sent, and one whose version has no way to ask. A charger that
     takes no commands is skipped too (its CommandError is logged).
     """
-    horizon = now + timedelta(days=int(_setting("CSMS_CA_RENEW_BEFORE_DAYS", 30)))
+    horizon = now + timedelta(days=int(settings.CSMS_CA_RENEW_BEFORE_DAYS))
     due = IssuedCertificate.objects.filter(
         status=IssuedCertificate.Status.ACTIVE, not_after__lte=horizon
     ).select_related("charge_point")
