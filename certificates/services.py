@@ -21,7 +21,7 @@ from functools import cache
 from typing import Any, Protocol
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -430,6 +430,49 @@ def certificates_renew_due(*, now: datetime) -> list[Command]:
         except CommandError as exc:
             logger.info("no certificate renewal for %s: %s", charge_point, exc.message)
     return queued
+
+
+# --- certificates an operator sends ---------------------------------------------------------------------
+
+#: The most certificates one InstallCertificate or CertificateSigned may carry (a leaf and its CAs).
+CHAIN_MAX = 5
+
+
+def certificates_pem_check(*, pem: str, root: bool, now: datetime) -> list[x509.Certificate]:
+    """The certificates of an operator's InstallCertificate (``root``: exactly one, a CA certificate) or
+    CertificateSigned (a chain: each certificate issued by the next), before they are queued. ValueError says
+    what is wrong: no PEM certificate, garbage between blocks, expired, or a chain that does not chain."""
+    text = pem.strip()
+    blocks = text.count("-----BEGIN CERTIFICATE-----")
+    if (
+        not blocks
+        or blocks != text.count("-----END CERTIFICATE-----")
+        or not text.endswith("-----END CERTIFICATE-----")
+    ):
+        raise ValueError("not PEM-armored CERTIFICATE blocks")
+    if blocks > (1 if root else CHAIN_MAX):
+        raise ValueError(f"{blocks} certificates: at most {1 if root else CHAIN_MAX}")
+    try:
+        found = x509.load_pem_x509_certificates(text.encode("ascii"))
+    except (ValueError, UnicodeError) as exc:
+        raise ValueError(f"a certificate does not parse: {str(exc)[:120]}") from None
+    for certificate in found:
+        if certificate.not_valid_after_utc <= now:
+            raise ValueError(f"certificate #{format(certificate.serial_number, 'x')} expired")
+    if root:
+        try:
+            constraints = found[0].extensions.get_extension_for_class(x509.BasicConstraints).value
+        except x509.ExtensionNotFound:
+            constraints = None
+        if constraints is None or not constraints.ca:
+            raise ValueError("not a CA certificate (basicConstraints CA:TRUE)")
+    for certificate, issuer in zip(found, found[1:], strict=False):
+        try:
+            certificate.verify_directly_issued_by(issuer)
+        except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+            serial = format(certificate.serial_number, "x")
+            raise ValueError(f"certificate #{serial} is not issued by the certificate after it") from None
+    return found
 
 
 # --- the inventory ------------------------------------------------------------------------------------

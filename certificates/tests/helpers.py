@@ -39,8 +39,8 @@ def csr_pem(
     return signed.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def root_pem(name: str = "Some Root") -> str:
-    """A self-signed root, as an operator installs one (InstallCertificate)."""
+def root_pem(name: str = "Some Root", *, days: int = 30, ca: bool = True) -> str:
+    """A self-signed root, as an operator installs one (InstallCertificate); ``days`` < 0: expired that long ago."""
     key = key_ec()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.now(UTC)
@@ -50,9 +50,9 @@ def root_pem(name: str = "Some Root") -> str:
         .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .not_valid_before(now - timedelta(days=max(0, -days) + 1))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     return certificate.public_bytes(serialization.Encoding.PEM).decode()

@@ -16,7 +16,7 @@ from certificates.models import InstalledCertificate
 from chargers.commands import CommandError, command_enqueue
 from chargers.models import ChargePoint, Command
 
-from .helpers import answer, root_pem, send
+from .helpers import answer, call, csr_pem, root_pem, send
 
 pytestmark = pytest.mark.django_db
 
@@ -205,3 +205,33 @@ def test_certificate_commands_are_checked_by_the_chargers_version_schema(
         command_enqueue(charge_point=charger, action=action, payload=payload)
     assert field in refused.value.errors or any(field in key for key in refused.value.errors)
     assert not Command.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("pem", "reason"),
+    [
+        ("-----BEGIN CERTIFICATE-----", "not PEM-armored"),
+        ("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----", "does not parse"),
+        (root_pem("Old", days=-1), "expired"),
+        (root_pem("Leaf", ca=False), "not a CA certificate"),
+        (root_pem("A") + root_pem("B"), "at most 1"),
+    ],
+)
+def test_install_certificate_refuses_what_is_no_valid_root(charger: ChargePoint, pem: str, reason: str) -> None:
+    payload = {"certificateType": ROOT_TYPE[charger.ocpp_version], "certificate": pem}
+    with pytest.raises(CommandError) as refused:
+        command_enqueue(charge_point=charger, action="InstallCertificate", payload=payload)
+    assert reason in refused.value.errors["certificate"][0]
+    assert not Command.objects.exists()
+
+
+def test_an_operators_certificate_signed_must_chain(charger: ChargePoint) -> None:
+    call("SignCertificate", {"csr": csr_pem("CP-1")}, cid="CP-1", version=charger.ocpp_version)
+    ours = Command.objects.get(action="CertificateSigned").request["certificateChain"]
+    leaf = ours.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    with pytest.raises(CommandError) as refused:
+        command_enqueue(
+            charge_point=charger, action="CertificateSigned", payload={"certificateChain": leaf + root_pem()}
+        )
+    assert "is not issued by" in refused.value.errors["certificateChain"][0]
+    assert command_enqueue(charge_point=charger, action="CertificateSigned", payload={"certificateChain": ours})

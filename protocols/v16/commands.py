@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from certificates.services import RenewalTrigger, renewal_trigger_register
+from certificates.services import RenewalTrigger, certificates_pem_check, renewal_trigger_register
 from chargers.commands import CommandError
 from chargers.models import ChargePoint, Command
 from chargers.reservations import reservation_open, reservation_request
@@ -41,6 +41,8 @@ def command_check(*, charge_point: ChargePoint, action: str, payload: dict[str, 
 
 def _check_state(charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> None:
     """Refuse what cannot work in the charger's current state (the schema cannot know it)."""
+    if action in _CERTIFICATE_FIELDS:
+        _check_certificates(action, payload)
     if action == "RemoteStopTransaction":
         active = Transaction.objects.filter(
             pk=payload["transactionId"], charge_point=charge_point, stopped_at__isnull=True
@@ -84,3 +86,15 @@ def command_queued(*, command: Command) -> None:
 renewal_trigger_register(
     "1.6", RenewalTrigger("ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"})
 )
+
+#: The commands that carry certificates: the field, and whether it is one root (else a chain).
+_CERTIFICATE_FIELDS = {"InstallCertificate": ("certificate", True), "CertificateSigned": ("certificateChain", False)}
+
+
+def _check_certificates(action: str, payload: dict[str, Any]) -> None:
+    """Garbage, expired certificates and chains that do not chain are refused before they reach a charger."""
+    field, root = _CERTIFICATE_FIELDS[action]
+    try:
+        certificates_pem_check(pem=payload[field], root=root, now=timezone.now())
+    except ValueError as exc:
+        raise CommandError(f"invalid {action} request: {exc}", {field: [str(exc)]}) from None

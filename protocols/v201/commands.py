@@ -35,7 +35,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from certificates.services import RenewalTrigger, renewal_trigger_register
+from certificates.services import RenewalTrigger, certificates_pem_check, renewal_trigger_register
 from chargers.commands import CommandError
 from chargers.device_model import device_variable_value
 from chargers.models import ChargePoint, Command
@@ -72,6 +72,8 @@ def command_check(*, charge_point: ChargePoint, action: str, payload: dict[str, 
 
 def _check_state(charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> None:
     """Refuse what cannot work in the station's current state (the schema cannot know it)."""
+    if action in _CERTIFICATE_FIELDS:
+        _check_certificates(action, payload)
     if action == "RequestStopTransaction":
         transaction_id = payload["transactionId"]
         active = (
@@ -202,3 +204,15 @@ def command_queued(*, command: Command) -> None:
 renewal_trigger_register(
     VERSION, RenewalTrigger("TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"})
 )
+
+#: The commands that carry certificates: the field, and whether it is one root (else a chain).
+_CERTIFICATE_FIELDS = {"InstallCertificate": ("certificate", True), "CertificateSigned": ("certificateChain", False)}
+
+
+def _check_certificates(action: str, payload: dict[str, Any]) -> None:
+    """Garbage, expired certificates and chains that do not chain are refused before they reach a charger."""
+    field, root = _CERTIFICATE_FIELDS[action]
+    try:
+        certificates_pem_check(pem=payload[field], root=root, now=timezone.now())
+    except ValueError as exc:
+        raise CommandError(f"invalid {action} request: {exc}", {field: [str(exc)]}) from None

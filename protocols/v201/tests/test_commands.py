@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from certificates.tests.helpers import root_pem
 from chargers import ports
 from chargers.commands import CommandError, command_enqueue, command_next_send, commands_enqueue
 from chargers.device_model import VariableAttribute, VariableKey, VariableReport, device_variables_report
@@ -35,12 +36,14 @@ PROFILE = {
     ],
 }
 HASH = {"hashAlgorithm": "SHA256", "issuerNameHash": "a1", "issuerKeyHash": "b2", "serialNumber": "c3"}
+# A real certificate: certificate commands are refused with PEM that is no certificate (certificates_pem_check).
+ROOT = root_pem()
 FIRMWARE = {"location": "https://fw.example.com/1.bin", "retrieveDateTime": "2026-11-23T10:00:00Z"}
 
 #: A schema-valid request of every 2.0.1 command.
 VALID: dict[str, dict[str, Any]] = {
     "CancelReservation": {"reservationId": 1},
-    "CertificateSigned": {"certificateChain": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"},
+    "CertificateSigned": {"certificateChain": ROOT},
     "ChangeAvailability": {"operationalStatus": "Inoperative", "evse": {"id": 1}},
     "ClearCache": {},
     "ClearChargingProfile": {"chargingProfileId": 1},
@@ -63,7 +66,7 @@ VALID: dict[str, dict[str, Any]] = {
     "GetVariables": {
         "getVariableData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]
     },
-    "InstallCertificate": {"certificateType": "CSMSRootCertificate", "certificate": "-----BEGIN CERTIFICATE-----"},
+    "InstallCertificate": {"certificateType": "CSMSRootCertificate", "certificate": ROOT},
     "PublishFirmware": {"location": "https://fw.example.com/1.bin", "checksum": "0123456789abcdef", "requestId": 1},
     "RequestStartTransaction": {"idToken": TOKEN, "remoteStartId": 7, "evseId": 1},
     "RequestStopTransaction": {"transactionId": "tx-1"},
