@@ -2,8 +2,9 @@
 our gateway, the broker, the bridge and the worker, installs the chain it gets in CertificateSigned, and comes back
 on profile 3 with it: the gateway verifies it against the exported CA (``manage.py ca_export`` as its client CA).
 
-The charger is plain OCPP-J arrays over a websockets connection; the ``stack`` fixture (root conftest.py) runs the
-bridge and the worker on the test database.
+OCTT: the reconnection with the new client certificate that TC_A_11_CSMS (2.0.1) and TC_074_CSMS (1.6, steps 7
+and 8) end with; their trigger step is test_renewal's. The charger is plain OCPP-J arrays over a websockets
+connection; the ``stack`` fixture (root conftest.py) runs the bridge and the worker on the test database.
 """
 
 from __future__ import annotations

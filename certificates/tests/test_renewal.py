@@ -73,7 +73,7 @@ def test_a_certificate_far_from_its_end_is_left_alone(charger: ChargePoint) -> N
 
 
 @override_settings(CSMS_CA_CERTIFICATE_DAYS=10)
-def test_TC_A_09_CSMS_renewal_by_request_of_the_csms_new_csr_new_certificate_old_one_superseded(
+def test_TC_A_11_CSMS_TC_074_CSMS_renewal_by_request_of_the_csms_new_csr_new_certificate_old_one_superseded(
     charger: ChargePoint,
 ) -> None:
     old = certified(charger, "m1")

@@ -4,6 +4,7 @@ sent in a CertificateSigned, its answer making the certificate active; bad CSRs 
 from __future__ import annotations
 
 import base64
+import io
 import ssl
 from datetime import timedelta
 from pathlib import Path
@@ -53,7 +54,7 @@ def chain(command: Command) -> list[x509.Certificate]:
     return x509.load_pem_x509_certificates(command.request["certificateChain"].encode())
 
 
-def test_TC_A_11_CSMS_a_valid_csr_is_accepted_and_a_certificate_signed_with_a_chain_to_the_csms_ca_queued(
+def test_a_valid_csr_is_accepted_and_a_certificate_signed_with_a_chain_to_the_csms_ca_queued(
     charger: ChargePoint,
 ) -> None:
     key = key_ec()
@@ -168,7 +169,7 @@ def test_certificate_signed_accepted_makes_the_certificate_active_and_the_previo
     assert second.issued_certificate.status == "active"
 
 
-def test_certificate_signed_rejected_leaves_the_active_certificate_as_it_was(charger: ChargePoint) -> None:
+def test_TC_A_14_CSMS_certificate_signed_rejected_leaves_the_active_certificate_as_it_was(charger: ChargePoint) -> None:
     sign(charger, csr_pem("CP-1"), "m1")
     answer(send(charger), {"status": "Accepted"})
     sign(charger, csr_pem("CP-1"), "m2")
@@ -317,3 +318,15 @@ def test_the_leaf_never_outlives_the_ca() -> None:
     issued = IssuedCertificate.objects.get()
     assert issued.not_after <= CertificateAuthority.objects.get().not_after
     assert issued.not_after < timezone.now() + timedelta(days=11)
+
+
+def test_ca_export_prints_the_ca_certificate_and_never_its_key() -> None:
+    out = io.StringIO()
+    call_command("ca_export", stdout=out)
+    assert out.getvalue() == CertificateAuthority.objects.get().certificate_pem
+    assert (
+        x509.load_pem_x509_certificate(out.getvalue().encode())
+        .extensions.get_extension_for_class(x509.BasicConstraints)
+        .value.ca
+    )
+    assert "PRIVATE KEY" not in out.getvalue()
