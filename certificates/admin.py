@@ -46,7 +46,7 @@ class CertificateSigningRequestAdmin(ReadOnly):
 
 @admin.register(IssuedCertificate)
 class IssuedCertificateAdmin(ReadOnly):
-    list_display = ("charge_point", "common_name", "serial_number", "not_before", "not_after", "status")
+    list_display = ("charge_point", "common_name", "serial_number", "not_before", "not_after", "status", "revoked_at")
     list_filter = ("status",)
     search_fields = ("charge_point__charge_point_id", "serial_number", "common_name")
     list_select_related = ("charge_point",)

@@ -70,7 +70,8 @@ class IssuedCertificate(models.Model):
     """A certificate the CSMS CA (or the external signer) issued to a charger, sent in a CertificateSigned.
 
     issued (sent or queued) -> active (the charger answered Accepted; the one before it superseded)
-    or rejected (it answered anything else).
+    or rejected (it answered anything else); any of them -> revoked by an operator (``manage.py ca_revoke``),
+    listed from then on in the CA's CRL (``manage.py ca_crl``, for CSMS_GATEWAY_TLS_CRL).
     """
 
     class Status(models.TextChoices):
@@ -78,6 +79,7 @@ class IssuedCertificate(models.Model):
         ACTIVE = "active"
         REJECTED = "rejected"
         SUPERSEDED = "superseded"
+        REVOKED = "revoked"
 
     charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="issued_certificates")
     request = models.OneToOneField(
@@ -94,6 +96,7 @@ class IssuedCertificate(models.Model):
     certificate_pem = models.TextField()
     chain_pem = models.TextField(help_text="As sent in CertificateSigned: the certificate, then its CA")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ISSUED)
+    revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

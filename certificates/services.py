@@ -370,6 +370,43 @@ def certificate_signed_answered(*, command: Command, now: datetime) -> IssuedCer
     return issued
 
 
+# --- revocation ---------------------------------------------------------------------------------------
+
+
+def certificate_revoke(*, certificate: IssuedCertificate, now: datetime) -> IssuedCertificate:
+    """Revoke a certificate we issued: it enters the CSMS CA's CRL (``ca_crl_pem``), so a gateway reading that CRL
+    (CSMS_GATEWAY_TLS_CRL) refuses it at the handshake. Revoking twice keeps the first time."""
+    updated = IssuedCertificate.objects.filter(pk=certificate.pk).exclude(status=IssuedCertificate.Status.REVOKED)
+    updated.update(status=IssuedCertificate.Status.REVOKED, revoked_at=now, updated_at=now)
+    certificate.refresh_from_db()
+    return certificate
+
+
+def ca_crl_pem(*, now: datetime, days: int = 7) -> str:
+    """The CSMS CA's CRL (PEM): every certificate it issued and that was revoked, valid ``days`` (write it again
+    before then: the gateway rereads the file when it changes; OpenSSL refuses leaves past the CRL's nextUpdate)."""
+    ca = ca_ensure(now=now)
+    ca_certificate = x509.load_pem_x509_certificate(ca.certificate_pem.encode())
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_certificate.subject)
+        .last_update(now - timedelta(minutes=5))
+        .next_update(now + timedelta(days=days))
+    )
+    revoked = IssuedCertificate.objects.filter(
+        status=IssuedCertificate.Status.REVOKED, issuer=ca_certificate.subject.rfc4514_string()[:255]
+    )
+    for certificate in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(int(certificate.serial_number, 16))
+            .revocation_date(certificate.revoked_at or now)
+            .build()
+        )
+    crl = builder.sign(_ca_key(ca.pk, ca.private_key_pem), hashes.SHA384())
+    return crl.public_bytes(serialization.Encoding.PEM).decode()
+
+
 # --- renewal ------------------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ class IssuedCertificateSerializer(serializers.ModelSerializer[IssuedCertificate]
             "not_before",
             "not_after",
             "status",
+            "revoked_at",
             "certificate_pem",
             "created_at",
             "updated_at",

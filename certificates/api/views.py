@@ -31,7 +31,8 @@ class ChargerCertificatesViewSet(TextLookupMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Certificates of a charge point",
         description="The certificates the CSMS CA issued to the charger (SignCertificate, then CertificateSigned: "
-        "`issued` until it answers, `active` when it accepted, `rejected`, or `superseded` by a newer one), its "
+        "`issued` until it answers, `active` when it accepted, `rejected`, `superseded` by a newer one, or "
+        "`revoked` by an operator), its "
         f"latest {LATEST} CSRs with the outcome and the reason of a refusal, and the certificates it reported "
         "installed (GetInstalledCertificateIds, by hash data; `issued_by`: a 2.0.1 child's parent). "
         "No private key is ever shown.",

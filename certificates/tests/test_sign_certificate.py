@@ -97,7 +97,7 @@ def test_the_chain_passes_openssls_client_verification_with_the_exported_ca_as_c
         handshake(tmp_path, client_ca=other)
 
 
-def handshake(directory: Path, *, client_ca: Path) -> str:
+def handshake(directory: Path, *, client_ca: Path, crl: Path | None = None) -> str:
     """A server that verifies clients against ``client_ca``; the CN of the client certificate it accepted."""
     server_key = key_ec()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
@@ -123,6 +123,9 @@ def handshake(directory: Path, *, client_ca: Path) -> str:
     server_context.load_cert_chain(directory / "server.pem", directory / "server.key")
     server_context.verify_mode = ssl.CERT_REQUIRED
     server_context.load_verify_locations(cafile=str(client_ca))
+    if crl is not None:
+        server_context.load_verify_locations(cafile=str(crl))
+        server_context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     client_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     client_context.load_verify_locations(cafile=str(directory / "server.pem"))
     client_context.load_cert_chain(directory / "client.pem", directory / "client.key")
@@ -330,3 +333,32 @@ def test_ca_export_prints_the_ca_certificate_and_never_its_key() -> None:
         .value.ca
     )
     assert "PRIVATE KEY" not in out.getvalue()
+
+
+def test_a_revoked_certificate_enters_the_crl_and_is_refused_at_a_handshake_that_reads_it(
+    charger: ChargePoint, tmp_path: Path
+) -> None:
+    key = key_ec()
+    sign(charger, csr_pem("CP-1", key=key))
+    answer(send(charger), {"status": "Accepted"})
+    issued = IssuedCertificate.objects.get()
+    (tmp_path / "client.pem").write_text(issued.chain_pem)
+    (tmp_path / "client.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    call_command("ca_export", str(tmp_path / "ca.pem"))
+    call_command("ca_crl", str(tmp_path / "crl.pem"))
+    assert handshake(tmp_path, client_ca=tmp_path / "ca.pem", crl=tmp_path / "crl.pem") == "CP-1"
+
+    call_command("ca_revoke", issued.serial_number.upper())
+    issued.refresh_from_db()
+    assert issued.status == "revoked" and issued.revoked_at is not None
+    call_command("ca_crl", str(tmp_path / "crl.pem"))
+    crl = x509.load_pem_x509_crl((tmp_path / "crl.pem").read_bytes())
+    assert [entry.serial_number for entry in crl] == [int(issued.serial_number, 16)]
+    assert crl.is_signature_valid(x509.load_pem_x509_certificate(services.ca_certificate_pem().encode()).public_key())  # type: ignore[arg-type]
+    with pytest.raises(ssl.SSLError):
+        handshake(tmp_path, client_ca=tmp_path / "ca.pem", crl=tmp_path / "crl.pem")
+    # A revoked certificate is not renewed either: the charger needs an operator.
+    with override_settings(CSMS_CA_RENEW_BEFORE_DAYS=3650):
+        assert services.certificates_renew_due(now=timezone.now()) == []
