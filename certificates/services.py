@@ -430,7 +430,7 @@ def renewal_trigger_register(version: str, trigger: RenewalTrigger) -> None:
 def certificates_renew_due(*, now: datetime) -> list[Command]:
     """Ask every charger whose active certificate ends within CSMS_CA_RENEW_BEFORE_DAYS for a new CSR.
 
-    Skipped: a charger that already has a newer certificate issued (its CertificateSigned on the way),
+    Skipped: a charger that already has a newer certificate issued (its CertificateSigned queued or sent),
     one with the trigger queued or sent, and one whose version has no way to ask. A charger that
     takes no commands is skipped too (its CommandError is logged).
     """
@@ -444,8 +444,13 @@ def certificates_renew_due(*, now: datetime) -> list[Command]:
         trigger = RENEWAL_TRIGGERS.get(charge_point.ocpp_version)
         if trigger is None:
             continue
+        # A newer certificate on its way (its CertificateSigned queued or sent) will do; one whose command
+        # failed, timed out or expired will never be answered, and must not stop the renewal.
         newer = IssuedCertificate.objects.filter(
-            charge_point=charge_point, status=IssuedCertificate.Status.ISSUED, created_at__gt=certificate.created_at
+            charge_point=charge_point,
+            status=IssuedCertificate.Status.ISSUED,
+            created_at__gt=certificate.created_at,
+            command__status__in=[Command.Status.QUEUED, Command.Status.SENT],
         ).exists()
         waiting = Command.objects.filter(
             charge_point=charge_point,

@@ -16,6 +16,7 @@ from backoffice.celery import app
 from certificates import services
 from certificates.models import CertificateSigningRequest, IssuedCertificate
 from certificates.tasks import certificates_renew
+from chargers.commands import commands_expire
 from chargers.models import ChargePoint, Command
 
 from .helpers import answer, call, csr_pem, key_ec, send
@@ -151,3 +152,14 @@ def test_an_external_cas_refusal_is_answered_rejected_with_its_reason(charger: C
     assert reply.payload["status"] == "Rejected"
     assert CertificateSigningRequest.objects.get().reason == "the external CA did not answer"
     assert not IssuedCertificate.objects.exists() and not Command.objects.exists()
+
+
+@override_settings(CSMS_CA_CERTIFICATE_DAYS=10)
+def test_a_certificate_signed_that_timed_out_does_not_stop_the_renewal(charger: ChargePoint) -> None:
+    certified(charger, "m1")
+    call("SignCertificate", {"csr": csr_pem("CP-1")}, cid="CP-1", version=charger.ocpp_version, message_id="m2")
+    send(charger)
+    assert certificates_renew() == 0  # its CertificateSigned is on the way
+    timed_out, _ = commands_expire(now=timezone.now() + timedelta(days=1))
+    assert timed_out == 1
+    assert certificates_renew() == 1
