@@ -1,6 +1,7 @@
 """What an answered 1.6 command changes: configuration keys, reservations, charging profiles, the
-local list version, a reset's reboot. Called by the processing, in the results' transaction, for
-the commands whose results were recorded (``chargers.services.commands_results_record``).
+local list version, a reset's reboot, and (security extension) the certificate a CertificateSigned carried
+and the charger's certificate inventory (``certificates.services``). Called by the processing, in the results'
+transaction, for the commands whose results were recorded (``chargers.services.commands_results_record``).
 """
 
 from __future__ import annotations

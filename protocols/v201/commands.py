@@ -12,6 +12,8 @@ the 2.0.1 schema, and the station's state must allow it where the schema cannot 
   a token: only a Differential update does that, D01.FR.17);
 - ReserveNow's ``expiryDateTime`` is a future time; CancelReservation names a reservation of this
   station that is open (requested or accepted), as 1.6.
+- InstallCertificate carries one CA certificate, CertificateSigned a chain that chains, none expired
+  (``certificates.services.certificates_pem_check``), as 1.6.
 An EVSE the station never reported (UnlockConnector, ChangeAvailability, RequestStartTransaction,
 Reset, TriggerMessage) is not refused: commands may go to a station before it reported its EVSEs
 (a connected station that has not booted yet, or whose StatusNotifications are still to come), and

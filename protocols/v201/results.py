@@ -30,6 +30,11 @@ Effects:
   (Faulted, Occupied, Rejected, Unavailable: kept in ``Command.response``) ``rejected``.
 - CancelReservation ``Accepted``: the reservation ``cancelled``; ``Rejected`` (the station holds no such
   reservation) leaves it as it is: its ReservationStatusUpdate or its expiry ends it.
+- CertificateSigned ``Accepted``: the certificate the CSMS CA issued in it is active (the previous one
+  superseded); anything else: rejected (``certificates.services``).
+- GetInstalledCertificateIds: the station's inventory of the types asked (none asked: every type) is what it
+  answered (``NotFound``: none); InstallCertificate ``Accepted`` adds a self-signed root to it, DeleteCertificate
+  ``Accepted`` removes the certificate named by its hash data.
 - RequestStopTransaction, UnlockConnector, TriggerMessage, ClearCache, GetTransactionStatus,
   DataTransfer and the rest: the answer kept in ``Command.response`` is all there is.
 """
