@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 
 from chargers.commands import CommandError
-from chargers.models import IdTag, RegistrationStatus
+from chargers.models import IdTag, IdTokenType, RegistrationStatus
 from chargers.ports import CommandRequest, ProtocolPort, Shortcuts
 
 Build = Callable[[Shortcuts, dict[str, Any]], CommandRequest]
@@ -161,6 +161,14 @@ class IdTagCreateForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )
     parent = forms.CharField(max_length=36, required=False, label="Parent id tag")
+    # 2.0.1 asks for a token by value and type; 1.6 has no types and finds it by value.
+    type = forms.TypedChoiceField(
+        choices=IdTokenType.choices,
+        initial=IdTokenType.ISO14443,
+        required=False,
+        empty_value=IdTokenType.ISO14443,
+        label="Type (2.0.1)",
+    )
     note = forms.CharField(max_length=200, required=False)
 
     def clean_id_tag(self) -> str:

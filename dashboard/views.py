@@ -238,7 +238,11 @@ def id_tags_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             tag = id_tag_create(
-                id_tag=data["id_tag"], expiry_date=data["expiry_date"], parent=data["parent"], note=data["note"]
+                id_tag=data["id_tag"],
+                type=data["type"],
+                expiry_date=data["expiry_date"],
+                parent=data["parent"],
+                note=data["note"],
             )
         except IdTagError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -610,6 +610,15 @@ def test_add_an_id_tag_from_the_page(operator_client: Client) -> None:
     assert id_tag_authorize(id_tag="04AA11BB", now=timezone.now()).status == "Accepted"
 
 
+def test_an_id_token_is_added_with_its_2_0_1_type(operator_client: Client) -> None:
+    response = operator_client.post("/id-tags/", {"id_tag": "NL-TNM-C00122045-K", "type": "eMAID"})
+    assert response.status_code == 302
+    assert IdTag.objects.get(id_tag="NL-TNM-C00122045-K").type == "eMAID"
+    assert operator_client.post("/id-tags/", {"id_tag": "COIN", "type": "Cash"}).status_code == 400
+    assert operator_client.post("/id-tags/", {"id_tag": "PLAIN"}).status_code == 302
+    assert IdTag.objects.get(id_tag="PLAIN").type == "ISO14443"  # the default: an RFID card
+
+
 @pytest.mark.parametrize(
     ("data", "error"),
     [
