@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from certificates.tests.helpers import root_pem
 from chargers import ports
 from chargers.commands import command_enqueue
 from chargers.models import ChargePoint, Command
@@ -27,6 +28,8 @@ PROFILE = {
     "chargingProfileKind": "Absolute",
     "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}]},
 }
+
+ROOT = root_pem("E2E Root")
 
 # Every CSMS-initiated OCPP 1.6 operation, with a request and a schema-valid answer of a charger.
 OPERATIONS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
@@ -64,6 +67,31 @@ OPERATIONS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("ClearChargingProfile", {"id": 1}, {"status": "Accepted"}),
     ("GetCompositeSchedule", {"connectorId": 1, "duration": 3600}, {"status": "Accepted", "connectorId": 1}),
     ("TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 1}, {"status": "Accepted"}),
+    # The security extension (certificates/): a root of our own making, as an operator would install it.
+    (
+        "InstallCertificate",
+        {"certificateType": "CentralSystemRootCertificate", "certificate": ROOT},
+        {"status": "Accepted"},
+    ),
+    ("CertificateSigned", {"certificateChain": ROOT}, {"status": "Accepted"}),
+    (
+        "GetInstalledCertificateIds",
+        {"certificateType": "CentralSystemRootCertificate"},
+        {"status": "Accepted"},
+    ),
+    (
+        "DeleteCertificate",
+        {
+            "certificateHashData": {
+                "hashAlgorithm": "SHA256",
+                "issuerNameHash": "a" * 64,
+                "issuerKeyHash": "b" * 64,
+                "serialNumber": "1f",
+            }
+        },
+        {"status": "Accepted"},
+    ),
+    ("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"}, {"status": "Accepted"}),
 ]
 
 
