@@ -6,7 +6,7 @@ cannot check (a timestamp that is not a date) raises OcppError here, before anyt
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -18,28 +18,13 @@ from chargers.models import ChargePoint, ChargerEvent, RegistrationStatus
 from transactions import services as sessions
 
 from .. import BulkHandler, Handler
-from ..validation import OcppError
+from ..payloads import iso as _iso
+from ..payloads import timestamp as _timestamp
 from .shortcuts import SHORTCUTS
-
-
-def _timestamp(payload: dict[str, Any], field: str) -> datetime:
-    raw = payload.get(field)
-    try:
-        value = datetime.fromisoformat(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise OcppError(
-            "PropertyConstraintViolation", f"field '{field}': {raw!r} is not an ISO 8601 date-time", {"field": field}
-        ) from None
-    # A charger that forgets the offset means UTC (OCPP requires UTC times on the wire).
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _optional_timestamp(payload: dict[str, Any], field: str) -> datetime | None:
     return _timestamp(payload, field) if payload.get(field) is not None else None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # SampledValue's JSON keys and our field names are the same words.

@@ -16,7 +16,7 @@ a date) raises OcppError here, before anything is written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -27,27 +27,11 @@ from chargers import services as chargers
 from chargers.models import ChargePoint, ChargerEvent, DeviceVariable, RegistrationStatus, Reservation
 
 from .. import BulkHandler, Handler
-from ..validation import OcppError
+from ..payloads import iso as _iso
+from ..payloads import timestamp as _timestamp
 from .shortcuts import SHORTCUTS
 
 VERSION = "2.0.1"
-
-
-def _timestamp(payload: dict[str, Any], field: str, path: str = "") -> datetime:
-    raw = payload.get(field)
-    name = f"{path}{field}"
-    try:
-        value = datetime.fromisoformat(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise OcppError(
-            "PropertyConstraintViolation", f"field '{name}': {raw!r} is not an ISO 8601 date-time", {"field": name}
-        ) from None
-    # A station that forgets the offset means UTC (OCPP requires UTC times on the wire).
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # --- provisioning -----------------------------------------------------------------------------------

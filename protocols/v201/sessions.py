@@ -9,7 +9,7 @@ raises OcppError naming the field, before anything is written. A token of a type
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from chargers.models import ChargePoint
@@ -17,6 +17,7 @@ from chargers.tokens import TokenRequest, id_tokens_authorize
 from transactions import events
 
 from .. import BulkHandler, Handler
+from ..payloads import timestamp as _timestamp
 from ..validation import OcppError
 
 # A session started by RequestStartTransaction echoes its remoteStartId in transactionInfo.
@@ -31,16 +32,6 @@ _MAX_WH = 2**63 - 1
 
 def _bad(field: str, description: str) -> OcppError:
     return OcppError("PropertyConstraintViolation", f"field '{field}': {description}"[:255], {"field": field})
-
-
-def _timestamp(payload: dict[str, Any], field: str, path: str = "") -> datetime:
-    raw = payload.get(field)
-    try:
-        value = datetime.fromisoformat(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise _bad(f"{path}{field}", f"{raw!r} is not an ISO 8601 date-time") from None
-    # A station that forgets the offset means UTC (OCPP requires UTC times on the wire).
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _samples(items: list[dict[str, Any]], path: str) -> tuple[events.MeterSample, ...]:
