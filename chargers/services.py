@@ -7,7 +7,7 @@ they were called from MQTT, the API, the admin or a test.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,6 +125,26 @@ class BootReport:
 
 
 _IDENTITY_FIELDS = tuple(field.name for field in dataclasses.fields(BootIdentity))
+
+
+def boot_notifications_apply(
+    *, reports: list[BootReport], configuration_read: Callable[[], ports.CommandRequest], now: datetime
+) -> list[tuple[str, int]]:
+    """What a wave of BootNotifications does, whatever the version: record them (``boot_notifications_record``,
+    whose ``(status, interval)`` answers it returns), queue what waited for a boot, and, unless
+    CSMS_FETCH_CONFIGURATION_ON_BOOT is off, read the configuration of every charger accepted (1.6
+    GetConfiguration, 2.0.1 GetBaseReport: the version's ``configuration_read`` shortcut)."""
+    registrations = boot_notifications_record(reports=reports, now=now)
+    booted = [report.charge_point for report in reports]
+    commands.boots_followups(charge_points=booted, now=now)
+    if settings.CSMS_FETCH_CONFIGURATION_ON_BOOT:
+        commands.commands_queue_once(
+            charge_points=[cp for cp in booted if cp.registration_status == RegistrationStatus.ACCEPTED],
+            request=configuration_read(),
+            requested_by="system: boot",
+            now=now,
+        )
+    return registrations
 
 
 def boot_notifications_record(*, reports: list[BootReport], now: datetime) -> list[tuple[str, int]]:

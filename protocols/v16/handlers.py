@@ -9,12 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-
 from certificates.services import certificate_request_handle
 from chargers import commands
 from chargers import services as chargers
-from chargers.models import ChargePoint, ChargerEvent, RegistrationStatus
+from chargers.models import ChargePoint, ChargerEvent
 from transactions import services as sessions
 
 from .. import BulkHandler, Handler
@@ -64,17 +62,9 @@ def _boot_report(cp: ChargePoint, payload: dict[str, Any]) -> chargers.BootRepor
 
 
 def _boot_notifications(items: list[chargers.BootReport], now: datetime) -> list[dict[str, Any]]:
-    registrations = chargers.boot_notifications_record(reports=items, now=now)
-    booted = [item.charge_point for item in items]
-    commands.boots_followups(charge_points=booted, now=now)
-    if settings.CSMS_FETCH_CONFIGURATION_ON_BOOT:
-        # Read the configuration of every charger we accepted (1.6: GetConfiguration, all keys).
-        commands.commands_queue_once(
-            charge_points=[cp for cp in booted if cp.registration_status == RegistrationStatus.ACCEPTED],
-            request=SHORTCUTS.configuration_read(),
-            requested_by="system: boot",
-            now=now,
-        )
+    registrations = chargers.boot_notifications_apply(
+        reports=items, configuration_read=SHORTCUTS.configuration_read, now=now
+    )
     return [{"status": status, "currentTime": _iso(now), "interval": interval} for status, interval in registrations]
 
 

@@ -19,12 +19,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-
 from certificates.services import certificate_request_handle
-from chargers import commands, device_model, reservations
+from chargers import device_model, reservations
 from chargers import services as chargers
-from chargers.models import ChargePoint, ChargerEvent, DeviceVariable, RegistrationStatus, Reservation
+from chargers.models import ChargePoint, ChargerEvent, DeviceVariable, Reservation
 
 from .. import BulkHandler, Handler
 from ..payloads import iso as _iso
@@ -57,19 +55,11 @@ def _boot_report(cp: ChargePoint, payload: dict[str, Any]) -> chargers.BootRepor
 
 def _boot_notifications(items: list[chargers.BootReport], now: datetime) -> list[dict[str, Any]]:
     # The registration status is ours and stays as it is: a station set Pending or Rejected is answered
-    # so at every boot until an operator changes it (B02, B03); boot_notifications_record reads it.
-    registrations = chargers.boot_notifications_record(reports=items, now=now)
-    booted = [item.charge_point for item in items]
-    commands.boots_followups(charge_points=booted, now=now)
-    if settings.CSMS_FETCH_CONFIGURATION_ON_BOOT:
-        # Read the device model of every station we accepted (GetBaseReport FullInventory): its
-        # NotifyReport parts fill DeviceVariable, as GetConfiguration fills a 1.6 charger's keys.
-        commands.commands_queue_once(
-            charge_points=[cp for cp in booted if cp.registration_status == RegistrationStatus.ACCEPTED],
-            request=SHORTCUTS.configuration_read(),
-            requested_by="system: boot",
-            now=now,
-        )
+    # so at every boot until an operator changes it (B02, B03). An accepted station's device model is
+    # read (GetBaseReport FullInventory): its NotifyReport parts fill DeviceVariable.
+    registrations = chargers.boot_notifications_apply(
+        reports=items, configuration_read=SHORTCUTS.configuration_read, now=now
+    )
     return [{"status": status, "currentTime": _iso(now), "interval": interval} for status, interval in registrations]
 
 
