@@ -105,6 +105,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "apikeys",
     "certificates",
+    "maintenance",
+    "alerts",
+    "monitoring",
+    "smartcharging",
+    "displays",
+    "privacy",
+    "tariffs",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,10 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+#: The longest id token any version takes (OCPP 2.1's idToken: 255; 2.0.1 36, 1.6 20). Each version's
+#: schema bounds its own messages; the columns hold the longest.
+ID_TOKEN_MAX_LENGTH = 255
+
 
 class RegistrationStatus(models.TextChoices):
     ACCEPTED = "Accepted"
@@ -207,7 +211,7 @@ class IdTag(models.Model):
     """
 
     # 2.0.1's IdTokenType.idToken takes 36 characters (1.6's idTag 20).
-    id_tag = models.CharField(max_length=36, unique=True, verbose_name="id token")
+    id_tag = models.CharField(max_length=ID_TOKEN_MAX_LENGTH, unique=True, verbose_name="id token")
     type = models.CharField(
         max_length=16, choices=IdTokenType.choices, default=IdTokenType.ISO14443, help_text="2.0.1 IdTokenEnumType"
     )
@@ -358,11 +362,11 @@ class Reservation(models.Model):
     connector_id = models.PositiveIntegerField()
     evse_id = models.PositiveIntegerField(null=True, blank=True, help_text="None: any EVSE of the station")
     connector_type = models.CharField(max_length=20, blank=True, help_text="2.0.1 ConnectorEnumType; blank: any")
-    id_tag = models.CharField(max_length=36)
+    id_tag = models.CharField(max_length=ID_TOKEN_MAX_LENGTH)
     id_token_type = models.CharField(
         max_length=16, choices=IdTokenType.choices, blank=True, help_text="2.0.1 IdTokenEnumType; blank for 1.6"
     )
-    parent_id_tag = models.CharField(max_length=36, blank=True)
+    parent_id_tag = models.CharField(max_length=ID_TOKEN_MAX_LENGTH, blank=True)
     parent_id_token_type = models.CharField(max_length=16, choices=IdTokenType.choices, blank=True)
     expiry_date = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)

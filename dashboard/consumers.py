@@ -20,7 +20,7 @@ from django.http import QueryDict
 from backoffice.events import FLEET_GROUP
 from transactions.models import Transaction
 
-from . import fragments, selectors
+from . import fragments, panels, selectors
 
 # Close code sent to a socket without an authenticated session (before accept: an HTTP 403).
 CLOSE_UNAUTHENTICATED = 4401
@@ -120,7 +120,10 @@ class FleetConsumer(LiveConsumer):
     def render(self) -> dict[str, str]:
         query = self.query()
         context = {"fleet": selectors.fleet_page(query), "query": query}
-        return fragments.render_fragments(fragments.FLEET, context)
+        return {
+            **fragments.render_fragments(fragments.FLEET, context),
+            **panels.as_fragments(panels.fleet_panels(context)),
+        }
 
 
 class ChargerConsumer(LiveConsumer):
@@ -138,7 +141,11 @@ class ChargerConsumer(LiveConsumer):
         detail = selectors.charger_detail(self.charge_point_id, self.query())
         if detail is None:
             return {}
-        return fragments.render_fragments(fragments.CHARGER, {"detail": detail})
+        context = {"detail": detail}
+        return {
+            **fragments.render_fragments(fragments.CHARGER, context),
+            **panels.as_fragments(panels.charger_panels(detail.charge_point, context)),
+        }
 
 
 # What can change a sessions table: a session starting or stopping, or its meter values (1.6), or any

@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 
 from chargers.commands import CommandError
-from chargers.models import IdTag, IdTokenType, RegistrationStatus
+from chargers.models import ID_TOKEN_MAX_LENGTH, IdTag, IdTokenType, RegistrationStatus
 from chargers.ports import CommandRequest, ProtocolPort, Shortcuts
 
 Build = Callable[[Shortcuts, dict[str, Any]], CommandRequest]
@@ -74,8 +74,8 @@ class CommandForm(forms.Form):
 
     action = forms.ChoiceField()
     connector_id = forms.IntegerField(required=False, min_value=0, max_value=1000)
-    # 2.0.1's idToken takes 36 characters; the version's schema (1.6: 20) is checked when it is queued.
-    id_tag = forms.CharField(required=False, max_length=36)
+    # 2.1's idToken takes 255 characters; the version's schema (1.6: 20, 2.0.1: 36) is checked when it is queued.
+    id_tag = forms.CharField(required=False, max_length=ID_TOKEN_MAX_LENGTH)
     transaction_id = forms.IntegerField(required=False, min_value=1)
     # The page's words for the two choices, which the builders turn into the version's.
     reset_type = forms.ChoiceField(required=False, choices=[("Soft", "Soft"), ("Hard", "Hard")])
@@ -152,15 +152,15 @@ class BulkAcceptForm(forms.Form):
 class IdTagCreateForm(forms.Form):
     """A new id tag, as an operator types it: the tag, an optional expiry, parent and note."""
 
-    # 2.0.1's idToken takes 36 characters (a 1.6 charger's idTag 20: a longer tag never reaches one).
-    id_tag = forms.CharField(max_length=36, label="Id tag", strip=False)
+    # 2.1's idToken takes 255 characters (a 1.6 charger's idTag 20, 2.0.1's 36: a longer one never reaches them).
+    id_tag = forms.CharField(max_length=ID_TOKEN_MAX_LENGTH, label="Id tag", strip=False)
     expiry_date = forms.DateTimeField(
         required=False,
         label="Expires",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )
-    parent = forms.CharField(max_length=36, required=False, label="Parent id tag")
+    parent = forms.CharField(max_length=ID_TOKEN_MAX_LENGTH, required=False, label="Parent id tag")
     # 2.0.1 asks for a token by value and type; 1.6 has no types and finds it by value.
     type = forms.TypedChoiceField(
         choices=IdTokenType.choices,

@@ -32,7 +32,7 @@ from chargers.services import (
     id_tag_unblock,
 )
 
-from . import fragments, selectors
+from . import fragments, panels, selectors
 from .forms import BulkAcceptForm, CommandForm, IdTagActionForm, IdTagCreateForm, RegistrationForm
 
 FAVICON = Path(__file__).resolve().parent / "static" / "dashboard" / "favicon.ico"
@@ -66,6 +66,7 @@ def fleet_view(request: HttpRequest) -> HttpResponse:
         "states": selectors.State.CHOICES,
         "live_path": _live_path("/ws/fleet/", request),
     }
+    context["panels"] = panels.fleet_panels(context, request)
     return render(request, "dashboard/fleet.html", context)
 
 
@@ -87,6 +88,7 @@ def charger_view(request: HttpRequest, charge_point_id: str) -> HttpResponse:
         "trigger_messages": port.trigger_messages if port else (),
         "live_path": _live_path(f"/ws/chargers/{charge_point_id}/", request),
     }
+    context["panels"] = panels.charger_panels(detail.charge_point, context, request)
     return render(request, "dashboard/charger.html", context)
 
 

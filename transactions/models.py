@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from chargers.models import ID_TOKEN_MAX_LENGTH
 from fleet import figures
 
 
@@ -27,7 +28,7 @@ class Transaction(models.Model):
     connector_id = models.PositiveIntegerField(
         help_text="1.6: the connector; 2.0.1: the connector on its EVSE (0: not told yet)"
     )
-    id_tag = models.CharField(max_length=36, blank=True, verbose_name="id token")
+    id_tag = models.CharField(max_length=ID_TOKEN_MAX_LENGTH, blank=True, verbose_name="id token")
     id_token_type = models.CharField(max_length=16, blank=True, help_text="2.0.1 IdTokenEnumType")
     id_tag_status = models.CharField(max_length=20, help_text="What we answered at start")
     reservation_id = models.IntegerField(null=True, blank=True)
@@ -42,7 +43,7 @@ class Transaction(models.Model):
     stopped_at = models.DateTimeField(null=True, blank=True, help_text="The charger's clock")
     stop_received_at = models.DateTimeField(null=True, blank=True, help_text="Our clock")
     stop_reason = models.CharField(max_length=32, blank=True)
-    stop_id_tag = models.CharField(max_length=36, blank=True)
+    stop_id_tag = models.CharField(max_length=ID_TOKEN_MAX_LENGTH, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -108,7 +109,7 @@ class TransactionEvent(models.Model):
     charging_state = models.CharField(max_length=20, blank=True)
     evse_id = models.PositiveIntegerField(null=True, blank=True)
     connector_id = models.PositiveIntegerField(null=True, blank=True)
-    id_tag = models.CharField(max_length=36, blank=True, verbose_name="id token")
+    id_tag = models.CharField(max_length=ID_TOKEN_MAX_LENGTH, blank=True, verbose_name="id token")
     id_token_type = models.CharField(max_length=16, blank=True)
     payload = models.JSONField(help_text="As the charger sent it")
     reply = models.JSONField(default=dict, help_text="What we answered")

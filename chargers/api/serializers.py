@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from chargers import ports
 from chargers.models import (
+    ID_TOKEN_MAX_LENGTH,
     ChargePoint,
     Command,
     Connector,
@@ -352,8 +353,10 @@ CONNECTOR_ID_HELP = "1.6: the connector id; 2.0.1: the EVSE id (the station pick
 
 
 class RemoteStartSerializer(ShortcutSerializer):
-    # 2.0.1's idToken takes 36 characters; 1.6's schema (20) is checked when the command is queued.
-    id_tag = serializers.CharField(max_length=36, help_text="The id token to charge with (1.6: at most 20 characters)")
+    # 2.1's idToken takes 255 characters; each version's schema (1.6: 20, 2.0.1: 36) is checked when it is queued.
+    id_tag = serializers.CharField(
+        max_length=ID_TOKEN_MAX_LENGTH, help_text="The id token to charge with (1.6: at most 20 characters, 2.0.1: 36)"
+    )
     connector_id = serializers.IntegerField(
         required=False, min_value=1, max_value=2**31 - 1, help_text=CONNECTOR_ID_HELP + "; absent: the charger picks"
     )

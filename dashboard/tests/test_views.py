@@ -625,7 +625,7 @@ def test_an_id_token_is_added_with_its_2_0_1_type(operator_client: Client) -> No
         ({"id_tag": "FLEET"}, "exists already"),
         ({"id_tag": " padded"}, "spaces"),
         ({"id_tag": "a/b"}, "/"),
-        ({"id_tag": "X" * 37}, "at most 36"),
+        ({"id_tag": "X" * 256}, "at most 255"),
         ({"id_tag": "NEW-1", "parent": "NOPE"}, "No such id tag"),
         ({"id_tag": "NEW-1", "expiry_date": "someday"}, "valid date"),
     ],

@@ -12,12 +12,20 @@ from chargers.models import ChargePoint, Command
 from chargers.ports import Shortcuts
 
 from .. import Protocol
-from . import commands, enums, results
+from ..blocks import Block, blocks_check, blocks_handlers, blocks_queued, blocks_results_apply
+from . import commands, enums, maintenance, results, security
 from .actions import CHARGER_ACTIONS, COMMANDS, CSMS_ACTIONS
-from .handlers import BULK_HANDLERS, HANDLERS
+from .handlers import BULK_HANDLERS
+from .handlers import HANDLERS as CORE_HANDLERS
 from .shortcuts import SHORTCUTS
 
 VERSION = "1.6"
+
+#: The functional blocks beyond the core (``protocols.blocks``): their handlers replace the core's, their
+#: effects and checks run after the core's.
+BLOCKS: tuple[Block, ...] = (security.BLOCK, maintenance.BLOCK)
+
+HANDLERS = blocks_handlers(CORE_HANDLERS, BLOCKS)
 
 PROTOCOL = Protocol(
     version=VERSION,
@@ -25,7 +33,7 @@ PROTOCOL = Protocol(
     bulk_handlers=BULK_HANDLERS,
     charger_actions=CHARGER_ACTIONS,
     csms_actions=CSMS_ACTIONS,
-    results_apply=results.commands_results_apply,
+    results_apply=blocks_results_apply(results.commands_results_apply, BLOCKS),
 )
 
 
@@ -39,9 +47,11 @@ class Port:
 
     def command_check(self, *, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> None:
         commands.command_check(charge_point=charge_point, action=action, payload=payload)
+        blocks_check(BLOCKS, charge_point, action, payload)
 
     def command_queued(self, *, command: Command) -> None:
         commands.command_queued(command=command)
+        blocks_queued(BLOCKS, command)
 
     def command_split(self, *, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
         # A 1.6 command is one message, as it always was.

@@ -13,14 +13,40 @@ from chargers.models import ChargePoint, Command, RegistrationStatus
 from chargers.ports import Shortcuts
 
 from .. import BulkHandler, Handler, Protocol
+from ..blocks import Block, blocks_check, blocks_handlers, blocks_queued, blocks_results_apply
 from ..validation import OcppError
-from . import commands, enums, handlers, results, sessions
+from . import (
+    commands,
+    cost,
+    displays,
+    enums,
+    handlers,
+    maintenance,
+    monitoring,
+    privacy,
+    results,
+    security,
+    sessions,
+    smartcharging,
+)
 from .actions import CHARGER_ACTIONS, COMMANDS, CSMS_ACTIONS
 from .shortcuts import SHORTCUTS
 
 VERSION = "2.0.1"
 
-HANDLERS: dict[str, Handler] = {**handlers.HANDLERS, **sessions.HANDLERS}
+#: The functional blocks beyond the core (``protocols.blocks``): their handlers replace the core's, their
+#: effects and checks run after the core's.
+BLOCKS: tuple[Block, ...] = (
+    security.BLOCK,
+    maintenance.BLOCK,
+    monitoring.BLOCK,
+    smartcharging.BLOCK,
+    displays.BLOCK,
+    privacy.BLOCK,
+    cost.BLOCK,
+)
+
+HANDLERS: dict[str, Handler] = blocks_handlers({**handlers.HANDLERS, **sessions.HANDLERS}, BLOCKS)
 BULK_HANDLERS: dict[str, BulkHandler] = {**handlers.BULK_HANDLERS, **sessions.BULK_HANDLERS}
 
 #: What a Pending station may send besides BootNotification: what the CSMS asked it for. While Pending
@@ -53,7 +79,7 @@ PROTOCOL = Protocol(
     bulk_handlers=BULK_HANDLERS,
     charger_actions=CHARGER_ACTIONS,
     csms_actions=CSMS_ACTIONS,
-    results_apply=results.commands_results_apply,
+    results_apply=blocks_results_apply(results.commands_results_apply, BLOCKS),
     admit=admit,
 )
 
@@ -68,9 +94,11 @@ class Port:
 
     def command_check(self, *, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> None:
         commands.command_check(charge_point=charge_point, action=action, payload=payload)
+        blocks_check(BLOCKS, charge_point, action, payload)
 
     def command_queued(self, *, command: Command) -> None:
         commands.command_queued(command=command)
+        blocks_queued(BLOCKS, command)
 
     def command_split(self, *, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
         # GetVariables / SetVariables past the station's ItemsPerMessage go out as several commands.

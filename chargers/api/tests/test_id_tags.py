@@ -40,7 +40,7 @@ def test_crud(operator_api: APIClient, fleet: SimpleNamespace) -> None:
     ("data", "field"),
     [
         ({"id_tag": "TAG1"}, "id_tag"),
-        ({"id_tag": "x" * 37}, "id_tag"),
+        ({"id_tag": "x" * 256}, "id_tag"),
         ({"id_tag": "a/b"}, "id_tag"),
         ({"id_tag": ""}, "id_tag"),
         ({"id_tag": "N", "status": "ConcurrentTx"}, "status"),

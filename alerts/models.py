@@ -1,0 +1,1 @@
+"""The operator alerts data model."""

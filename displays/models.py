@@ -1,0 +1,1 @@
+"""The display messages data model."""

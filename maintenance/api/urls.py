@@ -1,0 +1,7 @@
+"""Routes of the firmware and logs API (mounted under /api/v1/ by backoffice/urls.py)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,1 @@
+"""The customer information data model."""

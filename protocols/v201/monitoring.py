@@ -1,0 +1,11 @@
+"""Monitoring (block N): SetVariableMonitoring, SetMonitoringBase, SetMonitoringLevel, ClearVariableMonitoring,
+GetMonitoringReport / NotifyMonitoringReport.
+
+The block's protocol side (``protocols.blocks``); empty until its domain side exists.
+"""
+
+from __future__ import annotations
+
+from ..blocks import Block
+
+BLOCK = Block("monitoring")

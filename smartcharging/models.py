@@ -1,0 +1,1 @@
+"""The smart charging data model."""

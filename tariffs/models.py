@@ -1,0 +1,1 @@
+"""The tariffs and cost data model."""
