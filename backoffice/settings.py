@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "displays",
     "privacy",
     "tariffs",
+    "eventstreams",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +234,9 @@ CSMS_TOPIC_REPLY = env_str("CSMS_TOPIC_REPLY", "ocpp/cp/{cid}/Reply")
 # version is its topic's. "" for either one turns the 2.0.1 route off, in the bridge and the gateway.
 CSMS_TOPIC_CALL_V201 = env_str("CSMS_TOPIC_CALL_V201", "ocpp/v201/cp/{cid}")
 CSMS_TOPIC_REPLY_V201 = env_str("CSMS_TOPIC_REPLY_V201", "ocpp/v201/cp/{cid}/Reply")
+# OCPP 2.1 frames from our gateway (its ``ocpp2.1`` sockets) the same way; "" for either one turns 2.1 off.
+CSMS_TOPIC_CALL_V21 = env_str("CSMS_TOPIC_CALL_V21", "ocpp/v21/cp/{cid}")
+CSMS_TOPIC_REPLY_V21 = env_str("CSMS_TOPIC_REPLY_V21", "ocpp/v21/cp/{cid}/Reply")
 CSMS_TOPIC_CALL_OVERRIDES = env_list("CSMS_TOPIC_CALL_OVERRIDES")
 CSMS_TOPIC_DOWNSTREAM = env_str("CSMS_TOPIC_DOWNSTREAM", "ocpp/cs/{cid}")
 # EMQX announces connections under $SYS; Mosquitto drops anything a client publishes under $SYS,
@@ -373,8 +377,9 @@ CSMS_GATEWAY_HOST = env_str("CSMS_GATEWAY_HOST", "127.0.0.1")
 CSMS_GATEWAY_PORT = env_int("CSMS_GATEWAY_PORT", 33033, minimum=0)
 CSMS_GATEWAY_PATH = env_str("CSMS_GATEWAY_PATH", "/ocpp")
 # The WebSocket subprotocols the gateway speaks, in order of preference: of those a charger offers,
-# it picks the first in this list (a charger offering none of them is refused with a 400).
-CSMS_GATEWAY_SUBPROTOCOLS = env_list("CSMS_GATEWAY_SUBPROTOCOLS", "ocpp2.0.1,ocpp1.6")
+# it picks the first in this list (a charger offering none of them is refused with a 400). 2.0.1 before
+# 2.1: a station offering both gets the version every functional block is tested in.
+CSMS_GATEWAY_SUBPROTOCOLS = env_list("CSMS_GATEWAY_SUBPROTOCOLS", "ocpp2.0.1,ocpp2.1,ocpp1.6")
 CSMS_GATEWAY_TLS_CERT = env_str("CSMS_GATEWAY_TLS_CERT", "")
 CSMS_GATEWAY_TLS_KEY = env_str("CSMS_GATEWAY_TLS_KEY", "")
 # Development only: admit a handshake that carries no Authorization header.
