@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("displays.api.urls")),
     path("api/v1/", include("privacy.api.urls")),
     path("api/v1/", include("tariffs.api.urls")),
+    path("api/v1/", include("eventstreams.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("dashboard.urls")),
