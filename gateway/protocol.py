@@ -32,7 +32,7 @@ MESSAGE_ID_MAX_LENGTH = 36  # OCPP-J
 ACTION_MAX_LENGTH = 64  # what the backoffice stores; longer is no action it implements
 _FORBIDDEN_IN_CID = re.compile(r"[/+#]")
 # OCPP-J version of a WebSocket subprotocol: it picks the socket's MQTT topics and its error spellings.
-OCPP_VERSIONS = {"ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1"}
+OCPP_VERSIONS = {"ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1", "ocpp2.1": "2.1"}
 # CallError codes besides the decoder's: a Call that is no valid RPC request (1.6 has no closer
 # code than ProtocolError, "payload incomplete"), and a message type the receiver does not know
 # (2.0.1 only: 1.6 has no such code and says nothing about unknown types).

@@ -1,11 +1,13 @@
 """An asyncio OCPP-J gateway that behaves like EMQX's OCPP gateway (see shared WIRE.md).
 
-Each charger holds a WebSocket on ``/ocpp/{cid}`` (HTTP Basic auth) with subprotocol ``ocpp2.0.1`` or
-``ocpp1.6``: of those the charger offers, the gateway picks the first of its own list
+Each charger holds a WebSocket on ``/ocpp/{cid}`` (HTTP Basic auth) with subprotocol ``ocpp2.0.1``,
+``ocpp2.1`` or ``ocpp1.6``: of those the charger offers, the gateway picks the first of its own list
 (``CSMS_GATEWAY_SUBPROTOCOLS``, an order of preference). Every text frame is published on MQTT as
 EMQX's JSON envelope, on the topics of the socket's OCPP version: a 1.6 socket's on EMQX's
 (``CSMS_TOPIC_CALL`` / ``CSMS_TOPIC_REPLY``), so the backoffice cannot tell us from EMQX; a 2.0.1
-socket's on ``CSMS_TOPIC_CALL_V201`` / ``CSMS_TOPIC_REPLY_V201``, the route that makes its frames 2.0.1.
+socket's on ``CSMS_TOPIC_CALL_V201`` / ``CSMS_TOPIC_REPLY_V201``, the route that makes its frames 2.0.1, and a
+2.1 socket's on ``CSMS_TOPIC_CALL_V21`` / ``CSMS_TOPIC_REPLY_V21`` (its SENDs with the Calls, its
+CALLRESULTERRORs with the results: the MessageTypeId tells them apart).
 Every downlink on the downstream topic (one for all versions: the gateway knows each socket) is written
 to the charger's socket as one OCPP-J frame. The gateway keeps no OCPP state beyond what EMQX keeps:
 the keepalive interval (from a BootNotification reply) and one connection per charge point id (a
@@ -118,6 +120,8 @@ class GatewayConfig:
     topic_reply: str = "ocpp/cp/{cid}/Reply"
     topic_call_v201: str = "ocpp/v201/cp/{cid}"
     topic_reply_v201: str = "ocpp/v201/cp/{cid}/Reply"
+    topic_call_v21: str = "ocpp/v21/cp/{cid}"
+    topic_reply_v21: str = "ocpp/v21/cp/{cid}/Reply"
     topic_downstream: str = "ocpp/cs/{cid}"
     presence_templates: list[str] = dataclasses.field(default_factory=list)
     stats_interval: float = 60.0
@@ -159,6 +163,8 @@ class GatewayConfig:
             "topic_reply": settings.CSMS_TOPIC_REPLY,
             "topic_call_v201": settings.CSMS_TOPIC_CALL_V201,
             "topic_reply_v201": settings.CSMS_TOPIC_REPLY_V201,
+            "topic_call_v21": settings.CSMS_TOPIC_CALL_V21,
+            "topic_reply_v21": settings.CSMS_TOPIC_REPLY_V21,
             "topic_downstream": settings.CSMS_TOPIC_DOWNSTREAM,
             "presence_templates": list(settings.CSMS_TOPIC_PRESENCE),
         }
@@ -184,6 +190,7 @@ class GatewayConfig:
         topics = {
             "1.6": (self.topic_call, self.topic_reply),
             "2.0.1": (self.topic_call_v201, self.topic_reply_v201),
+            "2.1": (self.topic_call_v21, self.topic_reply_v21),
         }
         return {version: UpstreamRoute(call, reply) for version, (call, reply) in topics.items() if call and reply}
 
