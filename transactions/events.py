@@ -45,6 +45,9 @@ from backoffice import bulk
 from chargers.models import ChargePoint, Command, IdTag, Reservation
 from chargers.tokens import TokenInfo, TokenRequest, id_tokens_decide, token_lookup_needed
 from fleet import figures
+from tariffs import pricing
+from tariffs.models import Tariff
+from tariffs.selectors import tariff_applicable_sql
 
 from .models import MeterValue, Transaction, TransactionEvent
 
@@ -52,6 +55,9 @@ ENERGY = "Energy.Active.Import.Register"
 STARTED, ENDED = TransactionEvent.EventType.STARTED, TransactionEvent.EventType.ENDED
 # The trigger of an event whose token is the one that ends the driver's authorization, not the one that began it.
 STOP_AUTHORIZED = "StopAuthorized"
+CHARGING = "Charging"
+# charging_seconds is an integer column; a charger's clock can put years between two events.
+_MAX_SECONDS = 2**31 - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +131,8 @@ class _Known:
     state_later: bool  # an event after this one (a higher seqNo) told a charging state
     first_reading: _Reading | None  # its total energy register readings, the earliest and the latest
     last_reading: _Reading | None
+    prices: pricing.Prices | None  # of its tariff (None: no tariff prices it)
+    charged: int | None  # once it is ended: the seconds Charging, counted from all its events (this one too)
 
 
 def transaction_events_record(
@@ -161,14 +169,22 @@ def transaction_events_record(
     for report, request, (session, known) in zip(reports, requests, found, strict=True):
         info = next(answers) if request is not None else None
         if known.stored_reply is not None:
-            replies.append(known.stored_reply)
+            latest = known.last_reading[1] if known.last_reading is not None else None
+            replies.append(_running_total(known.stored_reply, session, known.prices, latest, report.timestamp))
             continue
-        reply = {"idTokenInfo": info.to_v201()} if info is not None else {}
-        replies.append(reply)
-        if info is not None:
-            answered.append((session.pk, report.seq_no, reply))
+        reply: dict[str, Any] = {"idTokenInfo": info.to_v201()} if info is not None else {}
         before = _state(session)
-        _merge(session, report, info, known, now)
+        latest = _merge(session, report, info, known, now)
+        if known.prices is not None and session.stopped_at is not None:
+            # Recomputed by every event of a stopped session: a late Updated's reading may fill in its meter stop.
+            session.total_cost = pricing.cost(
+                known.prices, energy_wh=session.energy_wh, charging_seconds=session.charging_seconds_at(now)
+            )
+            if report.event_type == ENDED:
+                reply["totalCost"] = pricing.wire(session.total_cost)
+        if info is not None or "totalCost" in reply:
+            answered.append((session.pk, report.seq_no, reply))
+        replies.append(_running_total(reply, session, known.prices, latest, report.timestamp))
         if _state(session) != before:
             changed.append(session)
         if session.remote_start_id is not None and session.remote_start_id != before.remote_start_id:
@@ -203,6 +219,9 @@ _UPDATED_TYPES = {
     "stop_received_at": "timestamptz",
     "stop_reason": "varchar",
     "stop_id_tag": "varchar",
+    "charging_seconds": "integer",
+    "charging_since": "timestamptz",
+    "total_cost": "numeric",
 }
 _UPDATED = tuple(_UPDATED_TYPES)
 _state_of = operator.attrgetter(*_UPDATED)
@@ -219,8 +238,27 @@ def _state(session: Transaction) -> _State:
     return _State(_state_of(session), session.remote_start_id, session.reservation_id)
 
 
-def _merge(session: Transaction, report: EventReport, info: TokenInfo | None, known: _Known, now: datetime) -> None:
-    """Fold one new event into its session (the rules of the module's docstring)."""
+def _running_total(
+    reply: dict[str, Any], session: Transaction, prices: pricing.Prices | None, latest_wh: float | None, at: datetime
+) -> dict[str, Any]:
+    """An Updated's reply with the session's running total, as 2.0.1 allows (I02: totalCost while it charges).
+
+    Not stored with the event (that would cost every wave of periodic meter values a statement): it is the
+    cost at the moment of answering, so a replayed Updated gets the running total of its own moment; what
+    is stored (idTokenInfo, an Ended's final totalCost) is answered the same again. ``at``: the event's
+    timestamp (the time charging counts on the station's clock, as the events tell it).
+    """
+    if prices is None or session.stopped_at is not None or "totalCost" in reply:
+        return reply
+    energy = figures.energy_wh(meter_start=session.meter_start, meter_stop=None, latest_register_wh=latest_wh)
+    total = pricing.cost(prices, energy_wh=energy, charging_seconds=session.charging_seconds_at(at))
+    return {**reply, "totalCost": pricing.wire(total)}
+
+
+def _merge(
+    session: Transaction, report: EventReport, info: TokenInfo | None, known: _Known, now: datetime
+) -> float | None:
+    """Fold one new event into its session (the rules of the module's docstring); its latest register reading."""
     started = report.event_type == STARTED
     if started:
         session.started_at, session.start_received_at = report.timestamp, now
@@ -240,6 +278,10 @@ def _merge(session: Transaction, report: EventReport, info: TokenInfo | None, kn
         session.remote_start_id = report.remote_start_id
     if report.reservation_id is not None and (started or session.reservation_id is None):
         session.reservation_id = report.reservation_id
+    _charging_time_count(session, report, known)
+    if known.charged is not None:
+        # Ended: the count from all the events replaces the running one (which follows their arrival).
+        session.charging_seconds, session.charging_since = known.charged, None
     if report.charging_state and not known.state_later:
         session.charging_state = report.charging_state
     if report.time_spent_charging is not None:
@@ -258,6 +300,32 @@ def _merge(session: Transaction, report: EventReport, info: TokenInfo | None, kn
     last = max(filter(None, (known.last_reading, *readings)), default=None)
     session.meter_start = round(first[1]) if first is not None else None
     session.meter_stop = round(last[1]) if last is not None and session.stopped_at is not None else None
+    return last[1] if last is not None else None
+
+
+def _charging_time_count(session: Transaction, report: EventReport, known: _Known) -> None:
+    """Count the time charging from the chargingState transitions, before the event's state is taken.
+
+    An interval opens at the event that says Charging and closes at the next that says another state, or at
+    the Ended. Only events in order count (not one a higher seqNo already overtook with a state of its
+    own): the station's own timeSpentCharging, when it sends it, covers what arrives out of order.
+    """
+    if session.stopped_at is not None:
+        return
+    ends = report.event_type == ENDED or (
+        bool(report.charging_state) and report.charging_state != CHARGING and not known.state_later
+    )
+    if session.charging_since is not None and ends:
+        elapsed = max(int((report.timestamp - session.charging_since).total_seconds()), 0)
+        session.charging_seconds = min((session.charging_seconds or 0) + elapsed, _MAX_SECONDS)
+        session.charging_since = None
+    elif (
+        session.charging_since is None
+        and report.charging_state == CHARGING
+        and not known.state_later
+        and report.event_type != ENDED
+    ):
+        session.charging_since = report.timestamp
 
 
 _TYPE_LENGTH: int = Transaction._meta.get_field("id_token_type").max_length  # type: ignore[assignment]
@@ -321,8 +389,9 @@ def _events_apply(
     tags: dict[str, IdTag] = {}
     with connection.cursor() as cursor:
         cursor.execute(_APPLY_SQL, [json.dumps(events), now, now, now, json.dumps(samples)])
-        for ord_, reply, started, later, first_at, first_wh, last_at, last_wh, *rest in cursor.fetchall():
-            token, row = rest[: len(_TOKEN_COLUMNS)], rest[len(_TOKEN_COLUMNS) :]
+        for ord_, reply, started, later, first_at, first_wh, last_at, last_wh, charged, *rest in cursor.fetchall():
+            token, rest = rest[: len(_TOKEN_COLUMNS)], rest[len(_TOKEN_COLUMNS) :]
+            (currency, energy_price, time_price, session_fee), row = rest[:4], rest[4:]
             session = Transaction.from_db(connection.alias, _SESSION_FIELDS, row)
             if isinstance(reply, str):  # Django's psycopg setup leaves jsonb as text, for its fields to decode
                 reply = json.loads(reply)
@@ -334,6 +403,10 @@ def _events_apply(
                     state_later=later,
                     first_reading=(first_at, first_wh) if first_at is not None else None,
                     last_reading=(last_at, last_wh) if last_at is not None else None,
+                    prices=pricing.Prices(currency, energy_price, time_price, session_fee)
+                    if currency is not None
+                    else None,
+                    charged=None if charged is None else min(round(charged), _MAX_SECONDS),
                 ),
             )
             value, kind, status, expiry_date, group, group_type = token
@@ -349,12 +422,32 @@ def _events_apply(
     return found, tags
 
 
+# A stopped session's time charging, from all its events in seqNo order, this wave's (``i``) with the stored:
+# each one that says Charging opens an interval, the next that tells a state (or the Ended) closes it. Read
+# for an Ended or a late event of an ended session only: all its events, once or twice in its life.
+_CHARGED_SQL = f"""(
+    SELECT COALESCE(SUM(GREATEST(EXTRACT(EPOCH FROM x.next_at - x.at), 0)) FILTER (
+        WHERE x.state = '{CHARGING}' AND x.event_type <> '{ENDED}' AND x.next_at IS NOT NULL), 0)
+    FROM (
+        SELECT y.at, y.state, y.event_type, LEAD(y.at) OVER (ORDER BY y.seq_no) AS next_at
+        FROM (
+            SELECT e.seq_no, e.timestamp AS at, e.charging_state AS state, e.event_type FROM {_EVENTS_TABLE} e
+            WHERE e.transaction_id = s.id AND e.seq_no <> i.seq_no
+              AND (e.charging_state <> '' OR e.event_type = '{ENDED}')
+            UNION ALL
+            SELECT i.seq_no, i.at, i.charging_state, i.event_type
+            WHERE i.charging_state <> '' OR i.event_type = '{ENDED}'
+        ) y
+    ) x
+)"""
+
 # The stored token's columns the statement returns, and its group's (id_tokens_decide's needs).
 _TOKEN_COLUMNS = ("g.id_tag", "g.type", "g.status", "g.expiry_date", "p.id_tag", "p.type")
 
 
 def _apply_sql() -> str:
     table, meter, tags = Transaction._meta.db_table, MeterValue._meta.db_table, IdTag._meta.db_table
+    tariffs = Tariff._meta.db_table
     columns = bulk.columns_of(Transaction, _SESSION_FIELDS)
     listed = ", ".join(columns)
 
@@ -382,10 +475,21 @@ def _apply_sql() -> str:
         inserted AS (
             INSERT INTO {table} (charge_point_id, charger_transaction_id, evse_id, connector_id, id_tag,
                                  id_token_type, id_tag_status, started_at, start_received_at, charging_state,
-                                 stop_reason, stop_id_tag)
-            SELECT charge_point_id, charger_transaction_id, evse_id, COALESCE(connector_id, 0), '', '', '', at, %s,
-                   '', '', ''
-            FROM input
+                                 stop_reason, stop_id_tag, tariff_id, currency)
+            SELECT i.charge_point_id, i.charger_transaction_id, i.evse_id, COALESCE(i.connector_id, 0), '', '', '',
+                   i.at, %s, '', '', '', f.id, COALESCE(f.currency, '')
+            FROM input i
+            -- The tariff of the session's first event's time, looked up for new sessions only: an event of a
+            -- session already there (most of them) costs one index step here, not a tariff lookup.
+            LEFT JOIN LATERAL (
+                SELECT f.id, f.currency FROM {tariffs} f
+                WHERE f.id = {tariff_applicable_sql("i.charge_point_id", "i.at")}
+            ) f ON true
+            WHERE NOT EXISTS (
+                SELECT FROM {table} t
+                WHERE t.charge_point_id = i.charge_point_id AND t.charger_transaction_id = i.charger_transaction_id
+                  AND NOT (t.charger_transaction_id = '')
+            )
             ON CONFLICT (charge_point_id, charger_transaction_id) WHERE NOT (charger_transaction_id = '')
             DO NOTHING
             RETURNING {listed}
@@ -414,6 +518,7 @@ def _apply_sql() -> str:
                    EXISTS (SELECT FROM {_EVENTS_TABLE} e
                            WHERE e.transaction_id = s.id AND e.seq_no > i.seq_no AND e.charging_state <> '') AS later,
                    first.timestamp AS first_at, first.wh AS first_wh, last.timestamp AS last_at, last.wh AS last_wh,
+                   CASE WHEN i.event_type = '{ENDED}' OR s.stopped_at IS NOT NULL THEN {_CHARGED_SQL} END AS charged,
                    {of("s")}
             FROM sessions s
             JOIN input i ON i.ord = s.ord
@@ -444,12 +549,13 @@ def _apply_sql() -> str:
             WHERE k.stored_reply IS NULL
             ON CONFLICT DO NOTHING
         )
-        SELECT k.ord, k.stored_reply, k.started, k.later, k.first_at, k.first_wh, k.last_at, k.last_wh,
-               {", ".join(_TOKEN_COLUMNS)}, {of("k")}
+        SELECT k.ord, k.stored_reply, k.started, k.later, k.first_at, k.first_wh, k.last_at, k.last_wh, k.charged,
+               {", ".join(_TOKEN_COLUMNS)}, f.currency, f.energy_price, f.time_price, f.session_fee, {of("k")}
         FROM known k
         JOIN input i ON i.ord = k.ord
         LEFT JOIN {tags} g ON i.lookup AND g.id_tag = i.id_tag
         LEFT JOIN {tags} p ON p.id = g.parent_id
+        LEFT JOIN {tariffs} f ON f.id = k.tariff_id
     """
 
 
@@ -470,6 +576,8 @@ def _sessions_write(sessions: list[Transaction], answered: list[tuple[int, int, 
 
 
 def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
     return value.isoformat() if isinstance(value, datetime) else value
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 
 from chargers.models import ID_TOKEN_MAX_LENGTH
@@ -45,6 +47,33 @@ class Transaction(models.Model):
     stop_reason = models.CharField(max_length=32, blank=True)
     stop_id_tag = models.CharField(max_length=ID_TOKEN_MAX_LENGTH, blank=True)
 
+    # Cost (block I): the tariff valid at the session's start prices it to its end (tariffs.selectors).
+    tariff = models.ForeignKey(
+        "tariffs.Tariff",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sessions",
+        help_text="The tariff that prices it (none: no tariff applied at its start)",
+    )
+    currency = models.CharField(max_length=3, blank=True, help_text="Of its tariff, ISO 4217")
+    total_cost = models.DecimalField(
+        max_digits=30, decimal_places=4, null=True, blank=True, help_text="Final cost once stopped, in currency"
+    )
+    # 2.0.1's time charging, as we count it from the events' chargingState (the station's own figure,
+    # timeSpentCharging, is optional): the seconds of the intervals closed, and the start of the open one.
+    charging_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="2.0.1: seconds Charging")
+    charging_since = models.DateTimeField(
+        null=True, blank=True, help_text="2.0.1: Charging since (the charger's clock)"
+    )
+    cost_sent = models.DecimalField(
+        max_digits=30,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="2.0.1: the last running total sent (CostUpdated)",
+    )
+
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [
@@ -81,6 +110,17 @@ class Transaction(models.Model):
     @property
     def is_active(self) -> bool:
         return self.stopped_at is None
+
+    def charging_seconds_at(self, now: datetime) -> int:
+        """The time it charged, priced by its tariff's time price: 1.6, start to stop (or to ``now``); 2.0.1,
+        the time its chargingState was Charging (to ``now`` while it is), or the station's timeSpentCharging
+        when that is more."""
+        if not self.charger_transaction_id:
+            return max(int(((self.stopped_at or now) - self.started_at).total_seconds()), 0)
+        counted = self.charging_seconds or 0
+        if self.charging_since is not None and self.stopped_at is None:
+            counted += max(int((now - self.charging_since).total_seconds()), 0)
+        return max(counted, self.time_spent_charging or 0)
 
     @property
     def energy_wh(self) -> int | None:

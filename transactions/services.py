@@ -20,6 +20,9 @@ from chargers.commands import RemoteStartSpelling, remote_starts_link
 from chargers.models import ChargePoint, ChargerEvent
 from chargers.reservations import reservation_use
 from chargers.services import IdTagInfo, charger_event_record, id_tags_authorize
+from tariffs import pricing
+from tariffs.models import Tariff
+from tariffs.selectors import prices_of, tariff_applicable_sql
 
 from .models import MeterValue, Transaction
 
@@ -133,10 +136,15 @@ def _sessions_insert(
         inserted AS (
             INSERT INTO {table} (charge_point_id, connector_id, id_tag, id_tag_status, reservation_id, meter_start,
                                  started_at, start_received_at, stop_reason, stop_id_tag,
-                                 charger_transaction_id, evse_id, id_token_type, charging_state)
-            SELECT charge_point_id, connector_id, id_tag, id_tag_status, reservation_id, meter_start,
-                   started_at, %s, '', '', '', connector_id, '', ''
-            FROM input
+                                 charger_transaction_id, evse_id, id_token_type, charging_state, tariff_id, currency)
+            SELECT i.charge_point_id, i.connector_id, i.id_tag, i.id_tag_status, i.reservation_id, i.meter_start,
+                   i.started_at, %s, '', '', '', i.connector_id, '', '', f.id, COALESCE(f.currency, '')
+            FROM input i
+            -- The tariff valid at the start prices the session to its end.
+            LEFT JOIN LATERAL (
+                SELECT f.id, f.currency FROM {Tariff._meta.db_table} f
+                WHERE f.id = {tariff_applicable_sql("i.charge_point_id", "i.started_at")}
+            ) f ON true
             ON CONFLICT ({key}) WHERE charger_transaction_id = '' DO NOTHING
             RETURNING {columns}
         )
@@ -226,11 +234,16 @@ def transaction_stop(
 def transactions_stop(*, reports: list[StopReport], now: datetime) -> list[IdTagInfo | None]:
     """``transaction_stop`` for many StopTransactions (one per charger: a wave) in a few statements.
 
-    The sessions are read in one query and closed in one UPDATE, the meter values of all the
-    stops inserted together, and the id tags looked up in one query.
+    The sessions are read (with their tariffs) in one query and closed in one UPDATE, the meter values of
+    all the stops inserted together, and the id tags looked up in one query. A session its tariff prices
+    gets its total cost: the tariff's fee, energy from meterStart to meterStop, time from start to stop.
     """
     ids = {report.transaction_id for report in reports if _valid_transaction_id(report.transaction_id)}
-    found = {session.pk: session for session in Transaction.objects.filter(pk__in=ids)} if ids else {}
+    found = (
+        {session.pk: session for session in Transaction.objects.filter(pk__in=ids).select_related("tariff")}
+        if ids
+        else {}
+    )
     sessions: list[Transaction | None] = []
     for report in reports:
         session = found.get(report.transaction_id)
@@ -250,8 +263,16 @@ def transactions_stop(*, reports: list[StopReport], now: datetime) -> list[IdTag
             # Still open, or closed by a later start on its connector before its own stop arrived.
             session.meter_stop, session.stopped_at, session.stop_received_at = report.meter_stop, report.stopped_at, now
             session.stop_reason, session.stop_id_tag = report.reason or "Local", report.id_tag
+            if session.tariff is not None:
+                session.total_cost = pricing.cost(
+                    prices_of(session.tariff),
+                    energy_wh=session.energy_wh,
+                    charging_seconds=session.charging_seconds_at(now),
+                )
             closing.append(session)
-    bulk.update_objects(closing, ["meter_stop", "stopped_at", "stop_received_at", "stop_reason", "stop_id_tag"])
+    bulk.update_objects(
+        closing, ["meter_stop", "stopped_at", "stop_received_at", "stop_reason", "stop_id_tag", "total_cost"]
+    )
     rows = [
         row
         for report, session in zip(reports, sessions, strict=True)
