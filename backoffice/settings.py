@@ -226,6 +226,9 @@ CSMS_MESSAGE_LOG_RETENTION_DAYS = env_int("CSMS_MESSAGE_LOG_RETENTION_DAYS", 30,
 CSMS_COMMAND_TIMEOUT = env_int("CSMS_COMMAND_TIMEOUT", 30, minimum=1)
 CSMS_COMMAND_EXPIRY = env_int("CSMS_COMMAND_EXPIRY", 3600, minimum=1)
 CSMS_FETCH_CONFIGURATION_ON_BOOT = env_bool("CSMS_FETCH_CONFIGURATION_ON_BOOT", True)
+# Tariff and cost: how often (seconds) the running total of active 2.0.1 sessions whose cost changed is
+# sent to their stations with CostUpdated (tariffs.tasks.session_costs_update); 0: never.
+CSMS_COST_UPDATE_SECONDS = env_int("CSMS_COST_UPDATE_SECONDS", 60, minimum=0)
 
 # --- MQTT transport --------------------------------------------------------------------------
 CSMS_TOPIC_CALL = env_str("CSMS_TOPIC_CALL", "ocpp/cp/{cid}")
