@@ -385,14 +385,39 @@ class Reservation(models.Model):
 
 
 class ChargingProfile(models.Model):
-    """A charging profile the charger accepted (SetChargingProfile), until cleared or replaced."""
+    """A charging profile a charger holds: one it accepted (SetChargingProfile, 1.6 and 2.0.1), or one a 2.0.1
+    station reported (ReportChargingProfiles), until cleared, replaced or reported gone.
+
+    ``connector_id`` is the 1.6 connector and the 2.0.1 EVSE (0: the whole charger), as everywhere else
+    (``Evse``); ``evse_id`` reads it so. ``profile`` is the profile as the wire carries it (1.6
+    csChargingProfiles, 2.0.1 ChargingProfileType).
+    """
+
+    class Source(models.TextChoices):
+        CSMS = "csms", "set by the CSMS"
+        STATION = "station", "reported by the station"
 
     charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="charging_profiles")
-    connector_id = models.PositiveIntegerField()
+    connector_id = models.PositiveIntegerField(help_text="1.6: the connector; 2.0.1: the EVSE (0: the charger)")
     profile_id = models.IntegerField()
     stack_level = models.PositiveIntegerField()
-    purpose = models.CharField(max_length=32)
-    profile = models.JSONField(help_text="csChargingProfiles as sent")
+    purpose = models.CharField(max_length=40)
+    profile = models.JSONField(help_text="The profile as sent or reported")
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.CSMS)
+    charging_limit_source = models.CharField(
+        max_length=8, blank=True, help_text="2.0.1: who set it, as reported (CSO, EMS, SO, Other)"
+    )
+    transaction = models.ForeignKey(
+        "transactions.Transaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="charging_profiles",
+        help_text="A TxProfile's session",
+    )
+    request_id = models.IntegerField(
+        null=True, blank=True, help_text="2.0.1: the report (GetChargingProfiles) it came in"
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     cleared_at = models.DateTimeField(null=True, blank=True)
@@ -403,6 +428,11 @@ class ChargingProfile(models.Model):
 
     def __str__(self) -> str:
         return f"profile {self.profile_id} ({self.purpose}) on {self.charge_point_id}#{self.connector_id}"
+
+    @property
+    def evse_id(self) -> int:
+        """The 2.0.1 EVSE the profile is on (0: the station)."""
+        return self.connector_id
 
 
 class DeviceVariable(models.Model):
