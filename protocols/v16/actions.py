@@ -87,5 +87,8 @@ COMMANDS = frozenset(
         "ExtendedTriggerMessage",
         "GetInstalledCertificateIds",
         "InstallCertificate",
+        # Security extension: firmware and logs
+        "GetLog",
+        "SignedUpdateFirmware",
     }
 )
