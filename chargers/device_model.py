@@ -24,6 +24,8 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
+from django.db.models.functions import Lower
+
 from backoffice import bulk
 
 from .models import ChargePoint, ChargerEvent, DeviceVariable
@@ -214,6 +216,98 @@ def device_variable_value(
     )
 
 
+def _folded(key: VariableKey, attribute_type: str) -> tuple[Any, ...]:
+    """A variable attribute's identity for matching: component and variable names are case-insensitive."""
+    return (
+        key.component.lower(),
+        key.component_instance.lower(),
+        key.evse_id,
+        key.connector_id,
+        key.variable.lower(),
+        key.variable_instance.lower(),
+        attribute_type,
+    )
+
+
+def _row_key(row: DeviceVariable) -> VariableKey:
+    return VariableKey(
+        component=row.component,
+        variable=row.variable,
+        component_instance=row.component_instance,
+        variable_instance=row.variable_instance,
+        evse_id=row.evse_id,
+        connector_id=row.connector_id,
+    )
+
+
+def device_variables_find(
+    *, charge_point: ChargePoint, keys: list[tuple[VariableKey, str]]
+) -> dict[tuple[VariableKey, str], DeviceVariable]:
+    """The rows we hold of these (variable, attribute type) pairs, names matched case-insensitively, in one
+    query; a pair we know nothing of is left out."""
+    if not keys:
+        return {}
+    names = {key.variable.lower() for key, _ in keys}
+    rows = DeviceVariable.objects.annotate(variable_folded=Lower("variable")).filter(
+        charge_point=charge_point, variable_folded__in=names
+    )
+    by_identity = {_folded(_row_key(row), row.attribute_type): row for row in rows}
+    found: dict[tuple[VariableKey, str], DeviceVariable] = {}
+    for key, attribute_type in keys:
+        row = by_identity.get(_folded(key, attribute_type))
+        if row is not None:
+            found[(key, attribute_type)] = row
+    return found
+
+
+def device_characteristics_of(*, charge_point: ChargePoint, key: VariableKey) -> DeviceVariable | None:
+    """A row of the variable that carries its characteristics (any attribute: a report writes them on each)."""
+    rows = device_variables_find(
+        charge_point=charge_point, keys=[(key, attribute) for attribute in DeviceVariable.AttributeType.values]
+    )
+    return next((row for row in rows.values() if row.data_type), None)
+
+
+_BOOLEANS = ("true", "false")
+
+
+def device_value_problem(*, row: DeviceVariable, value: str) -> str | None:
+    """Why ``value`` cannot be set on the variable ``row`` describes (its dataType, minLimit, maxLimit,
+    valuesList as the station reported them), or None when it can (or when nothing is known to check).
+
+    For a string or a list type, maxLimit is the maximum length (VariableCharacteristicsType).
+    """
+    data_type = row.data_type
+    if data_type in ("integer", "decimal"):
+        try:
+            number = float(int(value)) if data_type == "integer" else float(value)
+        except ValueError:
+            return f"{value!r} is not {'an integer' if data_type == 'integer' else 'a decimal'}"
+        if row.min_limit is not None and number < row.min_limit:
+            return f"{value} is below the minimum {row.min_limit:g}"
+        if row.max_limit is not None and number > row.max_limit:
+            return f"{value} is above the maximum {row.max_limit:g}"
+        return None
+    if data_type == "boolean":
+        return None if value.lower() in _BOOLEANS else f"{value!r} is not a boolean (true or false)"
+    if data_type == "dateTime":
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return f"{value!r} is not a date-time"
+        return None
+    if data_type in ("string", "OptionList", "MemberList", "SequenceList") and row.max_limit is not None:
+        if len(value) > row.max_limit:
+            return f"{len(value)} characters, over the maximum length {row.max_limit:g}"
+    allowed = [option.strip() for option in row.values_list.split(",") if option.strip()]
+    if allowed and data_type in ("OptionList", "MemberList", "SequenceList"):
+        chosen = [value] if data_type == "OptionList" else [part.strip() for part in value.split(",")]
+        outside = [part for part in chosen if part not in allowed]
+        if outside:
+            return f"{', '.join(outside)} not in the values list {', '.join(allowed)}"
+    return None
+
+
 # --- reports and events ----------------------------------------------------------------------------
 
 #: The ``ChargerEvent.status`` of a report part's record.
@@ -315,7 +409,10 @@ __all__ = [
     "VariableKey",
     "VariableReport",
     "VariableValue",
+    "device_characteristics_of",
+    "device_value_problem",
     "device_variable_value",
+    "device_variables_find",
     "device_variable_values_set",
     "device_variables_report",
 ]

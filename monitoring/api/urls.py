@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, re_path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from chargers.api.views import CHARGE_POINT_ID_RE
+
+from . import views
+
+_CHARGER = rf"^chargers/(?P<charge_point_id>{CHARGE_POINT_ID_RE})"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    re_path(
+        rf"{_CHARGER}/monitors/$",
+        views.MonitorViewSet.as_view({"get": "list", "post": "create"}),
+        name="api-charger-monitors",
+    ),
+    re_path(
+        rf"{_CHARGER}/monitors/(?P<monitor_id>[0-9]+)/$",
+        views.MonitorViewSet.as_view({"delete": "destroy"}),
+        name="api-charger-monitor",
+    ),
+    re_path(rf"{_CHARGER}/faults/$", views.FaultViewSet.as_view({"get": "list"}), name="api-charger-faults"),
+]

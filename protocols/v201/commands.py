@@ -32,6 +32,7 @@ answer (``results``); no other 2.0.1 command records anything before its answer.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -49,11 +50,16 @@ from .actions import COMMANDS
 
 VERSION = "2.0.1"
 
-#: The commands a station takes a limited number of items of in one message: action -> (the list
-#: field, the ``ItemsPerMessage`` variable instance of ``DeviceDataCtrlr`` that limits it).
+#: The commands a station takes a limited number of items of in one message: action -> (the list field,
+#: the controller component whose ``ItemsPerMessage`` / ``BytesPerMessage`` variable limits it, and that
+#: variable's instance). GetReport's componentVariable and Set/ClearVariableMonitoring's items (N06.FR.04:
+#: OCTT TC_N_18_CSMS) are limited as GetVariables / SetVariables' are (B06.FR.05: TC_B_08_CSMS).
 SPLIT_BY_ITEMS = {
-    "GetVariables": ("getVariableData", "GetVariables"),
-    "SetVariables": ("setVariableData", "SetVariables"),
+    "GetVariables": ("getVariableData", "DeviceDataCtrlr", "GetVariables"),
+    "SetVariables": ("setVariableData", "DeviceDataCtrlr", "SetVariables"),
+    "GetReport": ("componentVariable", "DeviceDataCtrlr", "GetReport"),
+    "SetVariableMonitoring": ("setMonitoringData", "MonitoringCtrlr", "SetVariableMonitoring"),
+    "ClearVariableMonitoring": ("id", "MonitoringCtrlr", "ClearVariableMonitoring"),
 }
 
 
@@ -159,29 +165,83 @@ def _check_local_list(payload: dict[str, Any]) -> None:
 
 
 def command_split(*, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The payloads a checked command goes out as: ``[payload]``, or a GetVariables / SetVariables cut
-    into parts of at most the station's ItemsPerMessage items, in the order asked."""
+    """The payloads a checked command goes out as: ``[payload]``, or its items cut into parts the station
+    takes (``SPLIT_BY_ITEMS``), in the order asked: at most its ``ItemsPerMessage`` items each, and each
+    part's serialised payload at most its ``BytesPerMessage`` bytes. A GetReport cut in parts asks one
+    report per part: part ``n`` has ``requestId + n`` (each report's NotifyReport parts name their own).
+
+    Raises CommandError when one item alone does not fit in ``BytesPerMessage``.
+    """
     if action not in SPLIT_BY_ITEMS:
         return [payload]
-    field, instance = SPLIT_BY_ITEMS[action]
-    items = payload[field]
-    limit = items_per_message(charge_point=charge_point, instance=instance)
-    if limit is None or len(items) <= limit:
+    field, component, instance = SPLIT_BY_ITEMS[action]
+    items = payload.get(field)
+    if not items:
         return [payload]
-    return [{**payload, field: items[start : start + limit]} for start in range(0, len(items), limit)]
+    limit = items_per_message(charge_point=charge_point, instance=instance, component=component)
+    size_limit = bytes_per_message(charge_point=charge_point, instance=instance, component=component)
+    if (limit is None or len(items) <= limit) and (size_limit is None or _size(payload) <= size_limit):
+        return [payload]
+    # Compact JSON of a list is "[" + the items joined by "," + "]": a part's size is the payload's with an
+    # empty list plus its items' sizes and commas, without serialising every candidate part again.
+    base = _size({**payload, field: []})
+    parts: list[list[Any]] = []
+    current: list[Any] = []
+    current_size = base
+    for index, item in enumerate(items):
+        item_size = len(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode())
+        grown = current_size + item_size + (1 if current else 0)
+        too_many = limit is not None and len(current) + 1 > limit
+        too_big = size_limit is not None and grown > size_limit
+        if current and (too_many or too_big):
+            parts.append(current)
+            current, grown = [], base + item_size
+        if size_limit is not None and grown > size_limit:
+            raise CommandError(
+                f"{field}.{index} does not fit in one {action} of {size_limit} bytes "
+                f"({component}.BytesPerMessage[{instance}] of {charge_point})",
+                {f"{field}.{index}": [f"a {action} with this item alone is over the station's {size_limit} bytes"]},
+            )
+        current.append(item)
+        current_size = grown
+    parts.append(current)
+    payloads = [{**payload, field: part} for part in parts]
+    if action == "GetReport":
+        payloads = [{**part, "requestId": payload["requestId"] + n} for n, part in enumerate(payloads)]
+    return payloads
 
 
-def items_per_message(*, charge_point: ChargePoint, instance: str) -> int | None:
-    """The station's ``DeviceDataCtrlr.ItemsPerMessage`` (variable instance ``instance``), as it last
-    reported it; None when it did not, or reported something that is no positive integer."""
-    value = device_variable_value(
-        charge_point=charge_point, component="DeviceDataCtrlr", variable="ItemsPerMessage", instance=instance
-    )
+def _size(payload: dict[str, Any]) -> int:
+    """The bytes of a payload as it goes on the wire (compact JSON, UTF-8)."""
+    return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _positive(value: str | None) -> int | None:
     try:
         limit = int(value) if value is not None else 0
     except ValueError:
         return None
     return limit if limit > 0 else None
+
+
+def items_per_message(*, charge_point: ChargePoint, instance: str, component: str = "DeviceDataCtrlr") -> int | None:
+    """The station's ``<component>.ItemsPerMessage`` (variable instance ``instance``), as it last
+    reported it; None when it did not, or reported something that is no positive integer."""
+    return _positive(
+        device_variable_value(
+            charge_point=charge_point, component=component, variable="ItemsPerMessage", instance=instance
+        )
+    )
+
+
+def bytes_per_message(*, charge_point: ChargePoint, instance: str, component: str = "DeviceDataCtrlr") -> int | None:
+    """The station's ``<component>.BytesPerMessage`` (variable instance ``instance``), as
+    ``items_per_message`` reads its ItemsPerMessage."""
+    return _positive(
+        device_variable_value(
+            charge_point=charge_point, component=component, variable="BytesPerMessage", instance=instance
+        )
+    )
 
 
 def command_queued(*, command: Command) -> None:
