@@ -9,7 +9,12 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from gateway import services
-from gateway.models import ChargerCredential
+from gateway.models import (
+    ChargerCredential,
+    CredentialRotation,
+    SecurityProfileUpgrade,
+    SecurityProfileUpgradeStep,
+)
 
 
 class ChargerCredentialForm(forms.ModelForm):
@@ -74,3 +79,39 @@ class ChargerCredentialAdmin(admin.ModelAdmin):
     @admin.action(description="Enable selected credentials")
     def enable_credentials(self, request: HttpRequest, queryset: Any) -> None:
         queryset.update(enabled=True)
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of operations: started through the API (or services), never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(CredentialRotation)
+class CredentialRotationAdmin(_ReadOnlyAdmin):
+    list_display = ["created_at", "charge_point", "status", "reason", "requested_by", "completed_at"]
+    list_filter = ["status"]
+    search_fields = ["charge_point__charge_point_id"]
+    # Never the hash, even read-only.
+    fields = ["charge_point", "command", "status", "reason", "requested_by", "created_at", "completed_at"]
+
+
+class SecurityProfileUpgradeStepInline(admin.TabularInline):
+    model = SecurityProfileUpgradeStep
+    fields = ("position", "action", "command", "status", "answer", "created_at", "completed_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(SecurityProfileUpgrade)
+class SecurityProfileUpgradeAdmin(_ReadOnlyAdmin):
+    list_display = ["created_at", "charge_point", "from_profile", "to_profile", "status", "reason"]
+    list_filter = ["status", "to_profile"]
+    search_fields = ["charge_point__charge_point_id"]
+    readonly_fields = ["charge_point", "from_profile", "to_profile", "status", "reason", "plan", "requested_by"]
+    inlines = [SecurityProfileUpgradeStepInline]

@@ -24,10 +24,12 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password, ma
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.models import Alert
+from alerts.services import alert_raise
 from backoffice.metrics import get_redis
 from chargers.models import ChargePoint, ChargerEvent
 from chargers.services import charger_event_record
-from gateway import lockout
+from gateway import lockout, upgrade
 from gateway.models import ChargerCredential, SecurityProfile
 
 logger = logging.getLogger(__name__)
@@ -229,10 +231,15 @@ def handshake_authenticate(*, attempt: HandshakeAttempt, policy: lockout.Policy 
         return _refused(attempt, CERTIFICATE_CN_MISMATCH, None, policy)
     credential = (
         ChargerCredential.objects.filter(charge_point_id=cid)
-        .only("password_hash", "enabled", "security_profile")
+        .only("password_hash", "enabled", "security_profile", "upgrade_to_profile")
         .first()
     )
     profile = credential.security_profile if credential is not None and credential.enabled else None
+    # A security profile upgrade running (gateway.upgrade): the charger may come at the new profile, and
+    # its first handshake there completes the upgrade.
+    target = credential.upgrade_to_profile if profile is not None and credential is not None else None
+    if target == SecurityProfile.TLS_CLIENT_CERT and certified:
+        return _upgraded(attempt, target)
     if profile == SecurityProfile.NONE:
         return _admitted(attempt, profile)
     if profile == SecurityProfile.TLS_CLIENT_CERT:
@@ -254,6 +261,8 @@ def handshake_authenticate(*, attempt: HandshakeAttempt, policy: lockout.Policy 
         return _refused(attempt, WRONG_PASSWORD, profile, policy)
     if not check_password(attempt.password, credential.password_hash):
         return _refused(attempt, WRONG_PASSWORD, profile, policy)
+    if target == SecurityProfile.TLS_BASIC and attempt.tls:
+        return _upgraded(attempt, target)
     return _admitted(attempt, profile)
 
 
@@ -283,6 +292,11 @@ def _admitted(attempt: HandshakeAttempt, profile: int | None) -> AuthDecision:
     return AuthDecision(allowed=True, security_profile=profile)
 
 
+def _upgraded(attempt: HandshakeAttempt, profile: int) -> AuthDecision:
+    upgrade.upgrade_handshake_completed(charge_point_id=attempt.charge_point_id, profile=profile)
+    return _admitted(attempt, profile)
+
+
 def _refused(
     attempt: HandshakeAttempt,
     reason: Reason,
@@ -301,6 +315,8 @@ def _refused(
         failures = failure.charge_point_failures
         retry_after = failure.locked_seconds
         address_locked = failure.address_locked_seconds
+        if failure.locked_seconds or failure.address_locked_seconds:
+            lockout_alert_raise(attempt=attempt, reason=reason, failure=failure)
     logger.warning(
         "login refused: %s from %s via %s (%s%s)",
         attempt.charge_point_id,
@@ -358,3 +374,40 @@ def security_event_record(
         detail=detail,
         now=now or timezone.now(),
     )
+
+
+def lockout_alert_raise(*, attempt: HandshakeAttempt, reason: Reason, failure: lockout.Failure) -> None:
+    """Repeated failed logins locked a charge point id or a client address: an operator alert (one per
+    charger or address while unacknowledged, counting each lock). A failure to raise it is logged, never
+    allowed to change the login's answer."""
+    detail = {
+        "reason": reason.slug,
+        "address": attempt.address,
+        "gateway": attempt.gateway,
+        "failures": failure.charge_point_failures,
+        "address_failures": failure.address_failures,
+        "locked_seconds": failure.locked_seconds,
+        "address_locked_seconds": failure.address_locked_seconds,
+    }
+    try:
+        if failure.locked_seconds:
+            charge_point = ChargePoint.objects.filter(charge_point_id=attempt.charge_point_id).first()
+            alert_raise(
+                kind="login_lockout",
+                severity=Alert.Severity.CRITICAL,
+                title=f"Repeated failed logins as {attempt.charge_point_id[:48]}: "
+                f"locked for {failure.locked_seconds} s",
+                charge_point=charge_point,
+                subject=f"id:{attempt.charge_point_id}"[:64],
+                detail=detail,
+            )
+        if failure.address_locked_seconds and attempt.address:
+            alert_raise(
+                kind="login_lockout_address",
+                severity=Alert.Severity.CRITICAL,
+                title=f"Repeated failed logins from {attempt.address}: locked for {failure.address_locked_seconds} s",
+                subject=attempt.address[:64],
+                detail=detail,
+            )
+    except Exception:
+        logger.exception("could not raise the lockout alert of %s", attempt.charge_point_id)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from gateway.models import ChargerCredential, SecurityProfile
+from gateway.models import (
+    ChargerCredential,
+    CredentialRotation,
+    SecurityProfile,
+    SecurityProfileUpgrade,
+    SecurityProfileUpgradeStep,
+)
 from gateway.services import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 _PROFILE_HELP = (
@@ -16,7 +22,14 @@ _PROFILE_HELP = (
 class CredentialSerializer(serializers.ModelSerializer):
     class Meta:
         model = ChargerCredential
-        fields = ["charge_point_id", "enabled", "security_profile", "note", "created_at", "updated_at"]
+        fields = [
+            "charge_point_id",
+            "enabled",
+            "security_profile",
+            "note",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -54,3 +67,94 @@ class CredentialChangeSerializer(serializers.Serializer):
         if not attrs:
             raise serializers.ValidationError("give enabled, security_profile or both")
         return attrs
+
+
+class RotateSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        write_only=True,
+        help_text="The new password (16..40 letters, digits and *-_=:+|@.); omit to generate one. Never shown "
+        "again: only its hash is kept, and the command's copy is masked once answered",
+    )
+
+
+class RotationSerializer(serializers.ModelSerializer):
+    charge_point_id = serializers.CharField(source="charge_point.charge_point_id", read_only=True)
+    command_id = serializers.IntegerField(read_only=True, allow_null=True)
+    command_status = serializers.CharField(source="command.status", read_only=True, default=None)
+
+    class Meta:
+        model = CredentialRotation
+        fields = [
+            "id",
+            "charge_point_id",
+            "status",
+            "reason",
+            "command_id",
+            "command_status",
+            "requested_by",
+            "created_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+
+class UpgradeStartSerializer(serializers.Serializer):
+    security_profile = serializers.ChoiceField(choices=[2, 3], help_text="The profile to go to: 2 or 3")
+    csms_url = serializers.CharField(
+        required=False, default="", max_length=512, help_text="2.0.1: the wss:// URL of the new network profile"
+    )
+    configuration_slot = serializers.IntegerField(
+        required=False, min_value=0, help_text="2.0.1: the network profile slot (default: the first free one)"
+    )
+    ocpp_interface = serializers.ChoiceField(
+        choices=[f"{kind}{n}" for kind in ("Wired", "Wireless") for n in range(4)], default="Wired0"
+    )
+    message_timeout = serializers.IntegerField(default=30, min_value=1, max_value=3600)
+
+
+class UpgradeStepSerializer(serializers.ModelSerializer):
+    command_id = serializers.IntegerField(read_only=True, allow_null=True)
+    command_status = serializers.CharField(source="command.status", read_only=True, default=None)
+
+    class Meta:
+        model = SecurityProfileUpgradeStep
+        fields = [
+            "position",
+            "action",
+            "status",
+            "answer",
+            "command_id",
+            "command_status",
+            "created_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+
+class UpgradeSerializer(serializers.ModelSerializer):
+    charge_point_id = serializers.CharField(source="charge_point.charge_point_id", read_only=True)
+    steps = UpgradeStepSerializer(many=True, read_only=True)
+    planned_steps = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SecurityProfileUpgrade
+        fields = [
+            "id",
+            "charge_point_id",
+            "from_profile",
+            "to_profile",
+            "status",
+            "reason",
+            "planned_steps",
+            "steps",
+            "requested_by",
+            "created_at",
+            "updated_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+    def get_planned_steps(self, upgrade: SecurityProfileUpgrade) -> list[str]:
+        return [str(step["action"]) for step in upgrade.plan.get("steps", [])]

@@ -6,17 +6,22 @@ and the domain's API imports no transport. The URLs are unchanged (``/api/v1/cre
 
 from __future__ import annotations
 
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apikeys.viewsets import TextLookupMixin
 from chargers.api.views import CHARGE_POINT_ID_RE, PATH_SEGMENT_PATTERN
+from chargers.commands import CommandError
+from chargers.models import ChargePoint
+from gateway import rotation, upgrade
 from gateway.filtersets import ChargerCredentialFilterSet
-from gateway.models import ChargerCredential
+from gateway.models import ChargerCredential, CredentialRotation, SecurityProfileUpgrade, SecurityProfileUpgradeStep
 from gateway.services import credential_set_enabled, credential_set_password, credential_set_security_profile
 
 from . import serializers as s
@@ -30,11 +35,125 @@ _CREDENTIAL_CID_PARAM = OpenApiParameter(
 )
 
 
+def _charge_point(charge_point_id: str) -> ChargePoint:
+    charge_point = ChargePoint.objects.filter(charge_point_id=charge_point_id).first()
+    if charge_point is None:
+        raise NotFound(f"no charger {charge_point_id!r}: it must have booted before it can be sent commands")
+    return charge_point
+
+
+def _who(request: Request) -> str:
+    return str(getattr(request.user, "username", "") or "")
+
+
+_ROTATION_ACTIONS = ("gateway.view_chargercredential", "gateway.change_chargercredential", "chargers.add_command")
+
+
+class CredentialRotationMixin:
+    """``/credentials/{id}/``: ``rotate/``, ``rotations/``, ``security-profile-upgrade/``, its ``...upgrades/``."""
+
+    @extend_schema(
+        summary="Rotate a charger's password",
+        description="Queues 1.6 ChangeConfiguration AuthorizationKey or 2.0.1 SetVariables "
+        "SecurityCtrlr.BasicAuthPassword with the new password (given, or 32 generated characters). It becomes "
+        "the only valid one when the charger answers Accepted (or RebootRequired); any other answer, a CallError "
+        "or no answer leaves the old one valid. 400 with the reason when it cannot go. Needs the admin role.",
+        request=s.RotateSerializer,
+        parameters=[_CREDENTIAL_CID_PARAM],
+        responses={202: s.RotationSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate")
+    def rotate(self, request: Request, charge_point_id: str) -> Response:
+        serializer = s.RotateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        charge_point = _charge_point(charge_point_id)
+        try:
+            started = rotation.rotation_start(
+                charge_point=charge_point,
+                password=serializer.validated_data.get("password"),
+                requested_by=_who(request),
+            )
+        except CommandError as exc:
+            raise ValidationError(exc.errors or {"detail": [exc.message]}) from None
+        started = CredentialRotation.objects.select_related("charge_point", "command").get(pk=started.pk)
+        return Response(s.RotationSerializer(started).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="A charger's password rotations",
+        parameters=[_CREDENTIAL_CID_PARAM],
+        responses=s.RotationSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], url_path="rotations")
+    def rotations(self, request: Request, charge_point_id: str) -> Response:
+        charge_point = _charge_point(charge_point_id)
+        rotation.rotations_settle(charge_point=charge_point)
+        rows = CredentialRotation.objects.filter(charge_point=charge_point).select_related("charge_point", "command")
+        return Response(s.RotationSerializer(rows[:50], many=True).data)
+
+    @extend_schema(
+        summary="Upgrade a charger's security profile",
+        description="A guided operation (2.0.1 A05, 1.6 whitepaper): refused (400, with the reason) without a "
+        "credential, for a downgrade, without the CSMS root in the charger's installed certificates, or (profile 3) "
+        "without an active certificate from our CA. 1.6: ChangeConfiguration SecurityProfile; 2.0.1: "
+        "SetNetworkProfile, SetVariables OCPPCommCtrlr.NetworkConfigurationPriority, Reset OnIdle, each after the "
+        "previous one is Accepted. The charger's first handshake at the new profile completes it. "
+        "Needs the admin role.",
+        request=s.UpgradeStartSerializer,
+        parameters=[_CREDENTIAL_CID_PARAM],
+        responses={202: s.UpgradeSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="security-profile-upgrade")
+    def security_profile_upgrade(self, request: Request, charge_point_id: str) -> Response:
+        serializer = s.UpgradeStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        charge_point = _charge_point(charge_point_id)
+        options = upgrade.UpgradeOptions(
+            csms_url=data["csms_url"],
+            configuration_slot=data.get("configuration_slot"),
+            ocpp_interface=data["ocpp_interface"],
+            message_timeout=data["message_timeout"],
+        )
+        try:
+            started = upgrade.upgrade_start(
+                charge_point=charge_point,
+                to_profile=int(data["security_profile"]),
+                options=options,
+                requested_by=_who(request),
+            )
+        except CommandError as exc:
+            raise ValidationError(exc.errors or {"detail": [exc.message]}) from None
+        return Response(s.UpgradeSerializer(_upgrades().get(pk=started.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="A charger's security profile upgrades",
+        parameters=[_CREDENTIAL_CID_PARAM],
+        responses=s.UpgradeSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], url_path="security-profile-upgrades")
+    def security_profile_upgrades(self, request: Request, charge_point_id: str) -> Response:
+        charge_point = _charge_point(charge_point_id)
+        upgrade.upgrades_settle(charge_point=charge_point)
+        return Response(s.UpgradeSerializer(_upgrades().filter(charge_point=charge_point)[:20], many=True).data)
+
+
+def _upgrades() -> QuerySet[SecurityProfileUpgrade]:
+    return SecurityProfileUpgrade.objects.select_related("charge_point").prefetch_related(
+        Prefetch("steps", queryset=SecurityProfileUpgradeStep.objects.select_related("command"))
+    )
+
+
 @extend_schema_view(
     list=extend_schema(summary="List charger credentials", description="Needs the admin role. Never shows passwords."),
     retrieve=extend_schema(summary="A charger's credential", parameters=[_CREDENTIAL_CID_PARAM]),
 )
-class CredentialViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CredentialViewSet(
+    CredentialRotationMixin,
+    TextLookupMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Charger credentials (security profile and password), checked by the OCPP gateways.
 
     Keyed by charge point id rather than nested under /chargers/: a charger needs its credential
@@ -54,6 +173,8 @@ class CredentialViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveM
             "gateway.change_chargercredential",
         ),
         "partial_update": ("gateway.view_chargercredential", "gateway.change_chargercredential"),
+        "rotate": _ROTATION_ACTIONS,
+        "security_profile_upgrade": _ROTATION_ACTIONS,
     }
 
     @extend_schema(

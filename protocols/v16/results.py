@@ -47,7 +47,8 @@ def _accepted(command: Command) -> bool:
 
 
 def _change_configuration(command: Command, response: dict[str, Any], now: datetime) -> None:
-    if _accepted(command):
+    # AuthorizationKey is a secret (write-only in the whitepaper): its value is never stored.
+    if _accepted(command) and command.request["key"] != "AuthorizationKey":
         ConfigurationKey.objects.update_or_create(
             charge_point=command.charge_point,
             key=command.request["key"],

@@ -1,11 +1,119 @@
 """Security whitepaper: credential rotation (ChangeConfiguration AuthorizationKey), the security profile upgrade
 (SecurityProfile key), critical security events as operator alerts.
 
-The block's protocol side (``protocols.blocks``); empty until its domain side exists.
+The block's protocol side (``protocols.blocks``); the domain side is ``gateway.rotation``, ``gateway.upgrade``
+and ``alerts``.
+
+- ChangeConfiguration AuthorizationKey: checked (16..40 characters of 2.0.1's passwordString alphabet, a
+  credential at profile 1 or 2, no rotation pending), recorded as a pending rotation when queued; its answer
+  Accepted or RebootRequired (the charger stored the key; it presents it from its next connection) makes the
+  new password the only valid one, NotSupported / Rejected leave the old one.
+- ChangeConfiguration SecurityProfile: a step of the guided upgrade (Accepted: the charger reconnects at the
+  new profile); queued by hand, a value below the credential's profile is refused (no downgrade).
+- SecurityEventNotification: recorded as the core does; the critical types raise an operator alert.
 """
 
 from __future__ import annotations
 
-from ..blocks import Block
+from datetime import datetime
+from typing import Any
 
-BLOCK = Block("security")
+from alerts.services import security_event_alert
+from chargers import services as chargers
+from chargers.commands import CommandError
+from chargers.models import ChargePoint, ChargerEvent, Command
+from gateway import rotation, upgrade
+from gateway.models import ChargerCredential
+
+from ..blocks import Block
+from ..payloads import timestamp
+
+AUTHORIZATION_KEY = "AuthorizationKey"
+SECURITY_PROFILE = "SecurityProfile"
+#: The answers that mean the charger stored the key.
+KEY_TAKEN = frozenset({"Accepted", "RebootRequired"})
+
+
+def _password_of(request: dict[str, Any]) -> str | None:
+    if request.get("key") == AUTHORIZATION_KEY and isinstance(request.get("value"), str):
+        return str(request["value"])
+    return None
+
+
+rotation.rotation_spelling_register(
+    "1.6",
+    rotation.RotationSpelling(
+        action="ChangeConfiguration",
+        payload=lambda password: {"key": AUTHORIZATION_KEY, "value": password},
+        password_of=_password_of,
+        masked=lambda request, mask: {**request, "value": mask},
+    ),
+)
+
+
+def _upgrade_steps(charge_point: ChargePoint, to_profile: int, options: upgrade.UpgradeOptions) -> list[upgrade.Step]:
+    # 1.6 has no network profiles: the charger keeps its Central System URL (its wss:// form is the
+    # installer's, per the whitepaper) and reconnects at the new profile after accepting the key.
+    return [upgrade.Step("ChangeConfiguration", {"key": SECURITY_PROFILE, "value": str(to_profile)})]
+
+
+upgrade.upgrade_spelling_register(
+    "1.6", upgrade.UpgradeSpelling(root_certificate_type="CentralSystemRootCertificate", steps=_upgrade_steps)
+)
+
+
+def _check_change_configuration(charge_point: ChargePoint, payload: dict[str, Any]) -> None:
+    key, value = payload.get("key"), payload.get("value")
+    if key == AUTHORIZATION_KEY:
+        refusal = rotation.rotation_refusal(charge_point=charge_point, password=str(value))
+        if refusal:
+            raise CommandError(refusal, {"value": [refusal]})
+    elif key == SECURITY_PROFILE:
+        current = (
+            ChargerCredential.objects.filter(charge_point_id=charge_point.charge_point_id)
+            .values_list("security_profile", flat=True)
+            .first()
+        )
+        if not str(value).isdigit() or int(str(value)) not in (0, 1, 2, 3):
+            raise CommandError("SecurityProfile is 0, 1, 2 or 3", {"value": ["0, 1, 2 or 3"]})
+        if current is not None and int(str(value)) < current:
+            message = f"no downgrade: the charger is at security profile {current}"
+            raise CommandError(message, {"value": [message]})
+
+
+def _queued_change_configuration(command: Command) -> None:
+    rotation.rotation_queued(command=command)
+
+
+def _change_configuration(command: Command, response: dict[str, Any], now: datetime) -> None:
+    status = str(response.get("status", ""))
+    key = command.request.get("key")
+    if key == AUTHORIZATION_KEY:
+        rotation.rotation_answered(command=command, taken=status in KEY_TAKEN, answer=status, now=now)
+    elif key == SECURITY_PROFILE:
+        upgrade.upgrade_step_answered(command=command, taken=status == "Accepted", answer=status, now=now)
+
+
+def security_event_notification(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Recorded as the core records it (a SECURITY charger event); a critical type raises an alert."""
+    chargers.charger_event_record(
+        charge_point=cp,
+        kind=ChargerEvent.Kind.SECURITY,
+        status=str(payload.get("type", "")),
+        detail=payload,
+        charger_timestamp=timestamp(payload, "timestamp"),
+        now=now,
+    )
+    security_event_alert(
+        charge_point=cp, event_type=str(payload.get("type", "")), tech_info=str(payload.get("techInfo", "")), now=now
+    )
+    return {}
+
+
+BLOCK = Block(
+    "security",
+    handlers={"SecurityEventNotification": security_event_notification},
+    effects={"ChangeConfiguration": _change_configuration},
+    checks={"ChangeConfiguration": _check_change_configuration},
+    queued={"ChangeConfiguration": _queued_change_configuration},
+)

@@ -139,6 +139,10 @@ def _set_variables(request: dict[str, Any], response: dict[str, Any]) -> list[Va
     effect after a reboot); the answer names each item, the request holds its value."""
     asked: dict[tuple[Any, ...], VariableValue] = {}
     for item in request.get("setVariableData", []):
+        # SecurityCtrlr.BasicAuthPassword is WriteOnly, a secret: its value is never stored.
+        names = (item["component"]["name"].lower(), item["variable"]["name"].lower())
+        if names == ("securityctrlr", "basicauthpassword"):
+            continue
         value = VariableValue(
             key=_key(item["component"], item["variable"]),
             value=item["attributeValue"],

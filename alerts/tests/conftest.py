@@ -1,0 +1,1 @@
+from apikeys.testing import api_client  # noqa: F401 (fixture)
