@@ -47,12 +47,15 @@ from ..validation import OcppError
 def _wire_time(value: str | None, field: str) -> datetime | None:
     if value is None:
         return None
+    reason = "not an ISO 8601 date-time"
     try:
-        moment = datetime.fromisoformat(value)
+        moment: datetime | None = datetime.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"{field} is not a date-time", {field: ["not an ISO 8601 date-time"]}) from None
-    if moment.tzinfo is None:
-        raise CommandError(f"{field} has no offset", {field: ["must be a UTC time (Z or an offset)"]})
+        moment = None
+    if moment is not None and moment.tzinfo is None:
+        reason, moment = "must be a UTC time (Z or an offset)", None
+    if moment is None:
+        raise CommandError(f"invalid charging profile: {field}: {reason}", {field: [reason]})
     return moment
 
 

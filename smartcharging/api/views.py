@@ -43,6 +43,8 @@ def _evse(request: Request) -> int | None:
 class SmartChargingViewSet(TextLookupMixin, viewsets.GenericViewSet):
     """One station's smart charging: profiles per EVSE, external limits, EV needs, composite schedules."""
 
+    # The path's charge_point_id is a charge point's (for the schema; every action looks the charger up itself).
+    queryset = ChargePoint.objects.none()
     serializer_class = s.SmartChargingSerializer
     read_permissions = ("chargers.view_chargepoint",)
     _command = ("chargers.view_chargepoint", "chargers.add_command")
@@ -52,7 +54,7 @@ class SmartChargingViewSet(TextLookupMixin, viewsets.GenericViewSet):
         return get_object_or_404(ChargePoint, charge_point_id=kwargs["charge_point_id"])
 
     def _queue(
-        self, request: Request, charge_point: ChargePoint, action_name: str, payload: dict[str, Any]
+        self, request: Request, charge_point: ChargePoint, action_name: str, payload: dict[str, Any], body: s._Expiring
     ) -> Response:
         if charge_point.ocpp_version not in VERSIONS:
             raise ValidationError(
@@ -67,7 +69,7 @@ class SmartChargingViewSet(TextLookupMixin, viewsets.GenericViewSet):
             request,
             charge_point=charge_point,
             command_request=CommandRequest(action_name, payload),
-            expires_in=request.data.get("expires_in") if isinstance(request.data, dict) else None,
+            expires_in=body.validated_data.get("expires_in"),
             snake_case=False,
         )
 
@@ -120,7 +122,7 @@ class SmartChargingViewSet(TextLookupMixin, viewsets.GenericViewSet):
     def set_profile(self, request: Request, **kwargs: Any) -> Response:
         body = s.ProfileSetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return self._queue(request, self._charger(**kwargs), "SetChargingProfile", body.payload())
+        return self._queue(request, self._charger(**kwargs), "SetChargingProfile", body.payload(), body)
 
     @extend_schema(
         summary="Clear charging profiles (ClearChargingProfile)",
@@ -133,7 +135,7 @@ class SmartChargingViewSet(TextLookupMixin, viewsets.GenericViewSet):
     def clear(self, request: Request, **kwargs: Any) -> Response:
         body = s.ProfileClearSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return self._queue(request, self._charger(**kwargs), "ClearChargingProfile", body.payload())
+        return self._queue(request, self._charger(**kwargs), "ClearChargingProfile", body.payload(), body)
 
     @extend_schema(
         summary="Ask the station for its profiles (GetChargingProfiles)",
@@ -148,7 +150,7 @@ class SmartChargingViewSet(TextLookupMixin, viewsets.GenericViewSet):
         body = s.ProfileReportRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         request_id = secrets.randbelow(2**31 - 1) + 1
-        return self._queue(request, self._charger(**kwargs), "GetChargingProfiles", body.payload(request_id))
+        return self._queue(request, self._charger(**kwargs), "GetChargingProfiles", body.payload(request_id), body)
 
     @extend_schema(
         summary="Last composite schedule of a station",
@@ -172,4 +174,4 @@ class SmartChargingViewSet(TextLookupMixin, viewsets.GenericViewSet):
     def composite_ask(self, request: Request, **kwargs: Any) -> Response:
         body = s.CompositeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return self._queue(request, self._charger(**kwargs), "GetCompositeSchedule", body.payload())
+        return self._queue(request, self._charger(**kwargs), "GetCompositeSchedule", body.payload(), body)
