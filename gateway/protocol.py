@@ -10,8 +10,11 @@ saying the socket's OCPP version.
 A charger's frame is decoded within the limits every transport applies (``mqtt_bridge.decoding``:
 size, nesting depth, number size, valid Unicode, NUL) before anything is published. A frame that
 fails them, or is no well-formed OCPP-J message, raises FrameError; when the socket's OCPP version
-answers it (a Call whose message id is readable; in 2.0.1 also a frame that is no readable RPC message,
-answered to the message id "-1"), the error says how (``FrameError.answer``), in that version's spelling.
+answers it (a Call whose message id is readable; in 2.0.1 and 2.1 also a frame that is no readable RPC
+message, answered to the message id "-1"), the error says how (``FrameError.answer``), in that version's
+spelling. On a 2.1 socket a SEND (``[6, id, action, payload]``) travels as a Call does, on the Call topic,
+and a CALLRESULTERROR (``[5, id, code, description, details]``) as a CallError does, on the Reply topic,
+its details kept; neither is ever answered, a malformed one included (it is refused: logged and counted).
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from mqtt_bridge import decoding
+from protocols.validation import message_types
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
+# OCPP 2.1 only (``protocols.validation.message_types``): never answered, even when malformed.
+CALLRESULTERROR, SEND = 5, 6
 CID_MAX_LENGTH = 48
 MESSAGE_ID_MAX_LENGTH = 36  # OCPP-J
 ACTION_MAX_LENGTH = 64  # what the backoffice stores; longer is no action it implements
@@ -36,11 +42,11 @@ OCPP_VERSIONS = {"ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1", "ocpp2.1": "2.1"}
 # CallError codes besides the decoder's: a Call that is no valid RPC request (1.6 has no closer
 # code than ProtocolError, "payload incomplete"), and a message type the receiver does not know
 # (2.0.1 only: 1.6 has no such code and says nothing about unknown types).
-_RPC_ERROR = {"1.6": "ProtocolError", "2.0.1": "RpcFrameworkError"}
-_TYPE_ERROR = {"2.0.1": "MessageTypeNotSupported"}
+_RPC_ERROR = {"1.6": "ProtocolError", "2.0.1": "RpcFrameworkError", "2.1": "RpcFrameworkError"}
+_TYPE_ERROR = {"2.0.1": "MessageTypeNotSupported", "2.1": "MessageTypeNotSupported"}
 # 2.0.1 answers a frame that is no readable RPC message too, with "-1" as the message id when that
 # cannot be read either (OCPP-J 2.0.1, part 4, 4.2.3). 1.6 says nothing: such a frame goes unanswered.
-UNREADABLE_MESSAGE_ID = {"2.0.1": "-1"}
+UNREADABLE_MESSAGE_ID = {"2.0.1": "-1", "2.1": "-1"}
 ERROR_DESCRIPTION_MAX_LENGTH = 255  # 2.0.1's limit; 1.6 sets none
 
 
@@ -144,7 +150,10 @@ def upstream_from_frame(
         if found is None or found[0] != "ocppj":
             raise _unreadable(description, ocpp_version=ocpp_version, reason=exc.reason) from None
         _, found_kind, found_id = found
-        # A result or an error is never answered, even when it cannot be read.
+        if found_kind not in message_types(ocpp_version):
+            code = _TYPE_ERROR.get(ocpp_version, "")
+            raise FrameError(description, reason=exc.reason, unique_id=found_id, code=code) from None
+        # A result, an error, a SEND or a CALLRESULTERROR is never answered, even when it cannot be read.
         code = exc.error_code(ocpp_version) if found_kind == CALL else ""
         raise FrameError(description, reason=exc.reason, unique_id=found_id, code=code) from None
     if not isinstance(frame, list) or not frame:
@@ -155,10 +164,12 @@ def upstream_from_frame(
     answer_id = unique_id if len(unique_id) <= MESSAGE_ID_MAX_LENGTH else UNREADABLE_MESSAGE_ID.get(ocpp_version, "")
     if type(kind) is not int:
         raise _unreadable("MessageTypeId is not an integer", ocpp_version=ocpp_version, unique_id=answer_id)
-    if kind not in (CALL, CALLRESULT, CALLERROR):
+    if kind not in message_types(ocpp_version):
         # 2.0.1 answers an unknown message type; 1.6 has no code for it, so the frame goes unanswered.
         unknown_id = answer_id or UNREADABLE_MESSAGE_ID.get(ocpp_version, "")
         raise FrameError(f"unknown MessageTypeId {kind}", unique_id=unknown_id, code=_TYPE_ERROR.get(ocpp_version, ""))
+    if kind in (SEND, CALLRESULTERROR):
+        return _never_answered(frame, kind, unique_id, action_in_topic=action_in_topic)
     if not unique_id:
         if kind == CALL:
             raise _unreadable("UniqueId is missing or not a string", ocpp_version=ocpp_version)
@@ -195,6 +206,30 @@ def upstream_from_frame(
         "ErrorDescription": frame[3],
     }
     return Upstream(CALLERROR, unique_id, "", envelope)
+
+
+def _never_answered(frame: list[Any], kind: int, unique_id: str, *, action_in_topic: bool) -> Upstream:
+    """A 2.1 SEND or CALLRESULTERROR as the envelope; FrameError, never with an answer, when malformed."""
+    if not unique_id or len(unique_id) > MESSAGE_ID_MAX_LENGTH:
+        raise FrameError("UniqueId is missing, not a string or longer than 36 characters")
+    if kind == SEND:
+        if len(frame) != 4 or not isinstance(frame[2], str) or not frame[2] or not isinstance(frame[3], dict):
+            raise FrameError("a SEND is [6, UniqueId, Action, Payload]")
+        if action_in_topic and (len(frame[2]) > ACTION_MAX_LENGTH or _FORBIDDEN_IN_CID.search(frame[2])):
+            raise FrameError(f"unknown action {frame[2][:ACTION_MAX_LENGTH]!r}", reason="bad_action")
+        envelope = {"MessageTypeId": SEND, "UniqueId": unique_id, "Action": frame[2], "Payload": frame[3]}
+        return Upstream(SEND, unique_id, frame[2], envelope)
+    if len(frame) not in (4, 5) or not isinstance(frame[2], str) or not isinstance(frame[3], str):
+        raise FrameError("a CallResultError is [5, UniqueId, ErrorCode, ErrorDescription, ErrorDetails]")
+    envelope = {
+        "MessageTypeId": CALLRESULTERROR,
+        "UniqueId": unique_id,
+        "ErrorCode": frame[2],
+        "ErrorDescription": frame[3],
+        # Not EMQX's (it speaks no 2.1): the station's details say what it could not take.
+        "ErrorDetails": frame[4] if len(frame) == 5 and isinstance(frame[4], dict) else {},
+    }
+    return Upstream(CALLRESULTERROR, unique_id, "", envelope)
 
 
 def _unreadable(

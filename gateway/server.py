@@ -66,6 +66,8 @@ BOOT_RETRY_SILENCE = 2
 # socket (1009). It reads up to this many times our limit, so that an oversized Call is answered
 # with a CallError and the charger stays connected; past that a frame is not worth reading.
 OVERSIZE_READ_FACTOR = 4
+# OCPP 2.1's frames that are never answered, counted apart (the backoffice logs a CALLRESULTERROR too).
+_UNANSWERED_KINDS = {protocol.SEND: "frames_up_send", protocol.CALLRESULTERROR: "frames_up_callresulterror"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -807,12 +809,14 @@ class Gateway:
         except protocol.FrameError as exc:
             self._refuse(session, text, exc)
             return
-        if frame.kind == protocol.CALL:
+        if frame.kind in (protocol.CALL, protocol.SEND):
             topic = protocol.topic_for(session.route.call, cid=cid, action=frame.action)
         else:
             topic = protocol.topic_for(session.route.reply, cid=cid)
         self.mqtt.publish(topic, protocol.dumps(frame.envelope), self.config.upstream_qos)
         self.counters["frames_up"] += 1
+        if frame.kind in _UNANSWERED_KINDS:
+            self.counters[_UNANSWERED_KINDS[frame.kind]] += 1
 
     def _refuse(self, session: Session, text: str, exc: protocol.FrameError) -> None:
         """A frame we cannot publish: one log line, counted, answered when it is an answerable Call.

@@ -298,7 +298,8 @@ def readable_message(payload: bytes) -> tuple[str, int, str] | None:
         kind = _token(members.get("MessageTypeId", b""))
         message_id = _message_id(members.get("UniqueId", b""))
     # bool is an int in Python, and 2.0 == 2: neither is a MessageTypeId (EMQX drops both, and "2").
-    if type(kind) is not int or kind not in (2, 3, 4) or not message_id:
+    # 5 and 6 are OCPP 2.1's (CALLRESULTERROR, SEND): read, so that they are known never to be answered.
+    if type(kind) is not int or kind not in (2, 3, 4, 5, 6) or not message_id:
         return None
     return ("ocppj" if array is not None else "emqx"), kind, message_id
 

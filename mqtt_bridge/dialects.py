@@ -9,6 +9,11 @@ and OCPP version and lists the dialects it accepts. Among those, the JSON value'
 an object is the EMQX envelope, an array OCPP-J; a structure the route does not accept is refused. A
 CallError answering a payload whose structure could not be read is written in the route's first dialect.
 
+The MessageTypeIds a route takes are its version's (``protocols.validation.message_types``): OCPP 2.1
+adds SEND (6: ``[6, id, action, payload]``, an envelope like a Call's) and CALLRESULTERROR (5:
+``[5, id, code, description, details]``, an envelope like a CallError's). Neither is ever answered, not
+even when it cannot be read: a malformed one is refused (logged, counted, kept) without a reply.
+
 Every dialect but the EMQX envelope is an OCPP-J array: ``ocppj``, and the dialect of an MQTT charger
 profile, which is the profile's name (``topics.ProfileSpec``). A profile's frames are written in its
 reply encoding, which the publisher passes to ``encode``: ``ocppj``, or ``ocppj-action-id`` for
@@ -21,7 +26,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from protocols.validation import error_code
+from protocols.validation import error_code, message_types
 
 from . import decoding
 from .frames import MAX_ACTION_LENGTH, MAX_MESSAGE_ID_LENGTH, Frame, Kind, Rejected
@@ -83,7 +88,14 @@ def encode(frame: Frame, *, encoding: str = "") -> bytes:
 
 class _Unreadable(Exception):
     def __init__(
-        self, reason: str, description: str, message_id: str = "", error_code: str = "", dialect: str = ""
+        self,
+        reason: str,
+        description: str,
+        message_id: str = "",
+        error_code: str = "",
+        dialect: str = "",
+        *,
+        answered: bool = True,
     ) -> None:
         super().__init__(description)
         self.reason = reason
@@ -92,6 +104,8 @@ class _Unreadable(Exception):
         # Set when the charger is to get a CallError; "format": the version's spelling of FormationViolation.
         self.error_code = error_code
         self.dialect = dialect  # of the reply, when the payload could not be decoded
+        # False for a SEND or a CALLRESULTERROR (OCPP 2.1): never answered, however unreadable.
+        self.answered = answered
 
 
 def decode(*, topic: str, match: RouteMatch, payload: bytes, received_at: datetime, max_bytes: int) -> Frame | Rejected:
@@ -102,12 +116,13 @@ def decode(*, topic: str, match: RouteMatch, payload: bytes, received_at: dateti
     """
     cid = match.charge_point_id
     spec = match.spec
+    types = message_types(spec.ocpp_version)
     dialect = ""  # known once the JSON value's structure is
     try:
         try:
             data = decoding.loads(payload, max_bytes=max_bytes)
         except decoding.DecodeError as exc:
-            raise _refused(exc, payload, spec.ocpp_version) from None
+            raise _refused(exc, payload, spec.ocpp_version, types) from None
         if isinstance(data, dict):
             structure = EMQX
         elif isinstance(data, list):
@@ -118,10 +133,12 @@ def decode(*, topic: str, match: RouteMatch, payload: bytes, received_at: dateti
         if not dialect:
             description = f"payload is {_STRUCTURE[structure]}; this route takes {' or '.join(spec.dialects)}"
             raise _Unreadable("bad_structure", description)
-        fields = _from_envelope(data, match.action) if structure == EMQX else _from_array(data)
+        fields = _from_envelope(data, match.action, types) if structure == EMQX else _from_array(data, types)
     except _Unreadable as exc:
         reply = None
-        if exc.error_code == _MESSAGE_TYPE and spec.ocpp_version == "1.6":
+        if not exc.answered:
+            exc.error_code = ""  # a SEND or a CALLRESULTERROR: logged and counted, never answered
+        elif exc.error_code == _MESSAGE_TYPE and spec.ocpp_version == "1.6":
             exc.error_code = ""  # 1.6 has no error code for it: dropped, as before
         elif exc.error_code == _MESSAGE_TYPE:
             exc.error_code = "MessageTypeNotSupported"
@@ -177,17 +194,21 @@ _MESSAGE_TYPE = "message_type"
 _STRUCTURE = {EMQX: "a JSON object (EMQX envelope)", OCPPJ: "a JSON array (OCPP-J)"}
 
 
-def _refused(exc: decoding.DecodeError, payload: bytes, ocpp_version: str) -> _Unreadable:
+def _refused(exc: decoding.DecodeError, payload: bytes, ocpp_version: str, types: frozenset[int]) -> _Unreadable:
     """The rejection of a payload the decoder refused; answered when it is a Call whose id is readable.
 
-    A result or an error keeps its message id for the log, but is never answered (OCPP-J).
+    A result, an error, a SEND or a CALLRESULTERROR keeps its message id for the log, but is never
+    answered (OCPP-J); a message type the version does not have is answered as unknown.
     """
     message = decoding.readable_message(payload)
     if message is None:
         return _Unreadable(exc.reason, exc.description)
     dialect, type_id, message_id = message
+    if type_id not in types:
+        return _Unreadable(exc.reason, exc.description, message_id, _MESSAGE_TYPE, dialect)
     code = exc.error_code(ocpp_version) if type_id == Kind.CALL else ""
-    return _Unreadable(exc.reason, exc.description, message_id, code, dialect)
+    answered = type_id not in _NEVER_ANSWERED
+    return _Unreadable(exc.reason, exc.description, message_id, code, dialect, answered=answered)
 
 
 def _message_id(value: Any) -> str:
@@ -198,11 +219,31 @@ def _message_id(value: Any) -> str:
     return value
 
 
-def _kind(value: Any) -> Kind:
+# SEND and CALLRESULTERROR (OCPP 2.1): never answered, even when malformed.
+_NEVER_ANSWERED = frozenset({Kind.SEND, Kind.RESULT_ERROR})
+
+
+def _kind(value: Any, types: frozenset[int]) -> Kind:
     # bool is an int in Python; `true` is not a MessageTypeId. A string "2" is dropped by EMQX too.
-    if isinstance(value, bool) or not isinstance(value, int) or value not in (2, 3, 4):
-        raise _Unreadable("bad_message_type", f"MessageTypeId must be the integer 2, 3 or 4, got {value!r}"[:200])
+    if isinstance(value, bool) or not isinstance(value, int) or value not in types:
+        known = ", ".join(str(t) for t in sorted(types))
+        raise _Unreadable("bad_message_type", f"MessageTypeId must be one of the integers {known}, got {value!r}"[:200])
     return Kind(value)
+
+
+def _never_answered(kind: Any, types: frozenset[int]) -> bool:
+    """Whether a frame's (raw) MessageTypeId is a SEND or a CALLRESULTERROR of the route's version."""
+    return type(kind) is int and kind in types and kind in _NEVER_ANSWERED
+
+
+def _send_fields(message_id: str, action: Any, payload: Any, *, has_payload: bool) -> dict[str, Any]:
+    """A SEND read as a Call is (the same checks), refused without an answer when it is malformed."""
+    try:
+        fields = _call_fields(message_id, action, payload, has_payload=has_payload)
+    except _Unreadable as exc:
+        exc.answered = False
+        raise
+    return {**fields, "kind": Kind.SEND}
 
 
 def _call_fields(message_id: str, action: Any, payload: Any, *, has_payload: bool) -> dict[str, Any]:
@@ -219,13 +260,18 @@ def _call_fields(message_id: str, action: Any, payload: Any, *, has_payload: boo
     return {"kind": Kind.CALL, "message_id": message_id, "action": action, "payload": payload}
 
 
-def _from_envelope(data: dict[str, Any], topic_action: str) -> dict[str, Any]:
-    kind = _kind(data.get("MessageTypeId"))
-    message_id = _message_id(data.get("UniqueId"))
-    if kind == Kind.CALL:
+def _from_envelope(data: dict[str, Any], topic_action: str, types: frozenset[int]) -> dict[str, Any]:
+    kind = _kind(data.get("MessageTypeId"), types)
+    try:
+        message_id = _message_id(data.get("UniqueId"))
+    except _Unreadable as exc:
+        exc.answered = kind not in _NEVER_ANSWERED
+        raise
+    if kind in (Kind.CALL, Kind.SEND):
         # A per-action override topic (`cp/{cid}/Notify/{action}`) names the action when the body does not.
         action = data.get("Action") or topic_action
-        return _call_fields(message_id, action, data.get("Payload"), has_payload="Payload" in data)
+        read = _call_fields if kind == Kind.CALL else _send_fields
+        return read(message_id, action, data.get("Payload"), has_payload="Payload" in data)
     if kind == Kind.RESULT:
         return {"kind": kind, "message_id": message_id, "payload": data.get("Payload")}
     return {
@@ -237,22 +283,29 @@ def _from_envelope(data: dict[str, Any], topic_action: str) -> dict[str, Any]:
     }
 
 
-def _from_array(data: list[Any]) -> dict[str, Any]:
+def _from_array(data: list[Any], types: frozenset[int]) -> dict[str, Any]:
+    answered = not (data and _never_answered(data[0], types))
     if len(data) < 3:
         description = f"OCPP-J array with {len(data)} elements"
-        if len(data) == 2 and _kind(data[0]) == Kind.CALL:
+        if len(data) == 2 and _kind(data[0], types) == Kind.CALL:
             # `[2, "id"]`: a Call whose id is readable is answered, like one without a Payload.
             raise _Unreadable("bad_structure", description + ": a Call needs an Action", _message_id(data[1]),
                               "ProtocolError")  # fmt: skip
-        raise _Unreadable("bad_structure", description)
-    message_id = _message_id(data[1])
+        # A SEND's or a CALLRESULTERROR's id is kept for the log (it is not answered: no "-1" either).
+        raise _Unreadable("bad_structure", description, "" if answered else _readable_id(data), answered=answered)
     try:
-        kind = _kind(data[0])
+        message_id = _message_id(data[1])
+    except _Unreadable as exc:
+        exc.answered = answered
+        raise
+    try:
+        kind = _kind(data[0], types)
     except _Unreadable as exc:
         # The id is readable: 2.0.1 answers an unknown MessageTypeId MessageTypeNotSupported.
         raise _Unreadable(exc.reason, exc.description, message_id, _MESSAGE_TYPE) from None
-    if kind == Kind.CALL:
-        return _call_fields(message_id, data[2], data[3] if len(data) > 3 else None, has_payload=len(data) > 3)
+    if kind in (Kind.CALL, Kind.SEND):
+        read = _call_fields if kind == Kind.CALL else _send_fields
+        return read(message_id, data[2], data[3] if len(data) > 3 else None, has_payload=len(data) > 3)
     if kind == Kind.RESULT:
         return {"kind": kind, "message_id": message_id, "payload": data[2]}
     return {
@@ -262,3 +315,10 @@ def _from_array(data: list[Any]) -> dict[str, Any]:
         "error_description": str(data[3]) if len(data) > 3 else "",
         "error_details": data[4] if len(data) > 4 else None,
     }
+
+
+def _readable_id(data: list[Any]) -> str:
+    """The message id of a short array, for the log only ("" when there is none worth keeping)."""
+    if len(data) > 1 and isinstance(data[1], str) and 0 < len(data[1]) <= MAX_MESSAGE_ID_LENGTH:
+        return data[1]
+    return ""

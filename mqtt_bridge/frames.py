@@ -9,11 +9,13 @@ from typing import Any
 
 
 class Kind(enum.IntEnum):
-    """OCPP-J MessageTypeId."""
+    """OCPP-J MessageTypeId (5 and 6 exist in OCPP 2.1's framing only: ``protocols.validation.message_types``)."""
 
     CALL = 2
     RESULT = 3
     ERROR = 4
+    RESULT_ERROR = 5  # CALLRESULTERROR: a station could not take a CallResult we sent it; logged, never answered
+    SEND = 6  # SEND: a station's message that is never answered
 
 
 # OCPP-J: message ids are strings of at most 36 characters.
@@ -32,7 +34,7 @@ class Frame:
     ``ocpp_version``, ``dialect`` and ``transport`` are those of the route it came by (a reply or
     command: of the route its charger last spoke on), and say how it is encoded and sent back.
 
-    ``action`` is set for Calls; for results and errors it is filled in from the command we sent
+    ``action`` is set for Calls and SENDs; for results and errors it is filled in from the command we sent
     (the EMQX gateway does not carry it). The payload travels parsed; only an
     unreadable message keeps its raw text (``Rejected.raw``).
 

@@ -16,12 +16,14 @@ class MessageLog(models.Model):
         CALL = "call"
         RESULT = "result"
         ERROR = "error"
+        SEND = "send"  # OCPP 2.1 SEND (message type 6): never answered
+        RESULT_ERROR = "result_error"  # OCPP 2.1 CALLRESULTERROR (message type 5): never answered
         PRESENCE = "presence"
         INVALID = "invalid"
 
     charge_point_id = models.CharField(max_length=64, blank=True)
     direction = models.CharField(max_length=3, choices=Direction.choices)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
     message_id = models.CharField(max_length=64, blank=True)
     action = models.CharField(max_length=64, blank=True)
     payload = models.JSONField(null=True, blank=True)
@@ -121,6 +123,7 @@ class MqttChargerProfile(models.Model):
     class OcppVersion(models.TextChoices):
         V16 = "1.6", "OCPP 1.6"
         V201 = "2.0.1", "OCPP 2.0.1"
+        V21 = "2.1", "OCPP 2.1"
 
     name = models.SlugField(
         max_length=16,

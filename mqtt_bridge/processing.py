@@ -4,6 +4,12 @@ This is the transport's service layer: it knows frames, idempotency and the mess
 frame means is its OCPP version's: the handlers, validation, error spellings and result effects
 come from ``protocols.for_version(frame.ocpp_version)``, which call the ``chargers`` /
 ``transactions`` services. A frame of a version no package speaks is answered ``NotImplemented``.
+
+OCPP 2.1's two message types that are never answered: a SEND (``sends_handle``) is applied like a Call
+(the registration gate, its schema, its version's SEND handler, idempotency, the message log) and its
+outcome is kept, but nothing goes back, a refusal included (one log line, counted); a CALLRESULTERROR
+(``result_errors_record``: a station could not take a CallResult we sent it) is logged, counted and
+kept, with the action of the Call our CallResult answered when we still know it.
 """
 
 from __future__ import annotations
@@ -44,11 +50,28 @@ RETRYABLE = (OperationalError, InterfaceError)
 
 
 def frame_handle(frame: Frame) -> Frame | None:
-    """Apply an inbound frame and return the reply to publish (None for results and errors)."""
+    """Apply an inbound frame and return the reply to publish (None for results, errors, SENDs and
+    CALLRESULTERRORs)."""
     if frame.kind == Kind.CALL:
         return calls_handle([frame])[0]
-    results_handle([frame])
+    if frame.kind == Kind.SEND:
+        sends_handle([frame])
+    elif frame.kind == Kind.RESULT_ERROR:
+        result_errors_record([frame])
+    else:
+        results_handle([frame])
     return None
+
+
+def sends_handle(frames: list[Frame]) -> None:
+    """Apply a batch of SENDs (OCPP 2.1, message type 6) as ``calls_handle`` applies Calls; answer none.
+
+    What a SEND's handler returns, or why it was refused, is kept in the message log (and the stored
+    outcome that recognises a redelivery), never sent.
+    """
+    now = timezone.now()
+    for wave in _waves(frames):
+        _wave_handle(wave, now)
 
 
 def calls_handle(frames: list[Frame]) -> list[Frame]:
@@ -143,6 +166,10 @@ def _wave_handle(wave: list[tuple[int, Frame]], now: datetime) -> dict[int, Fram
         log: list[MessageLog] = []
         for index, frame in wave:
             reply = replies[index]
+            if frame.kind == Kind.SEND:
+                # Never answered: the outcome goes in the log line of the SEND itself.
+                outcomes[index] = _send_log(frame, reply, fresh=index in fresh_indexes, now=now, log=log)
+                continue
             if index in fresh_indexes:
                 outcomes[index] = "ok" if reply.kind == Kind.RESULT else "error"
                 fleet_event("ocpp", frame.charge_point_id, action=frame.action, outcome=outcomes[index])
@@ -155,6 +182,31 @@ def _wave_handle(wave: list[tuple[int, Frame]], now: datetime) -> dict[int, Fram
     for index, frame in wave:
         metrics.count("csms_frames_in_total", action=frame.action, outcome=outcomes[index], transport=frame.transport)
     return replies
+
+
+def _send_log(frame: Frame, outcome: Frame, *, fresh: bool, now: datetime, log: list[MessageLog]) -> str:
+    """The message log row of a SEND (with why it was refused, if it was) and its metric's outcome."""
+    if not fresh:
+        log.append(_log_in(frame, now, error_description="duplicate delivery"))
+        return "duplicate"
+    if outcome.kind == Kind.RESULT:
+        fleet_event("ocpp", frame.charge_point_id, action=frame.action, outcome="ok")
+        log.append(_log_in(frame, now))
+        return "ok"
+    # One line per refused SEND, never a traceback, and no answer (OCPP 2.1: a SEND is never answered).
+    logger.warning(
+        "SEND refused, not answered: charger=%s message_id=%s action=%s: %s %s",
+        frame.charge_point_id,
+        frame.message_id,
+        frame.action[:64],
+        outcome.error_code,
+        outcome.error_description[:300],
+    )
+    fleet_event("ocpp", frame.charge_point_id, action=frame.action, outcome="error")
+    row = _log_in(frame, now, error_description=outcome.error_description)
+    row.error_code = outcome.error_code[:40]
+    log.append(row)
+    return "error"
 
 
 _INBOUND_FIELDS = ("charge_point_id", "message_id", "action", "payload_hash", "reply", "received_at")
@@ -188,7 +240,7 @@ def _dispatch_all(chargers: dict[str, ChargePoint], fresh: list[tuple[int, Frame
                 # Not for this charger now (a 2.0.1 station that is not Accepted): answered, nothing applied.
                 replies[index] = frame.error(refusal.code, refusal.description, refusal.details)
                 continue
-        handler = protocol.bulk_handlers.get(frame.action) if protocol is not None else None
+        handler = protocol.bulk_handlers.get(frame.action) if protocol is not None and frame.kind == Kind.CALL else None
         if handler is None:
             replies[index] = _dispatch(charge_point, frame, now)
             continue
@@ -247,13 +299,21 @@ def _dispatch(charge_point: ChargePoint, frame: Frame, now: datetime) -> Frame:
     if protocol is None:
         # No action of a version we do not speak is known to us: as for an unknown action.
         return frame.error("NotImplemented", f"OCPP {frame.ocpp_version} is not spoken by this CSMS")
-    handler = protocol.handlers.get(frame.action)
+    if frame.kind == Kind.SEND:
+        handler = protocol.send_handlers.get(frame.action)
+        if handler is None:
+            # Kept and counted, never answered (the "reply" built here only says why, in the log).
+            if protocol.known(frame.action):
+                return frame.error("NotSupported", f"{frame.action} is not a SEND message")
+            return frame.error("NotImplemented", f"Unknown SEND action {frame.action!r}")
+    else:
+        handler = protocol.handlers.get(frame.action)
     if handler is None:
         if protocol.known(frame.action):
             return frame.error("NotSupported", f"{frame.action} is not supported by this CSMS")
         return frame.error("NotImplemented", f"Unknown action {frame.action!r}")
     try:
-        validate(Kind.CALL, frame.action, frame.payload, frame.ocpp_version)
+        validate(frame.kind, frame.action, frame.payload, frame.ocpp_version)
         # A savepoint: a handler that fails half-way leaves nothing behind.
         with transaction.atomic():
             payload = handler(charge_point, frame.payload, now)
@@ -363,6 +423,37 @@ def _result_read(frame: Frame, command: Command | None, *, answered: set[int]) -
         description = f"invalid {command.action}Response: {exc.description}"
         return exc.description, "invalid", CommandResult(command, None, exc.code, description)
     return "", "ok", CommandResult(command, frame.payload)
+
+
+def result_errors_record(frames: list[Frame]) -> None:
+    """Keep and count CALLRESULTERRORs (OCPP 2.1): a station could not take a CallResult we sent it.
+
+    Never answered. Each gets one log line and a message log row; the action is that of the station's
+    Call our CallResult answered (the same message id), when we still keep that reply.
+    """
+    now = timezone.now()
+    calls = _previous_calls(frames)
+    log: list[MessageLog] = []
+    outcomes: list[tuple[str, str]] = []
+    for frame in frames:
+        stored = calls.get((frame.charge_point_id, frame.message_id))
+        action = stored.action if stored is not None else ""
+        logger.warning(
+            "CALLRESULTERROR from %s about our reply %s to %s: %s %s",
+            frame.charge_point_id,
+            frame.message_id,
+            action or "an unknown Call",
+            frame.error_code[:40],
+            frame.error_description[:300],
+        )
+        row = MessageLog(**_log_fields_in(frame, now, action=action))
+        row.payload = frame.error_details
+        log.append(row)
+        outcomes.append((action or "unknown", frame.transport))
+    with transaction.atomic():
+        message_log_write(log)
+    for action, transport in outcomes:
+        metrics.count("csms_frames_in_total", action=action, outcome="result_error", transport=transport)
 
 
 def rejected_record(rejected: Rejected) -> Frame | None:
@@ -541,7 +632,13 @@ def _log_out(frame: Frame, now: datetime) -> MessageLog:
     )
 
 
-_KIND_NAMES = {Kind.CALL: "call", Kind.RESULT: "result", Kind.ERROR: "error"}
+_KIND_NAMES = {
+    Kind.CALL: "call",
+    Kind.RESULT: "result",
+    Kind.ERROR: "error",
+    Kind.RESULT_ERROR: "result_error",
+    Kind.SEND: "send",
+}
 
 
 def message_log_purge(*, now: datetime | None = None) -> int:

@@ -175,12 +175,21 @@ def _is_result(item: dict[str, Any]) -> bool:
     return "frame" in item and item["frame"].get("kind") in (3, 4)
 
 
+def _is_send(item: dict[str, Any]) -> bool:
+    return "frame" in item and item["frame"].get("kind") == 6
+
+
+def _is_result_error(item: dict[str, Any]) -> bool:
+    return "frame" in item and item["frame"].get("kind") == 5
+
+
 def _runs(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Consecutive Calls form one run, consecutive results (CallResult, CallError) another; every
-    other item is a run of its own."""
+    """Consecutive Calls form one run, consecutive results (CallResult, CallError) another, consecutive
+    SENDs and CALLRESULTERRORs (OCPP 2.1) one each; every other item is a run of its own."""
     runs: list[list[dict[str, Any]]] = []
     for item in items:
-        if runs and any(same(item) and same(runs[-1][0]) for same in (_is_call, _is_result)):
+        kinds = (_is_call, _is_result, _is_send, _is_result_error)
+        if runs and any(same(item) and same(runs[-1][0]) for same in kinds):
             runs[-1].append(item)
         else:
             runs.append([item])
@@ -214,6 +223,12 @@ def _handle_run(run: list[dict[str, Any]]) -> list[Frame]:
         return processing.calls_handle([Frame.from_task(item["frame"]) for item in run])
     if _is_result(run[0]):
         processing.results_handle([Frame.from_task(item["frame"]) for item in run])
+        return []
+    if _is_send(run[0]):  # never answered
+        processing.sends_handle([Frame.from_task(item["frame"]) for item in run])
+        return []
+    if _is_result_error(run[0]):  # never answered
+        processing.result_errors_record([Frame.from_task(item["frame"]) for item in run])
         return []
     reply = _handle_item(run[0])
     return [reply] if reply is not None else []

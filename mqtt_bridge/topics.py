@@ -19,6 +19,9 @@ version (a ``RouteSpec``); a frame's version is its route's, never read from the
   (``ocpp/v201/cp/{cid}/Reply``), transport ``mqtt``, OCPP 2.0.1, dialects ``emqx`` then ``ocppj``
   (our gateway publishes the envelope). Either template set to "" turns it off. A stock EMQX never
   publishes there: its deployment needs no setting changed.
+- The **2.1 route** is our gateway's ``ocpp2.1`` sockets', the same way: ``CSMS_TOPIC_CALL_V21``
+  (``ocpp/v21/cp/{cid}``: Calls and SENDs) and ``CSMS_TOPIC_REPLY_V21`` (``ocpp/v21/cp/{cid}/Reply``:
+  CallResults, CallErrors and CALLRESULTERRORs), OCPP 2.1; "" for either one turns it off.
 - **Further routes** come from ``CSMS_MQTT_ROUTES``: a comma-separated list of
   ``<dialect>[+<dialect>...]@<version>:<template>``, e.g. ``ocppj@1.6:charger/{cid}`` (a route of raw
   OCPP-J chargers that accepts nothing else) or ``ocppj@2.0.1:charger201/{cid}`` (chargers that speak
@@ -43,6 +46,7 @@ from .routes import DEFAULT_SPEC, MQTT, Route, RouteMatch, RouteSpec
 __all__ = [
     "CID_PATTERN",
     "DEFAULT_SPEC",
+    "V21_SPEC",
     "V201_SPEC",
     "ProfileMatch",
     "ProfileSpec",
@@ -59,6 +63,8 @@ CID_PATTERN = r"[^/+#]{1,48}"
 # payload whose structure could not be read is written as one (CSMS_DEFAULT_DIALECT is the 1.6
 # route's, whose gateway may be any).
 V201_SPEC = RouteSpec(transport=MQTT, dialects=("emqx", "ocppj"), ocpp_version="2.0.1")
+# Our gateway's 2.1 sockets, the same way.
+V21_SPEC = RouteSpec(transport=MQTT, dialects=("emqx", "ocppj"), ocpp_version="2.1")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -186,6 +192,8 @@ class Topics:
         default: RouteSpec = DEFAULT_SPEC,
         call_v201: str = "",
         reply_v201: str = "",
+        call_v21: str = "",
+        reply_v21: str = "",
         profiles: list[tuple[str, ProfileSpec]] | None = None,
     ) -> None:
         if "{cid}" not in downstream:
@@ -197,6 +205,9 @@ class Topics:
         if call_v201 and reply_v201:
             templates.append(TopicTemplate(call_v201, Route.CALL, V201_SPEC))
             templates.append(TopicTemplate(reply_v201, Route.REPLY, V201_SPEC))
+        if call_v21 and reply_v21:
+            templates.append(TopicTemplate(call_v21, Route.CALL, V21_SPEC))
+            templates.append(TopicTemplate(reply_v21, Route.REPLY, V21_SPEC))
         for entry in routes or []:
             spec, address = RouteSpec.parse(entry, transport=MQTT)
             templates.append(TopicTemplate(address, Route.CALL, spec))
@@ -231,6 +242,8 @@ class Topics:
             default=dataclasses.replace(DEFAULT_SPEC, dialects=dialects),
             call_v201=settings.CSMS_TOPIC_CALL_V201,
             reply_v201=settings.CSMS_TOPIC_REPLY_V201,
+            call_v21=settings.CSMS_TOPIC_CALL_V21,
+            reply_v21=settings.CSMS_TOPIC_REPLY_V21,
             profiles=profiles,
         )
 

@@ -1,4 +1,4 @@
-"""The OCPP versions: one package per version (``v16``; ``v201`` and ``v21`` come next), one registry.
+"""The OCPP versions: one package per version (``v16``, ``v201``, ``v21``), one registry.
 
 The processing picks a frame's package with ``for_version(frame.ocpp_version)``, the way healthchecks
 keeps its TRANSPORTS: handlers, bulk handlers, result effects and action lists all come from there.
@@ -55,6 +55,11 @@ class Protocol:
     #: The gate before any handler: an OcppError to answer instead of applying ``action`` for this charger
     #: now (2.0.1: a station that is not Accepted may send nothing but BootNotification), else None.
     admit: Callable[[ChargePoint, str], OcppError | None] | None = None
+    #: SEND handlers by action (2.1's message type 6): applied like Calls, never answered (what they
+    #: return is dropped). A SEND of any other action is logged and counted, not answered.
+    send_handlers: Mapping[str, Handler] = dataclasses.field(default_factory=dict)
+    #: The message types this version's framing has besides Call, CallResult and CallError (2.1: 5 and 6).
+    message_types: frozenset[int] = frozenset({2, 3, 4})
 
     def known(self, action: str) -> bool:
         """Whether ``action`` exists in this version (supported or not)."""

@@ -12,8 +12,9 @@ class ProtocolsConfig(AppConfig):
 
         from . import register
         from .v16 import protocol as v16
+        from .v21 import protocol as v21
         from .v201 import protocol as v201
 
-        for version in (v16, v201):
+        for version in (v16, v201, v21):
             register(version.PROTOCOL)
             ports.register(version.PORT)

@@ -11,7 +11,12 @@ with five sampled values) say whether a payload is valid; only a payload they re
 jsonschema, which names the field and the constraint (and has the last word).
 
 A version may patch our copies of its schemas (never the package's): 2.0.1 bounds integer fields
-inside definitions to our columns and lets a station send any token type (``v201.errors``).
+inside definitions to our columns and lets a station send any token type (``v201.errors``); 2.1
+(``v21.errors``) reuses 2.0.1's patches on its own schemas.
+
+Which message types a version's framing has is here too (``message_types``): 1.6 and 2.0.1 know
+Call, CallResult and CallError; 2.1 adds CALLRESULTERROR (5) and SEND (6). A SEND is validated
+against the schema named after its action alone (``NotifyPeriodicEventStream.json``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from ocpp.messages import get_validator
 
 from .v16 import errors as v16
+from .v21 import errors as v21
 from .v201 import errors as v201
 
 
@@ -37,6 +43,8 @@ class MessageType(enum.IntEnum):
     CALL = 2
     RESULT = 3
     ERROR = 4
+    RESULT_ERROR = 5  # 2.1 CALLRESULTERROR: the receiver of a CallResult could not take it; never answered
+    SEND = 6  # 2.1 SEND: a message that is never answered
 
 
 Kind = MessageType  # the name the callers use (``mqtt_bridge.frames.Kind`` is an equal IntEnum)
@@ -44,7 +52,10 @@ Kind = MessageType  # the name the callers use (``mqtt_bridge.frames.Kind`` is a
 # Per version: the spellings of two error codes, the schemas validated with Decimal numbers, and
 # the integer fields whose column is narrower than the schema. A version without an entry is
 # validated like 1.6 (the spelling the decoder uses before a frame's version is known).
-_VERSIONS = {"1.6": v16, "2.0.1": v201}
+_VERSIONS = {"1.6": v16, "2.0.1": v201, "2.1": v21}
+
+# The message types of OCPP-J 1.6 and 2.0.1; a version's errors module may list more (``MESSAGE_TYPES``).
+BASE_MESSAGE_TYPES = frozenset({MessageType.CALL, MessageType.RESULT, MessageType.ERROR})
 
 
 class OcppError(Exception):
@@ -60,6 +71,12 @@ class OcppError(Exception):
 def error_code(kind: str, ocpp_version: str) -> str:
     """``kind`` is "format" or "occurrence"; returns the version's spelling."""
     return _VERSIONS.get(ocpp_version, v16).SPELLING[kind]
+
+
+def message_types(ocpp_version: str) -> frozenset[int]:
+    """The MessageTypeIds ``ocpp_version``'s framing has (a version we do not know: 1.6's three)."""
+    types: frozenset[int] = getattr(_VERSIONS.get(ocpp_version), "MESSAGE_TYPES", BASE_MESSAGE_TYPES)
+    return types
 
 
 def validate(kind: int, action: str, payload: Any, ocpp_version: str = "1.6") -> None:

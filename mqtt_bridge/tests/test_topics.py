@@ -117,5 +117,6 @@ def test_settings_put_the_default_dialect_first(settings: Any) -> None:
     assert [(spec.dialects, spec.ocpp_version) for spec in topics.specs] == [
         (("ocppj", "emqx"), "1.6"),
         (("emqx", "ocppj"), "2.0.1"),  # the built-in 2.0.1 route: our gateway's envelope first, whatever the default
+        (("emqx", "ocppj"), "2.1"),  # the built-in 2.1 route, the same way
         (("ocppj",), "1.6"),
     ]
