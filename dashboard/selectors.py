@@ -11,6 +11,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -52,6 +53,7 @@ from mqtt_bridge.dialects import DIALECTS, EMQX, OCPPJ
 from mqtt_bridge.models import MessageLog
 from mqtt_bridge.routes import MQTT
 from mqtt_bridge.transports.amqp import AMQP
+from tariffs.selectors import session_cost
 from transactions.filtersets import TransactionFilterSet
 from transactions.models import MeterValue, Transaction, TransactionEvent
 
@@ -178,6 +180,8 @@ class SessionSummary:
     duration: timedelta
     # Filled in where the page draws the session's chart (a charger's current sessions).
     series: Series | None = None
+    # Under its tariff, in transaction.currency: final once stopped, else so far (None: no tariff, or not read).
+    cost: Decimal | None = None
 
     @property
     def is_active(self) -> bool:
@@ -197,12 +201,18 @@ class Series:
 
 
 def session_summary(transaction: Transaction, *, power: Mapping[int, int], now: datetime) -> SessionSummary:
-    """The summary of a session read through ``with_latest_energy``, with the page's power figures."""
+    """The summary of a session read through ``with_latest_energy``, with the page's power figures.
+
+    Its cost where the page read the tariffs with the sessions (``select_related("tariff")``): never a
+    query per row."""
+    energy = session_energy_wh(transaction)
+    priced = transaction.total_cost is not None or Transaction.tariff.is_cached(transaction)
     return SessionSummary(
         transaction=transaction,
-        energy_wh=session_energy_wh(transaction),
+        energy_wh=energy,
         power_w=power.get(transaction.pk) if transaction.stopped_at is None else None,
         duration=session_duration(transaction, now=now),
+        cost=session_cost(transaction, energy_wh=energy, now=now) if priced else None,
     )
 
 
@@ -238,7 +248,9 @@ class SessionPage:
 
 def session_filterset(query: Mapping[str, str]) -> TransactionFilterSet:
     """The API's session FilterSet over the list's queryset (newest register reading annotated)."""
-    queryset = with_latest_energy(Transaction.objects.select_related("charge_point")).order_by("-started_at", "-id")
+    queryset = with_latest_energy(Transaction.objects.select_related("charge_point", "tariff")).order_by(
+        "-started_at", "-id"
+    )
     return TransactionFilterSet(_filter_data(query), queryset=queryset)
 
 
@@ -319,7 +331,7 @@ class SessionDetail:
 
 def session_detail(pk: int) -> SessionDetail | None:
     """One session with its chart (and, 2.0.1, its events); None when it does not exist."""
-    transaction = with_latest_energy(Transaction.objects.select_related("charge_point")).filter(pk=pk).first()
+    transaction = with_latest_energy(Transaction.objects.select_related("charge_point", "tariff")).filter(pk=pk).first()
     if transaction is None:
         return None
     power = sessions_power_w([transaction.pk]) if transaction.stopped_at is None else {}

@@ -46,7 +46,12 @@ def cost(prices: Prices, *, energy_wh: int | None, charging_seconds: int | None)
         + Decimal(wh) / _WH_PER_KWH * prices.energy_price
         + Decimal(seconds) / _SECONDS_PER_HOUR * prices.time_price
     )
-    return exact.quantize(Decimal(1).scaleb(-minor_unit(prices.currency)), rounding=ROUND_HALF_UP)
+    return rounded(exact, prices.currency)
+
+
+def rounded(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` to the currency's minor unit, half up (a stored 2.9000 EUR reads 2.90)."""
+    return amount.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)
 
 
 def wire(amount: Decimal) -> float:

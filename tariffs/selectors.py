@@ -87,7 +87,7 @@ def session_cost(session: Transaction, *, energy_wh: int | None, now: datetime) 
     (``select_related("tariff")``).
     """
     if session.total_cost is not None:
-        return session.total_cost
+        return pricing.rounded(session.total_cost, session.currency)
     if session.tariff is None:
         return None
     return pricing.cost(

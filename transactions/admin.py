@@ -45,6 +45,7 @@ class TransactionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "energy",
         "charging_state",
         "stop_reason",
+        "cost",
     ]
     list_filter = [
         "stop_reason",
@@ -55,13 +56,18 @@ class TransactionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         ("stopped_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["=id", "=charger_transaction_id", "charge_point__charge_point_id", "id_tag"]
-    list_select_related = ["charge_point"]
+    list_select_related = ["charge_point", "tariff"]
     date_hierarchy = "started_at"
     inlines = [TransactionEventInline]
 
     @admin.display(description="Energy (Wh)")
     def energy(self, obj: Transaction) -> int | None:
         return obj.energy_wh
+
+    @admin.display(description="Cost")
+    def cost(self, obj: Transaction) -> str:
+        """The final cost (a session's running cost is on its dashboard page)."""
+        return f"{obj.total_cost} {obj.currency}" if obj.total_cost is not None else ""
 
 
 @admin.register(MeterValue)

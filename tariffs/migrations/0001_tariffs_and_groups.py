@@ -6,81 +6,173 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('chargers', '0008_id_tokens_255'),
+        ("chargers", "0008_id_tokens_255"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChargerGroup',
+            name="ChargerGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ChargerGroupMember',
+            name="ChargerGroupMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('charge_point', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chargers.chargepoint')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='tariffs.chargergroup')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "charge_point",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="chargers.chargepoint"
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="members", to="tariffs.chargergroup"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='chargergroup',
-            name='charge_points',
-            field=models.ManyToManyField(blank=True, related_name='tariff_groups', through='tariffs.ChargerGroupMember', to='chargers.chargepoint'),
+            model_name="chargergroup",
+            name="charge_points",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="tariff_groups",
+                through="tariffs.ChargerGroupMember",
+                to="chargers.chargepoint",
+            ),
         ),
         migrations.CreateModel(
-            name='Tariff',
+            name="Tariff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('currency', models.CharField(help_text='ISO 4217, e.g. EUR', max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'an ISO 4217 code of three capital letters (EUR, USD, JPY)')])),
-                ('energy_price', models.DecimalField(decimal_places=6, default=0, help_text='Per kWh delivered', max_digits=12, validators=[django.core.validators.MinValueValidator(0)])),
-                ('time_price', models.DecimalField(decimal_places=6, default=0, help_text='Per hour charging (2.0.1: while the charging state is Charging; 1.6: start to stop)', max_digits=12, validators=[django.core.validators.MinValueValidator(0)])),
-                ('session_fee', models.DecimalField(decimal_places=6, default=0, help_text='Per session', max_digits=12, validators=[django.core.validators.MinValueValidator(0)])),
-                ('valid_from', models.DateTimeField(blank=True, help_text='Inclusive; empty: always was', null=True)),
-                ('valid_to', models.DateTimeField(blank=True, help_text='Exclusive; empty: no end', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('charge_point', models.ForeignKey(blank=True, help_text="This charger's own tariff", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='tariffs', to='chargers.chargepoint')),
-                ('group', models.ForeignKey(blank=True, help_text="The tariff of this group's chargers", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='tariffs', to='tariffs.chargergroup')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "currency",
+                    models.CharField(
+                        help_text="ISO 4217, e.g. EUR",
+                        max_length=3,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{3}$", "an ISO 4217 code of three capital letters (EUR, USD, JPY)"
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "energy_price",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=0,
+                        help_text="Per kWh delivered",
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "time_price",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=0,
+                        help_text="Per hour charging (2.0.1: while the charging state is Charging; 1.6: start to stop)",
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "session_fee",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=0,
+                        help_text="Per session",
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                ("valid_from", models.DateTimeField(blank=True, help_text="Inclusive; empty: always was", null=True)),
+                ("valid_to", models.DateTimeField(blank=True, help_text="Exclusive; empty: no end", null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "charge_point",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="This charger's own tariff",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tariffs",
+                        to="chargers.chargepoint",
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The tariff of this group's chargers",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tariffs",
+                        to="tariffs.chargergroup",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='chargergroupmember',
-            constraint=models.UniqueConstraint(fields=('charge_point',), name='uniq_charger_group_member'),
+            model_name="chargergroupmember",
+            constraint=models.UniqueConstraint(fields=("charge_point",), name="uniq_charger_group_member"),
         ),
         migrations.AddIndex(
-            model_name='tariff',
-            index=models.Index(condition=models.Q(('charge_point__isnull', True), ('group__isnull', True)), fields=['valid_from'], name='tariff_default_idx'),
+            model_name="tariff",
+            index=models.Index(
+                condition=models.Q(("charge_point__isnull", True), ("group__isnull", True)),
+                fields=["valid_from"],
+                name="tariff_default_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tariff',
-            constraint=models.CheckConstraint(condition=models.Q(('charge_point__isnull', True), ('group__isnull', True), _connector='OR'), name='tariff_one_scope'),
+            model_name="tariff",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("charge_point__isnull", True), ("group__isnull", True), _connector="OR"),
+                name="tariff_one_scope",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tariff',
-            constraint=models.CheckConstraint(condition=models.Q(('energy_price__gte', 0), ('time_price__gte', 0), ('session_fee__gte', 0)), name='tariff_prices_not_negative'),
+            model_name="tariff",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("energy_price__gte", 0), ("time_price__gte", 0), ("session_fee__gte", 0)),
+                name="tariff_prices_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tariff',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_from__isnull', True), ('valid_to__isnull', True), ('valid_to__gt', models.F('valid_from')), _connector='OR'), name='tariff_valid_to_after_valid_from'),
+            model_name="tariff",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_from__isnull", True),
+                    ("valid_to__isnull", True),
+                    ("valid_to__gt", models.F("valid_from")),
+                    _connector="OR",
+                ),
+                name="tariff_valid_to_after_valid_from",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tariff',
-            constraint=models.CheckConstraint(condition=models.Q(('currency__regex', '^[A-Z]{3}$')), name='tariff_currency_iso_4217'),
+            model_name="tariff",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("currency__regex", "^[A-Z]{3}$")), name="tariff_currency_iso_4217"
+            ),
         ),
     ]

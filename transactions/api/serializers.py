@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from fleet.selectors import session_duration_seconds, session_energy_wh
+from tariffs.selectors import session_cost
 from transactions.models import MeterValue, Transaction, TransactionEvent
 
 
@@ -25,6 +27,11 @@ class TransactionSerializer(serializers.ModelSerializer):
     )
     energy_final = serializers.SerializerMethodField(help_text="True once the session stopped (meterStop known)")
     duration_seconds = serializers.SerializerMethodField(help_text="Start to stop, or to now while charging")
+    cost = serializers.SerializerMethodField(
+        help_text="What it costs under its tariff, in `currency` (a decimal string): final once stopped "
+        "(computed at the stop), else so far; null when no tariff priced it"
+    )
+    cost_final = serializers.SerializerMethodField(help_text="True once the cost is the final one")
     meter_values_url = serializers.HyperlinkedIdentityField(view_name="api-transaction-meter-values")
     events_url = serializers.HyperlinkedIdentityField(
         view_name="api-transaction-events", help_text="Its 2.0.1 TransactionEvents in seqNo order (none for 1.6)"
@@ -59,6 +66,11 @@ class TransactionSerializer(serializers.ModelSerializer):
             "stop_received_at",
             "stop_reason",
             "stop_id_tag",
+            "tariff",
+            "currency",
+            "cost",
+            "cost_final",
+            "charging_seconds",
             "meter_values_url",
             "events_url",
         ]
@@ -67,6 +79,14 @@ class TransactionSerializer(serializers.ModelSerializer):
     def get_energy_wh(self, obj: Transaction) -> int | None:
         # The view reads sessions through fleet.selectors.with_latest_energy: no query per row.
         return session_energy_wh(obj)
+
+    def get_cost(self, obj: Transaction) -> str | None:
+        # The view reads the sessions with their tariffs (select_related): no query per row.
+        cost = session_cost(obj, energy_wh=session_energy_wh(obj), now=timezone.now())
+        return None if cost is None else str(cost)
+
+    def get_cost_final(self, obj: Transaction) -> bool:
+        return obj.total_cost is not None
 
     def get_energy_final(self, obj: Transaction) -> bool:
         return obj.meter_stop is not None
@@ -100,7 +120,11 @@ class TransactionEventSerializer(serializers.ModelSerializer):
     """One OCPP 2.0.1 TransactionEvent of the session, as the charger sent it and as we answered it."""
 
     payload = serializers.JSONField(read_only=True, help_text="The TransactionEvent request, as sent")
-    reply = serializers.JSONField(read_only=True, help_text="What we answered (a replay gets the same)")
+    reply = serializers.JSONField(
+        read_only=True,
+        help_text="What we answered (a replay gets the same); an Updated's running totalCost is not kept: it is "
+        "the cost at the moment of answering",
+    )
 
     class Meta:
         model = TransactionEvent

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 
 from apikeys.pagination import cursor_pagination
 from fleet.selectors import session_duration_seconds, session_energy_wh, with_latest_energy
+from tariffs.selectors import session_cost
 from transactions.filtersets import MeterValueFilterSet, TransactionEventFilterSet, TransactionFilterSet
 from transactions.models import MeterValue, Transaction, TransactionEvent
 
@@ -64,6 +65,9 @@ CSV_COLUMNS = [
     "transaction_id",
     "evse_id",
     "ocpp_version",
+    # Appended: the cost (final once stopped, else so far; empty without a tariff) and its currency.
+    "cost",
+    "currency",
 ]
 
 
@@ -81,6 +85,7 @@ def csv_rows(queryset: QuerySet[Transaction]) -> Iterator[str]:
     now = timezone.now()
     for tx in queryset.iterator(chunk_size=2000):
         energy = session_energy_wh(tx)
+        cost = session_cost(tx, energy_wh=energy, now=now)
         yield writer.writerow(
             [
                 tx.pk,
@@ -100,6 +105,8 @@ def csv_rows(queryset: QuerySet[Transaction]) -> Iterator[str]:
                 _cell(tx.transaction_id),
                 "" if tx.evse_id is None else tx.evse_id,
                 tx.charge_point.ocpp_version,
+                "" if cost is None else cost,
+                tx.currency,
             ]
         )
 
@@ -156,6 +163,11 @@ TRANSACTION_ID_PARAM = OpenApiParameter(
                     "stop_received_at": None,
                     "stop_reason": "",
                     "stop_id_tag": "",
+                    "tariff": 1,
+                    "currency": "EUR",
+                    "cost": "1.55",
+                    "cost_final": False,
+                    "charging_seconds": None,
                     "meter_values_url": "https://csms.example.com/api/v1/transactions/8/meter-values/",
                     "events_url": "https://csms.example.com/api/v1/transactions/8/events/",
                 },
@@ -166,7 +178,7 @@ TRANSACTION_ID_PARAM = OpenApiParameter(
 class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
     """Charging sessions of both versions; ``id`` is ours (1.6: the transactionId the charger was given)."""
 
-    queryset = Transaction.objects.select_related("charge_point").order_by("-started_at", "-id")
+    queryset = Transaction.objects.select_related("charge_point", "tariff").order_by("-started_at", "-id")
     serializer_class = TransactionSerializer
     filterset_class = TransactionFilterSet
     read_permissions = ("transactions.view_transaction",)
@@ -177,7 +189,8 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         summary="Export charging sessions as CSV",
         description="The same filters as the list; every matching session (no pagination), streamed. "
-        "Columns: " + ", ".join(CSV_COLUMNS) + ". Times are ISO 8601 UTC, energy in Wh.",
+        "Columns: " + ", ".join(CSV_COLUMNS) + ". Times are ISO 8601 UTC, energy in Wh, cost in `currency` "
+        "(final once stopped, else so far; empty when no tariff priced the session).",
         responses={
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR,
@@ -186,9 +199,9 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
                     OpenApiExample(
                         "Two sessions",
                         value=",".join(CSV_COLUMNS) + "\r\n"
-                        "8,CP-0001,1,04A2B3C4,Accepted,2026-11-23T10:00:00+00:00,,900,1000,,250,false,,,8,1,1.6\r\n"
+                        "8,CP-0001,1,04A2B3C4,Accepted,2026-11-23T10:00:00+00:00,,900,1000,,250,false,,,8,1,1.6,0.60,EUR\r\n"
                         "7,CS-2001,1,04A2B3C5,Accepted,2026-11-23T08:00:00+00:00,2026-11-23T09:00:00+00:00,"
-                        "3600,0,11000,11000,true,Local,04A2B3C5,abc-123,2,2.0.1\r\n",
+                        "3600,0,11000,11000,true,Local,04A2B3C5,abc-123,2,2.0.1,4.05,EUR\r\n",
                         response_only=True,
                     )
                 ],
