@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from backoffice.events import fleet_event
@@ -65,6 +65,8 @@ LOG_FINAL_REPORTS = frozenset(
         "AcceptedCanceled",
     }
 )
+#: Answers that take the request (its lifecycle goes on).
+ACCEPTING = frozenset({"Accepted", "AcceptedCanceled"})
 #: A firmware update status that says no update runs: it is about none of them.
 IDLE = "Idle"
 UNPUBLISHED = "Unpublished"
@@ -314,7 +316,7 @@ def firmware_update_answered(*, command: Command, status: str, now: datetime) ->
         )
         for previous in earlier.exclude(pk=update.pk).exclude(status=REQUESTED):
             _firmware_step(previous, CANCELED, FirmwareStatusChange.Source.CSMS, now)
-    _firmware_step(update, status, FirmwareStatusChange.Source.ANSWER, now)
+    _firmware_step(update, status, FirmwareStatusChange.Source.ANSWER, now, keep=_overtaken(update.status, status))
     return update
 
 
@@ -324,24 +326,39 @@ def firmware_status_report(
     """A FirmwareStatusNotification (SignedFirmwareStatusNotification): the step of the update it names, or,
     without a requestId (1.6 core), of the charger's latest open update it accepted. None when it is about
     no update we know (an unknown requestId, Idle with none): the caller kept it as an event."""
-    updates = FirmwareUpdate.objects.select_for_update().filter(charge_point=charge_point)
+    updates = FirmwareUpdate.objects.select_for_update(of=("self",)).filter(charge_point=charge_point)
     if request_id is not None:
         update = updates.filter(request_id=request_id).first()
     elif status == IDLE:
         update = None
     else:
-        update = (
-            updates.filter(finished_at__isnull=True).exclude(status=REQUESTED).order_by("-created_at", "-id").first()
-        )
+        update = _latest_open(updates)
     if update is None:
         return None
     _firmware_step(update, status, FirmwareStatusChange.Source.NOTIFICATION, now)
     return update
 
 
-def _firmware_step(update: FirmwareUpdate, status: str, source: str, now: datetime) -> None:
+def _latest_open(rows: QuerySet[Any]) -> Any:
+    """The latest open request whose command reached the charger (sent: its answer may still be on the way,
+    see ``_overtaken``); one still queued cannot be what the charger talks about."""
+    return (
+        rows.filter(finished_at__isnull=True)
+        .filter(Q(command__sent_at__isnull=False) | ~Q(status=REQUESTED))
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def _overtaken(current: str, answer: str) -> bool:
+    """A charger may notify its first status right after its answer, and the two are handled apart: when
+    the notification was first, an accepting answer is kept in the timeline and the status stays."""
+    return current != REQUESTED and answer in ACCEPTING
+
+
+def _firmware_step(update: FirmwareUpdate, status: str, source: str, now: datetime, *, keep: bool = False) -> None:
     FirmwareStatusChange.objects.create(update=update, status=status[:32], source=source, at=now)
-    if update.finished_at is None:
+    if update.finished_at is None and not keep:
         update.status = status[:32]
         if status in FIRMWARE_FINAL:
             update.finished_at = now
@@ -403,7 +420,14 @@ def log_upload_answered(*, command: Command, status: str, file_name: str, now: d
         for previous in earlier.exclude(pk=upload.pk).exclude(status=REQUESTED):
             _log_step(previous, CANCELED, FirmwareStatusChange.Source.CSMS, now, final=True)
     upload.file_name = file_name[:255]
-    _log_step(upload, status, FirmwareStatusChange.Source.ANSWER, now, final=status in LOG_FINAL_ANSWERS)
+    _log_step(
+        upload,
+        status,
+        FirmwareStatusChange.Source.ANSWER,
+        now,
+        final=status in LOG_FINAL_ANSWERS,
+        keep=_overtaken(upload.status, status),
+    )
     return upload
 
 
@@ -411,24 +435,22 @@ def log_status_report(
     *, charge_point: ChargePoint, request_id: int | None, status: str, now: datetime
 ) -> LogUpload | None:
     """A LogStatusNotification (DiagnosticsStatusNotification: no requestId, the latest open upload)."""
-    uploads = LogUpload.objects.select_for_update().filter(charge_point=charge_point)
+    uploads = LogUpload.objects.select_for_update(of=("self",)).filter(charge_point=charge_point)
     if request_id is not None:
         upload = uploads.filter(request_id=request_id).first()
     elif status == IDLE:
         upload = None
     else:
-        upload = (
-            uploads.filter(finished_at__isnull=True).exclude(status=REQUESTED).order_by("-created_at", "-id").first()
-        )
+        upload = _latest_open(uploads)
     if upload is None:
         return None
     _log_step(upload, status, FirmwareStatusChange.Source.NOTIFICATION, now, final=status in LOG_FINAL_REPORTS)
     return upload
 
 
-def _log_step(upload: LogUpload, status: str, source: str, now: datetime, *, final: bool) -> None:
+def _log_step(upload: LogUpload, status: str, source: str, now: datetime, *, final: bool, keep: bool = False) -> None:
     LogStatusChange.objects.create(upload=upload, status=status[:32], source=source, at=now)
-    if upload.finished_at is None:
+    if upload.finished_at is None and not keep:
         upload.status = status[:32]
         if final:
             upload.finished_at = now

@@ -14,7 +14,7 @@ from maintenance import services
 from maintenance.models import FirmwareUpdate, LogUpload
 from mqtt_bridge.frames import Kind
 
-from .helpers import FIRMWARE_URL, LOG_URL, SIGNATURE, answered, charger, notify, root_pem
+from .helpers import FIRMWARE_URL, LOG_URL, SIGNATURE, answer, answered, charger, notify, root_pem, send
 
 pytestmark = pytest.mark.django_db
 
@@ -243,3 +243,13 @@ def test_a_log_status_outside_the_schema_is_a_call_error_and_changes_nothing(cp:
     assert reply.kind == Kind.ERROR
     upload.refresh_from_db()
     assert steps(upload) == ["Requested", "Accepted"] and not ChargerEvent.objects.exists()
+
+
+def test_a_status_handled_before_the_answer_of_a_sent_update_is_not_lost(cp: ChargePoint) -> None:
+    """The charger notifies right after its conf; the two may be handled the other way round."""
+    update = services.firmware_update_request(charge_point=cp, location=FIRMWARE_URL, retrieve_at=timezone.now())
+    command = send(cp)
+    status(cp, "FirmwareStatusNotification", {"status": "Downloading"}, 1)
+    answer(command, {})
+    update.refresh_from_db()
+    assert update.status == "Downloading" and steps(update) == ["Requested", "Downloading", "Accepted"]

@@ -358,3 +358,12 @@ def test_a_checksum_that_is_no_md5_is_refused(station: ChargePoint) -> None:
             payload={"location": FIRMWARE_URL, "checksum": "xyz", "requestId": 1},
         )
     assert "checksum" in refused.value.errors and not FirmwarePublication.objects.exists()
+
+
+def test_a_log_status_handled_before_the_get_log_answer_keeps_the_upload_going(station: ChargePoint) -> None:
+    upload = get_log(station)
+    command = send(station)
+    log_status(station, "Uploading", upload.request_id, 1)
+    answer(command, {"status": "Accepted", "filename": "early.log"})
+    upload.refresh_from_db()
+    assert (upload.status, upload.file_name) == ("Uploading", "early.log")
