@@ -17,6 +17,9 @@ from chargers.device_model import (
     device_variables_report,
 )
 from chargers.models import ChargePoint, Command
+
+# The end-to-end test starts our gateway (and connects from 127.0.0.1, never locked out).
+from gateway.tests.conftest import loopback_not_locked_out, start_gateway  # noqa: F401 (fixtures)
 from mqtt_bridge.frames import Frame, Kind, utcnow
 from mqtt_bridge.processing import results_handle
 
