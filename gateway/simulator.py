@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import contextlib
 import dataclasses
 import logging
 import random
+import re
+import ssl
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
@@ -25,16 +29,47 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from gateway.sim_certificates import CertificateStore, parse_chain
+
 logger = logging.getLogger(__name__)
 
 CONNECTORS = (1, 2)
 VENDOR = "CSMS-Sim"
 ID_TAGS = ("04A2B3C4", "04E1F2A3", "SIMTAG01", "SIMTAG02", "SIMTAG03")
+# Configuration keys whose value GetConfiguration never shows (security whitepaper: AuthorizationKey).
+WRITE_ONLY = frozenset({"AuthorizationKey"})
+PASSWORD_LENGTH = (16, 40)  # OCPP's bounds of an AuthorizationKey
+CSMS_ROOTS = ("CentralSystemRootCertificate",)
+UPLOAD_SCHEMES = ("http", "https", "ftp", "ftps", "sftp")
+PROFILE_ATTEMPTS = 2  # connections tried with a new security profile before falling back to the old one
 
 
 def now_iso() -> str:
     """Timestamps the way chargers send them: UTC, seconds, trailing Z."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def next_version(current: str, location: str) -> str:
+    """The version a firmware image brings: the one its file name says (``fw-1.4.2.bin``), otherwise
+    the current version with its last number increased."""
+    found = re.findall(r"\d+(?:\.\d+){1,3}", urlsplit(location).path.rsplit("/", 1)[-1])
+    if found and found[-1] != current:
+        return str(found[-1])
+    parts = current.split(".")
+    parts[-1] = str(int(parts[-1]) + 1) if parts[-1].isdigit() else parts[-1] + ".1"
+    return ".".join(parts)
+
+
+async def sleep_until(moment: datetime | None) -> None:
+    if moment is not None:
+        await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
 
 
 @dataclasses.dataclass
@@ -51,6 +86,15 @@ class Options:
     ws_ping_interval: float | None = 60.0
     reconnect_max: float = 30.0
     response_timeout: float = 30.0
+    # Seconds between the steps of a firmware update, log upload or publication (the dashboard shows each).
+    status_step: float = 2.0
+    # Seconds between a 2.0.1 station's (rare) faults (NotifyEvent with a techCode, then its clearing).
+    fault_gap: tuple[float, float] = (3600.0, 14400.0)
+    fault_length: tuple[float, float] = (60.0, 180.0)
+    # Security profiles 2 and 3: a CA file the chargers trust besides the CSMS roots installed on them,
+    # and (1.6, which has no URL in its SecurityProfile key) the wss:// URL to use from profile 2 on.
+    tls_ca: str | None = None
+    tls_url: str | None = None
 
 
 @dataclasses.dataclass
@@ -67,11 +111,32 @@ class Connector:
 
 
 @dataclasses.dataclass
+class Job:
+    """A firmware update or log upload under way: its request id (None: 1.6 core messages have
+    none), the status it reported last, and the task doing it."""
+
+    request_id: int | None
+    status: str
+    task: asyncio.Task[Any] | None = None
+    detail: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
 class ChargerState:
     """Everything a charger remembers across connections."""
 
     cid: str
     max_power_w: float
+    password: str | None = None
+    security_profile: int = 0
+    security_profile_next: int | None = None  # Accepted in ChangeConfiguration, tried at the next connection
+    security_profile_failures: int = 0
+    firmware_version: str = "1.0.0"
+    certificates: CertificateStore = dataclasses.field(default_factory=CertificateStore)
+    firmware: Job | None = None  # UpdateFirmware or SignedUpdateFirmware (request id) under way
+    firmware_done: Job | None = None  # the signed update to report Installed after its reboot
+    diagnostics: Job | None = None  # GetDiagnostics
+    log_upload: Job | None = None  # GetLog
     connectors: dict[int, Connector] = dataclasses.field(
         default_factory=lambda: {c: Connector(energy_wh=random.uniform(0, 5e6)) for c in CONNECTORS}
     )
@@ -95,6 +160,13 @@ class ChargerState:
                 True,
             ),
             "ChargeProfileMaxStackLevel": ("10", True),
+            # Security whitepaper (edition 2) keys
+            "AuthorizationKey": ("", False),
+            "SecurityProfile": ("0", False),
+            "CpoName": ("CSMS demo", False),
+            "CertificateStoreMaxLength": ("20", True),
+            "CertificateSignedMaxChainSize": ("10000", True),
+            "AdditionalRootCertificateCheck": ("false", True),
         }
     )
     sessions_done: int = 0
@@ -119,6 +191,7 @@ class SimulatedChargePoint(ChargePoint):
         receiver = asyncio.create_task(self.start())
         try:
             await self.boot()
+            await self.firmware_installed()
             await self.send_status(0, "Available" if all(c.available for c in self.conns()) else "Unavailable")
             for cid in CONNECTORS:
                 await self.send_status(cid, self.state.connectors[cid].status)
@@ -151,10 +224,11 @@ class SimulatedChargePoint(ChargePoint):
     def conns(self) -> list[Connector]:
         return list(self.state.connectors.values())
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def boot(self) -> None:
         """BootNotification until Accepted; Pending/Rejected retry after the interval given."""
@@ -164,7 +238,7 @@ class SimulatedChargePoint(ChargePoint):
                     charge_point_model="SimCharger-2x22",
                     charge_point_vendor=VENDOR,
                     charge_point_serial_number=f"SN-{self.state.cid}"[:25],
-                    firmware_version="1.0.0",
+                    firmware_version=self.state.firmware_version,
                 )
             )
             if response is None:  # CallError
@@ -377,7 +451,11 @@ class SimulatedChargePoint(ChargePoint):
     def on_get_configuration(self, key: list[str] | None = None, **kwargs: Any) -> Any:
         config = self.state.configuration
         keys = key or list(config)
-        known = [{"key": k, "readonly": config[k][1], "value": config[k][0]} for k in keys if k in config]
+        known = [
+            {"key": k, "readonly": config[k][1], "value": None if k in WRITE_ONLY else config[k][0]}
+            for k in keys
+            if k in config
+        ]
         unknown = [k for k in keys if k not in config]
         return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
 
@@ -391,10 +469,44 @@ class SimulatedChargePoint(ChargePoint):
         if key in ("HeartbeatInterval", "MeterValueSampleInterval", "ConnectionTimeOut"):
             if not value.isdigit() or int(value) <= 0:
                 return call_result.ChangeConfiguration(status="Rejected")
+        if key == "AuthorizationKey":
+            # Credential rotation: the new password is used from the next connection on.
+            if not PASSWORD_LENGTH[0] <= len(value) <= PASSWORD_LENGTH[1]:
+                return call_result.ChangeConfiguration(status="Rejected")
+            self.state.password = value
+        if key == "SecurityProfile":
+            refusal = self.security_profile_refusal(value)
+            if refusal:
+                logger.info("%s: SecurityProfile %s refused: %s", self.state.cid, value, refusal)
+                return call_result.ChangeConfiguration(status="Rejected")
+            self.state.security_profile_next = int(value)
+            self.state.security_profile_failures = 0
+            return call_result.ChangeConfiguration(status="Accepted")  # in force once connected with it
         config[key] = (value, False)
         if key == "HeartbeatInterval":
             self.set_heartbeat_interval(int(value))
         return call_result.ChangeConfiguration(status="Accepted")
+
+    def security_profile_refusal(self, value: str) -> str:
+        """Why a SecurityProfile change is refused ("": it is not): an unknown or lower profile, or
+        TLS without a CSMS root certificate installed (and, for profile 3, without our certificate)."""
+        if value not in ("0", "1", "2", "3"):
+            return "not a security profile"
+        profile = int(value)
+        if profile < self.state.security_profile:
+            return "a charger never lowers its security profile"
+        if profile >= 2 and not self.state.certificates.roots(*CSMS_ROOTS) and not self.options.tls_ca:
+            return "no CentralSystemRootCertificate installed"
+        if profile == 3 and not self.state.certificates.own_chain:
+            return "no charge point certificate installed"
+        return ""
+
+    @after(Action.change_configuration)
+    async def after_change_configuration(self, key: str, value: str, **kwargs: Any) -> None:
+        if key == "SecurityProfile" and self.state.security_profile_next == int(value):
+            # The whitepaper's upgrade: disconnect, then connect again with the new profile.
+            await asyncio.sleep(0.5)
+            await self._connection.close()
 
     @on(Action.clear_cache)
     def on_clear_cache(self, **kwargs: Any) -> Any:
@@ -444,9 +556,12 @@ class SimulatedChargePoint(ChargePoint):
             for target in [connector_id] if connector_id else list(CONNECTORS):
                 await self.send_meter_values(target, "Trigger")
         elif requested_message == "DiagnosticsStatusNotification":
-            await self.call(call.DiagnosticsStatusNotification(status="Idle"))
+            job = self.state.diagnostics
+            await self.call(call.DiagnosticsStatusNotification(status=job.status if job else "Idle"))
         elif requested_message == "FirmwareStatusNotification":
-            await self.call(call.FirmwareStatusNotification(status="Idle"))
+            job = self.state.firmware
+            status = job.status if job is not None and job.request_id is None else "Idle"
+            await self.call(call.FirmwareStatusNotification(status=status))
 
     # --- Reservation ---------------------------------------------------------------------------------
     @on(Action.reserve_now)
@@ -525,25 +640,242 @@ class SimulatedChargePoint(ChargePoint):
         return call_result.SendLocalList(status="Accepted")
 
     # --- Firmware management ---------------------------------------------------------------------
+    async def step(self) -> None:
+        await asyncio.sleep(self.options.status_step)
+
     @on(Action.get_diagnostics)
     def on_get_diagnostics(self, location: str, **kwargs: Any) -> Any:
+        if self.state.diagnostics is not None:  # one upload at a time
+            return call_result.GetDiagnostics()
+        self.state.diagnostics = Job(None, "Idle", detail={"location": location})
         return call_result.GetDiagnostics(file_name=f"diagnostics-{self.state.cid}.log")
 
     @after(Action.get_diagnostics)
     async def after_get_diagnostics(self, **kwargs: Any) -> None:
-        for status in ("Uploading", "Uploaded"):
-            await asyncio.sleep(2)
-            await self.call(call.DiagnosticsStatusNotification(status=status))
+        job = self.state.diagnostics
+        if job is not None and job.task is None:
+            job.task = self.spawn(self.diagnostics_upload(job))
+
+    async def diagnostics_upload(self, job: Job) -> None:
+        try:
+            job.status = "Uploading"
+            await self.call(call.DiagnosticsStatusNotification(status="Uploading"))
+            await self.step()
+            uploaded = urlsplit(str(job.detail["location"])).scheme.lower() in UPLOAD_SCHEMES
+            job.status = "Uploaded" if uploaded else "UploadFailed"
+            await self.call(call.DiagnosticsStatusNotification(status=job.status))
+        finally:
+            self.state.diagnostics = None
 
     @on(Action.update_firmware)
     def on_update_firmware(self, location: str, retrieve_date: str, **kwargs: Any) -> Any:
+        running = self.state.firmware
+        if running is not None and running.task is not None and running.task.done():
+            running = None  # ended with its connection
+        if running is not None and running.status in ("Installing", "InstallRebooting"):
+            return call_result.UpdateFirmware()  # too late to change: the installation goes on
+        if running is not None and running.task is not None:
+            running.task.cancel()
+        self.state.firmware = Job(None, "Idle", detail={"location": location, "retrieve": retrieve_date})
         return call_result.UpdateFirmware()
 
     @after(Action.update_firmware)
     async def after_update_firmware(self, **kwargs: Any) -> None:
-        for status in ("Downloading", "Downloaded", "Installing", "Installed"):
-            await asyncio.sleep(2)
+        job = self.state.firmware
+        if job is not None and job.request_id is None and job.task is None and job.status == "Idle":
+            job.task = self.spawn(self.firmware_update(job))
+
+    async def firmware_status(self, job: Job, status: str) -> None:
+        job.status = status
+        if job.request_id is None:
             await self.call(call.FirmwareStatusNotification(status=status))
+        else:
+            await self.call(call.SignedFirmwareStatusNotification(status=status, request_id=job.request_id))
+
+    async def firmware_update(self, job: Job) -> None:
+        """Download at the retrieve date, verify (signed), install once no transaction runs, reboot into
+        the new version. 1.6 core: Installed before the reboot; signed: InstallRebooting, and Installed
+        after the boot (``firmware_installed``)."""
+        signed = job.request_id is not None
+        retrieve = parse_time(job.detail["retrieve"])
+        if retrieve is not None and retrieve > datetime.now(UTC):
+            if signed:
+                await self.firmware_status(job, "DownloadScheduled")
+            await sleep_until(retrieve)
+        for status in ("Downloading", "Downloaded"):
+            await self.firmware_status(job, status)
+            await self.step()
+        if signed:
+            try:
+                base64.b64decode(job.detail["signature"], validate=True)
+            except (binascii.Error, ValueError):
+                await self.firmware_status(job, "InvalidSignature")
+                self.state.firmware = None
+                return
+            await self.firmware_status(job, "SignatureVerified")
+            await self.step()
+            install = parse_time(job.detail.get("install"))
+            if install is not None and install > datetime.now(UTC):
+                await self.firmware_status(job, "InstallScheduled")
+                await sleep_until(install)
+        while any(c.transaction_id is not None for c in self.conns()):  # a session under way ends first
+            await asyncio.sleep(5)
+        await self.firmware_status(job, "Installing")
+        await self.step()
+        await self.firmware_status(job, "InstallRebooting" if signed else "Installed")
+        await self.step()
+        self.state.firmware_version = next_version(self.state.firmware_version, str(job.detail["location"]))
+        self.state.firmware, self.state.firmware_done = None, job if signed else None
+        await self._connection.close()  # the reboot: the fleet loop reconnects and boots the new version
+
+    async def firmware_installed(self) -> None:
+        job, self.state.firmware_done = self.state.firmware_done, None
+        if job is not None:
+            await self.firmware_status(job, "Installed")
+
+    # --- Security extension: signed firmware, logs -------------------------------------------------
+    @on(Action.signed_update_firmware)
+    def on_signed_update_firmware(self, request_id: int, firmware: dict[str, Any], **kwargs: Any) -> Any:
+        try:
+            parse_chain(firmware["signing_certificate"])
+        except ValueError:
+            return call_result.SignedUpdateFirmware(status="InvalidCertificate")
+        running = self.state.firmware
+        if running is not None and running.task is not None and running.task.done():
+            running = None  # ended with its connection
+        if running is not None and running.status in ("Installing", "InstallRebooting"):
+            return call_result.SignedUpdateFirmware(status="Rejected")
+        status = "Accepted"
+        if running is not None:
+            if running.task is not None:
+                running.task.cancel()
+            status = "AcceptedCanceled"
+        self.state.firmware = Job(
+            request_id,
+            "Idle",
+            detail={
+                "location": firmware["location"],
+                "retrieve": firmware["retrieve_date_time"],
+                "install": firmware.get("install_date_time"),
+                "signature": firmware["signature"],
+            },
+        )
+        return call_result.SignedUpdateFirmware(status=status)
+
+    @after(Action.signed_update_firmware)
+    async def after_signed_update_firmware(self, request_id: int, **kwargs: Any) -> None:
+        job = self.state.firmware
+        if job is not None and job.request_id == request_id and job.task is None and job.status == "Idle":
+            job.task = self.spawn(self.firmware_update(job))
+
+    @on(Action.get_log)
+    def on_get_log(self, log: dict[str, Any], log_type: str, request_id: int, **kwargs: Any) -> Any:
+        running = self.state.log_upload
+        status = "Accepted"
+        if running is not None:  # the upload under way is cancelled for this one
+            if running.task is not None:
+                running.task.cancel()
+            status = "AcceptedCanceled"
+        filename = f"{self.state.cid}-{log_type}-{request_id}.log"
+        self.state.log_upload = Job(request_id, "Idle", detail={**log, "filename": filename})
+        return call_result.GetLog(status=status, filename=filename)
+
+    @after(Action.get_log)
+    async def after_get_log(self, request_id: int, **kwargs: Any) -> None:
+        job = self.state.log_upload
+        if job is not None and job.request_id == request_id and job.task is None:
+            job.task = self.spawn(self.log_upload(job))
+
+    async def log_upload(self, job: Job) -> None:
+        try:
+            job.status = "Uploading"
+            await self.call(call.LogStatusNotification(status="Uploading", request_id=job.request_id))
+            await self.step()
+            uploaded = urlsplit(str(job.detail["remote_location"])).scheme.lower() in UPLOAD_SCHEMES
+            job.status = "Uploaded" if uploaded else "UploadFailure"
+        finally:
+            if self.state.log_upload is job:
+                self.state.log_upload = None  # done: a trigger now reports Idle
+        await self.call(call.LogStatusNotification(status=job.status, request_id=job.request_id))
+
+    # --- Security extension: certificates ------------------------------------------------------------
+    @on(Action.install_certificate)
+    def on_install_certificate(self, certificate_type: str, certificate: str, **kwargs: Any) -> Any:
+        store_max = int(self.state.configuration["CertificateStoreMaxLength"][0])
+        if len(self.state.certificates.installed) >= store_max:
+            return call_result.InstallCertificate(status="Failed")
+        return call_result.InstallCertificate(status=self.state.certificates.install(certificate_type, certificate))
+
+    @on(Action.delete_certificate)
+    def on_delete_certificate(self, certificate_hash_data: dict[str, Any], **kwargs: Any) -> Any:
+        return call_result.DeleteCertificate(status=self.state.certificates.delete(certificate_hash_data))
+
+    @on(Action.get_installed_certificate_ids)
+    def on_get_installed_certificate_ids(self, certificate_type: str, **kwargs: Any) -> Any:
+        found = [data for kind, data in self.state.certificates.ids([certificate_type])]
+        if not found:
+            return call_result.GetInstalledCertificateIds(status="NotFound")
+        return call_result.GetInstalledCertificateIds(status="Accepted", certificate_hash_data=found)
+
+    async def sign_certificate(self) -> None:
+        """A new key pair and SignCertificate with its CSR (CN = our id, O = CpoName)."""
+        csr = self.state.certificates.csr_new(self.state.cid, self.state.configuration["CpoName"][0])
+        response = await self.call(call.SignCertificate(csr=csr))
+        if response is not None and response.status != "Accepted":
+            logger.info("%s: SignCertificate %s", self.state.cid, response.status)
+
+    @on(Action.certificate_signed)
+    def on_certificate_signed(self, certificate_chain: str, **kwargs: Any) -> Any:
+        accepted, why = self.state.certificates.signed(certificate_chain, self.state.cid)
+        if not accepted:
+            logger.info("%s: CertificateSigned refused: %s", self.state.cid, why)
+        return call_result.CertificateSigned(status="Accepted" if accepted else "Rejected")
+
+    @after(Action.certificate_signed)
+    async def after_certificate_signed(self, **kwargs: Any) -> None:
+        if self.state.certificates.refusal:  # the whitepaper's security event for a refused certificate
+            await self.call(
+                call.SecurityEventNotification(
+                    type="InvalidChargePointCertificate",
+                    timestamp=now_iso(),
+                    tech_info=self.state.certificates.refusal[:255],
+                )
+            )
+
+    @on(Action.extended_trigger_message)
+    def on_extended_trigger_message(
+        self, requested_message: str, connector_id: int | None = None, **kwargs: Any
+    ) -> Any:
+        if connector_id is not None and connector_id not in self.state.connectors:
+            return call_result.ExtendedTriggerMessage(status="Rejected")
+        return call_result.ExtendedTriggerMessage(status="Accepted")
+
+    @after(Action.extended_trigger_message)
+    async def after_extended_trigger_message(
+        self, requested_message: str, connector_id: int | None = None, **kwargs: Any
+    ) -> None:
+        if connector_id is not None and connector_id not in self.state.connectors:
+            return
+        if requested_message == "SignChargePointCertificate":
+            await self.sign_certificate()
+        elif requested_message == "LogStatusNotification":
+            job = self.state.log_upload
+            await self.call(
+                call.LogStatusNotification(
+                    status=job.status if job else "Idle", request_id=job.request_id if job else None
+                )
+            )
+        elif requested_message == "FirmwareStatusNotification":  # the signed update's status
+            job = self.state.firmware
+            signed = job is not None and job.request_id is not None
+            await self.call(
+                call.SignedFirmwareStatusNotification(
+                    status=job.status if job is not None and signed else "Idle",
+                    request_id=job.request_id if job is not None and signed else None,
+                )
+            )
+        else:  # the core TriggerMessage's messages
+            await self.after_trigger_message(requested_message, connector_id)
 
 
 @dataclasses.dataclass
@@ -556,26 +888,62 @@ class FleetStats:
     failures: int = 0
 
 
-async def run_charger(cid: str, options: Options, stats: FleetStats, stop: asyncio.Event) -> None:
-    """Keep one simulated charger connected (reconnecting with jittered backoff) until ``stop``."""
-    state = ChargerState(cid=cid, max_power_w=random.choice(options.max_power_w))
+def charger_connection(state: ChargerState, options: Options) -> tuple[str, ssl.SSLContext | None, dict[str, str]]:
+    """The URL, TLS context and headers of the charger's next connection: its security profile (a new
+    one while it is being tried). Profiles 2 and 3 use ``options.tls_url`` (default: ``options.url`` as
+    wss://) and trust the CentralSystemRootCertificates installed (and ``options.tls_ca``); profile 3
+    presents the certificate CertificateSigned installed. ValueError when that is not possible."""
+    profile = state.security_profile_next if state.security_profile_next is not None else state.security_profile
+    url = options.url
+    context = None
+    if profile >= 2:
+        url = options.tls_url or re.sub(r"^ws://", "wss://", options.url)
+        context = state.certificates.client_context(CSMS_ROOTS, options.tls_ca, client_certificate=profile == 3)
     headers = {}
-    if options.password is not None:
-        token = base64.b64encode(f"{cid}:{options.password}".encode()).decode()
+    if profile in (0, 1, 2) and state.password is not None:
+        token = base64.b64encode(f"{state.cid}:{state.password}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
-    url = options.url.rstrip("/") + "/" + cid
+    return url.rstrip("/") + "/" + state.cid, context, headers
+
+
+def security_profile_failed(state: ChargerState) -> None:
+    """A connection with a new security profile failed: after PROFILE_ATTEMPTS, back to the old one."""
+    if state.security_profile_next is None:
+        return
+    state.security_profile_failures += 1
+    if state.security_profile_failures >= PROFILE_ATTEMPTS:
+        logger.warning(
+            "%s: security profile %s failed, back to %s", state.cid, state.security_profile_next, state.security_profile
+        )
+        state.security_profile_next = None
+
+
+async def run_charger(
+    cid: str, options: Options, stats: FleetStats, stop: asyncio.Event, *, state: ChargerState | None = None
+) -> None:
+    """Keep one simulated charger connected (reconnecting with jittered backoff) until ``stop``.
+    ``state`` (a test's) replaces the charger a fresh ``ChargerState`` would be."""
+    if state is None:
+        state = ChargerState(cid=cid, max_power_w=random.choice(options.max_power_w), password=options.password)
+        state.security_profile = 1 if options.password is not None else 0
+    state.configuration["SecurityProfile"] = (str(state.security_profile), False)
     delay = 1.0
     while not stop.is_set():
         try:
+            url, context, headers = charger_connection(state, options)
             async with connect(
                 url,
                 subprotocols=[Subprotocol("ocpp1.6")],
                 additional_headers=headers,
+                ssl=context,
                 compression=None,
                 ping_interval=options.ws_ping_interval,
                 open_timeout=30,
                 max_size=2**20,
             ) as ws:
+                if state.security_profile_next is not None:  # the new profile works: it is the profile now
+                    state.security_profile, state.security_profile_next = state.security_profile_next, None
+                    state.configuration["SecurityProfile"] = (str(state.security_profile), False)
                 stats.connects += 1
                 stats.connected += 1
                 delay = 1.0
@@ -590,12 +958,18 @@ async def run_charger(cid: str, options: Options, stats: FleetStats, stop: async
                         await runner
                 finally:
                     stats.connected -= 1
+        except ValueError as exc:  # the new security profile cannot be used
+            logger.warning("%s: %s", cid, exc)
+            security_profile_failed(state)
         except InvalidStatus as exc:
             stats.refused += 1
             logger.warning("%s: handshake refused (HTTP %s)", cid, exc.response.status_code)
+            security_profile_failed(state)
         except (OSError, ConnectionClosed, TimeoutError) as exc:
             stats.failures += 1
             logger.info("%s: connection lost (%s)", cid, exc)
+            if not isinstance(exc, ConnectionClosed):
+                security_profile_failed(state)
         except Exception:
             stats.failures += 1
             logger.exception("%s: simulator error", cid)

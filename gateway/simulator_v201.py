@@ -15,6 +15,13 @@ session whose TransactionEvent carries ``reservationId``), CancelReservation, it
 (ReservationStatusUpdate Expired) or its EVSE going Inoperative (ReservationStatusUpdate Removed).
 Unless idle, the driver who reserved comes now and then before the expiry, and sometimes too late.
 
+The functional blocks added since live in modules of their own, mixed into ``SimulatedStation``:
+``sim_v201_security`` (certificates, the CSR flow, network profiles and TLS), ``sim_v201_maintenance``
+(firmware, logs, customer information), ``sim_v201_monitoring`` (monitors, NotifyEvent, the rare fault),
+``sim_v201_smartcharging`` (charging profiles, the composite schedule, which caps session power) and
+``sim_v201_displays`` (display messages, CostUpdated); ``sim_v201_model`` holds the state and device
+model, ``sim_v201_base`` what they share.
+
 Unlike the 1.6 simulator it does not boot again after a plain reconnect: a 2.0.1 station sends
 BootNotification after a (re)boot only, so a reconnect starts with a Heartbeat (and boots after all if
 the CSMS answers SecurityError, i.e. no longer holds it Accepted).
@@ -23,9 +30,7 @@ the CSMS answers SecurityError, i.e. no longer holds it Accepted).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import dataclasses
 import logging
 import random
 import time
@@ -34,353 +39,49 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ocpp.exceptions import OccurrenceConstraintViolationError, OCPPError, SecurityError
+from ocpp.exceptions import OCPPError, SecurityError
 from ocpp.routing import after, on
-from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.typing import Subprotocol
 
+from gateway.sim_v201_base import StationBase
+from gateway.sim_v201_displays import DisplayBlock
+from gateway.sim_v201_maintenance import MaintenanceBlock
+from gateway.sim_v201_model import (
+    CONNECTOR_ID,
+    CONNECTOR_TYPE,
+    EVSES,
+    ID_TOKEN_TYPE,
+    LOCAL_STOPS,
+    MODEL,
+    REPORT_ITEMS_PER_PART,
+    SUBPROTOCOL,
+    VOLTAGE,
+    ComponentKey,
+    Held,
+    StationState,
+    Stop,
+    Variable,
+    VariableKey,
+    component_key,
+    power_at,
+    report_data,
+)
+from gateway.sim_v201_monitoring import MonitoringBlock
+from gateway.sim_v201_security import SecurityBlock, connection_for, connection_slots
+from gateway.sim_v201_smartcharging import SmartChargingBlock
 from gateway.simulator import ID_TAGS, VENDOR, FleetStats, Options, now_iso
+
+__all__ = ["SUBPROTOCOL", "SimulatedStation", "StationState", "run_fleet", "run_station", "station_ids"]
 
 logger = logging.getLogger(__name__)
 
-SUBPROTOCOL = Subprotocol("ocpp2.0.1")
-EVSES = (1, 2)
-CONNECTOR_ID = 1  # one connector per EVSE
-CONNECTOR_TYPE = "cType2"  # every connector is a Type 2 socket
-MODEL = "SimStation-2x22"
-ID_TOKEN_TYPE = "ISO14443"  # the demo fleet's drivers present RFID cards
-# NotifyReport parts: a real station splits its report by its message size limit; ours by count.
-REPORT_ITEMS_PER_PART = 20
-VOLTAGE = 230.0
-MEASURANDS = "Energy.Active.Import.Register,Power.Active.Import,SoC,Current.Import,Voltage"
-TX_START_POINTS = "ParkingBayOccupancy,EVConnected,Authorized,DataSigned,PowerPathClosed,EnergyTransfer"
-AVAILABILITY_STATES = "Available,Occupied,Reserved,Unavailable,Faulted"
-# How a driver ends a session whose time is up: with the card (E07) or by unplugging (E06).
-LOCAL_STOPS = (("StopAuthorized", "Local"), ("EVCommunicationLost", "EVDisconnected"))
 
-
-@dataclasses.dataclass
-class Variable:
-    """One variable of the device model: its Actual value, mutability and characteristics."""
-
-    value: str
-    data_type: str = "string"
-    mutability: str = "ReadWrite"
-    unit: str | None = None
-    min_limit: float | None = None
-    max_limit: float | None = None
-    values_list: str | None = None
-    reboot_required: bool = False
-    live: Callable[[], str] | None = None  # a value the station measures (a clock, a state), not stores
-
-    def read(self) -> str:
-        return self.live() if self.live is not None else self.value
-
-    def accepts(self, value: str) -> bool:
-        """Whether ``value`` is a valid value of this variable's data type and limits."""
-        if self.data_type in ("integer", "decimal"):
-            try:
-                number = int(value) if self.data_type == "integer" else float(value)
-            except ValueError:
-                return False
-            return (self.min_limit is None or number >= self.min_limit) and (
-                self.max_limit is None or number <= self.max_limit
-            )
-        if self.data_type == "boolean":
-            return value in ("true", "false")
-        allowed = (self.values_list or "").split(",")
-        if self.data_type == "OptionList":
-            return value in allowed
-        if self.data_type in ("MemberList", "SequenceList"):
-            return all(member in allowed for member in value.split(","))
-        return (self.min_limit is None or len(value) >= self.min_limit) and (
-            self.max_limit is None or len(value) <= self.max_limit
-        )
-
-
-# A component is named by (name, instance, EVSE id, connector id); a variable by (name, instance).
-ComponentKey = tuple[str, str | None, int | None, int | None]
-VariableKey = tuple[str, str | None]
-DeviceModel = dict[ComponentKey, dict[VariableKey, Variable]]
-
-
-@dataclasses.dataclass(frozen=True)
-class Stop:
-    """Why a transaction ends: the TransactionEvent's triggerReason and stoppedReason."""
-
-    trigger: str
-    reason: str
-
-
-@dataclasses.dataclass
-class Held:
-    """A reservation the station holds on an EVSE (H01): for a token, or a token of its group, until expiry."""
-
-    reservation_id: int
-    id_token: str
-    group_id_token: str | None
-    expiry: datetime
-    timer: asyncio.Task[None] | None = None  # this connection's expiry timer (re-armed on a reconnect)
-
-
-@dataclasses.dataclass
-class Evse:
-    """One EVSE and its connector (the state survives reconnects, like a real station's)."""
-
-    energy_wh: float
-    status: str = "Available"  # the connector's ConnectorStatus
-    available: bool = True  # Operative
-    transaction_id: str | None = None
-    id_token: dict[str, str] | None = None
-    seq_no: int = 0  # the next TransactionEvent's seqNo in the current transaction
-    charging_state: str = "Idle"
-    power_w: float = 0.0
-    soc: float | None = None
-    stop: Stop | None = None  # asked to end (remote stop, reset): the metering task ends it
-    wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
-    # One TransactionEvent at a time per EVSE, so seqNo order on the wire is the order of the events.
-    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
-    task: asyncio.Task[None] | None = None
-    reservation: Held | None = None
-
-
-@dataclasses.dataclass
-class StationState:
-    """Everything a station remembers across connections (and its device model across reboots)."""
-
-    cid: str
-    max_power_w: float
-    password: str | None = None
-    evses: dict[int, Evse] = dataclasses.field(
-        default_factory=lambda: {e: Evse(energy_wh=random.uniform(0, 5e6)) for e in EVSES}
-    )
-    heartbeat_interval: int = 300
-    accepted: bool = False  # Accepted since its last (re)boot: a reconnect needs no BootNotification
-    boot_reason: str = "PowerUp"
-    local_list_version: int = 0
-    local_list: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    reset_on_idle: bool = False
-    sessions_done: int = 0
-    model: DeviceModel = dataclasses.field(default_factory=dict)
-
-    @classmethod
-    def new(cls, cid: str, options: Options) -> StationState:
-        state = cls(cid=cid, max_power_w=random.choice(options.max_power_w), password=options.password)
-        state.model = device_model(state, options)
-        return state
-
-    def variable(self, component: str, name: str, instance: str | None = None) -> Variable:
-        """A variable of a station-level component (these always exist)."""
-        return self.model[(component, None, None, None)][(name, instance)]
-
-    def number(self, component: str, name: str, instance: str | None = None) -> int:
-        try:
-            return int(self.variable(component, name, instance).read())
-        except ValueError:
-            return 0
-
-    def flag(self, component: str, name: str) -> bool:
-        return self.variable(component, name).read() == "true"
-
-    def members(self, component: str, name: str) -> list[str]:
-        return [member for member in self.variable(component, name).read().split(",") if member]
-
-    def availability(self, evse_id: int) -> str:
-        evse = self.evses[evse_id]
-        return evse.status if evse.available else "Unavailable"
-
-
-def device_model(state: StationState, options: Options) -> DeviceModel:
-    """A small, realistic device model (OCPP 2.0.1 part 2, appendix 3 names): the station, its EVSEs
-    and connectors, and the controllers a CSMS reads and sets."""
-    some = random.Random(state.cid)  # the same station gets the same choices on every run
-
-    def integer(value: float, unit: str | None = None, **kw: Any) -> Variable:
-        return Variable(str(int(value)), "integer", unit=unit, **kw)
-
-    def boolean(value: bool, **kw: Any) -> Variable:
-        return Variable("true" if value else "false", "boolean", **kw)
-
-    def members(value: str, values_list: str = MEASURANDS) -> Variable:
-        return Variable(value, "MemberList", values_list=values_list)
-
-    def fixed(value: str, data_type: str = "string", **kw: Any) -> Variable:
-        return Variable(value, data_type, mutability="ReadOnly", **kw)
-
-    def station_available() -> str:
-        return "Available" if any(evse.available for evse in state.evses.values()) else "Unavailable"
-
-    model: DeviceModel = {
-        ("ChargingStation", None, None, None): {
-            ("AvailabilityState", None): fixed(
-                "", "OptionList", values_list=AVAILABILITY_STATES, live=station_available
-            ),
-            ("Available", None): fixed("true", "boolean"),
-            ("Model", None): fixed(MODEL),
-            ("VendorName", None): fixed(VENDOR),
-            ("SupplyPhases", None): fixed("3", "integer"),
-        },
-        ("SecurityCtrlr", None, None, None): {
-            ("SecurityProfile", None): fixed("1", "integer"),
-            ("Identity", None): fixed(state.cid, max_limit=48),
-            ("OrganizationName", None): Variable("CSMS demo", max_limit=50),
-            ("BasicAuthPassword", None): Variable(
-                state.password or "", mutability="WriteOnly", min_limit=16, max_limit=40
-            ),
-        },
-        ("OCPPCommCtrlr", None, None, None): {
-            ("HeartbeatInterval", None): integer(state.heartbeat_interval, "s", min_limit=1),
-            ("MessageTimeout", "Default"): fixed(str(int(options.response_timeout)), "integer", unit="s"),
-            ("OfflineThreshold", None): integer(60, "s", min_limit=0),
-            ("ResetRetries", None): integer(2, min_limit=0),
-            ("FileTransferProtocols", None): fixed("HTTPS", "MemberList", values_list="FTP,FTPS,HTTP,HTTPS,SFTP"),
-            # Applied to the next connection: a new value needs a reconnect, as on a real station.
-            ("WebSocketPingInterval", None): integer(
-                options.ws_ping_interval or 0, "s", min_limit=0, reboot_required=True
-            ),
-        },
-        ("DeviceDataCtrlr", None, None, None): {
-            ("ItemsPerMessage", "GetReport"): fixed("4", "integer"),
-            ("ItemsPerMessage", "GetVariables"): fixed("4", "integer"),
-            ("ItemsPerMessage", "SetVariables"): fixed("4", "integer"),
-            ("BytesPerMessage", "GetReport"): fixed("65536", "integer"),
-            ("BytesPerMessage", "GetVariables"): fixed("65536", "integer"),
-            ("BytesPerMessage", "SetVariables"): fixed("65536", "integer"),
-        },
-        ("AuthCtrlr", None, None, None): {
-            ("Enabled", None): boolean(True),
-            ("AuthorizeRemoteStart", None): boolean(False),
-            ("LocalAuthorizeOffline", None): boolean(True),
-            ("LocalPreAuthorize", None): boolean(False),
-            ("OfflineTxForUnknownIdEnabled", None): boolean(False),
-        },
-        ("AuthCacheCtrlr", None, None, None): {
-            ("Enabled", None): boolean(True),
-            ("LifeTime", None): integer(86400, "s", min_limit=0),
-        },
-        ("LocalAuthListCtrlr", None, None, None): {
-            ("Enabled", None): boolean(True),
-            ("Entries", None): fixed("0", "integer", live=lambda: str(len(state.local_list))),
-            ("ItemsPerMessage", None): fixed("100", "integer"),
-        },
-        ("TxCtrlr", None, None, None): {
-            # Either the cable (Started: CablePluggedIn) or the card (Started: Authorized) opens a session.
-            ("TxStartPoint", None): members(some.choice(("PowerPathClosed", "EVConnected")), TX_START_POINTS),
-            ("TxStopPoint", None): members("EVConnected,Authorized", TX_START_POINTS),
-            ("EVConnectionTimeOut", None): integer(60, "s", min_limit=1),
-            ("StopTxOnEVSideDisconnect", None): fixed("true", "boolean"),
-            ("StopTxOnInvalidId", None): boolean(True),
-        },
-        ("SampledDataCtrlr", None, None, None): {
-            ("Enabled", None): boolean(True),
-            ("TxStartedMeasurands", None): members("Energy.Active.Import.Register"),
-            ("TxUpdatedMeasurands", None): members("Energy.Active.Import.Register,Power.Active.Import,SoC"),
-            ("TxUpdatedInterval", None): integer(
-                max(1, round(some.uniform(*options.meter_interval))), "s", min_limit=1
-            ),
-            ("TxEndedMeasurands", None): members("Energy.Active.Import.Register"),
-            ("TxEndedInterval", None): integer(0, "s", min_limit=0),
-        },
-        ("AlignedDataCtrlr", None, None, None): {
-            ("Enabled", None): boolean(True),
-            ("Measurands", None): members("Energy.Active.Import.Register"),
-            ("Interval", None): integer(900, "s", min_limit=0),
-        },
-        ("ReservationCtrlr", None, None, None): {
-            ("Available", None): fixed("true", "boolean"),
-            ("Enabled", None): boolean(True),
-            ("NonEvseSpecific", None): boolean(True),
-        },
-        ("ClockCtrlr", None, None, None): {
-            ("DateTime", None): fixed("", "dateTime", live=now_iso),
-            ("TimeSource", None): Variable(
-                "Heartbeat", "SequenceList", values_list="Heartbeat,NTP,GPS,RealTimeClock,MobileNetwork"
-            ),
-        },
-    }
-    for evse_id in EVSES:
-        model[("EVSE", None, evse_id, None)] = {
-            ("AvailabilityState", None): fixed(
-                "", "OptionList", values_list=AVAILABILITY_STATES, live=lambda e=evse_id: state.availability(e)
-            ),
-            ("Available", None): fixed("true", "boolean"),
-            ("Power", None): fixed(
-                "0",
-                "decimal",
-                unit="W",
-                max_limit=state.max_power_w,
-                live=lambda e=evse_id: f"{state.evses[e].power_w:.0f}",
-            ),
-            ("SupplyPhases", None): fixed("3", "integer"),
-        }
-        model[("Connector", None, evse_id, CONNECTOR_ID)] = {
-            ("AvailabilityState", None): fixed(
-                "", "OptionList", values_list=AVAILABILITY_STATES, live=lambda e=evse_id: state.availability(e)
-            ),
-            ("ConnectorType", None): fixed(CONNECTOR_TYPE),
-        }
-    return model
-
-
-def component_key(component: dict[str, Any]) -> ComponentKey:
-    """The key of a request's component (the ``ocpp`` package hands it over in snake_case)."""
-    evse = component.get("evse") or {}
-    return (component["name"], component.get("instance"), evse.get("id"), evse.get("connector_id"))
-
-
-def component_json(key: ComponentKey) -> dict[str, Any]:
-    name, instance, evse_id, connector_id = key
-    evse = None if evse_id is None else {"id": evse_id, "connectorId": connector_id}
-    return {"name": name, "instance": instance, "evse": evse}  # the package drops the None values
-
-
-def report_data(component: ComponentKey, variable: VariableKey, value: Variable) -> dict[str, Any]:
-    """One NotifyReport reportData: the variable's Actual attribute and its characteristics."""
-    return {
-        "component": component_json(component),
-        "variable": {"name": variable[0], "instance": variable[1]},
-        "variableAttribute": [
-            {
-                "type": "Actual",
-                "value": None if value.mutability == "WriteOnly" else value.read(),
-                "mutability": value.mutability,
-                "persistent": value.live is None,
-                "constant": False,
-            }
-        ],
-        "variableCharacteristics": {
-            "dataType": value.data_type,
-            "unit": value.unit,
-            "minLimit": value.min_limit,
-            "maxLimit": value.max_limit,
-            "valuesList": value.values_list,
-            "supportsMonitoring": False,
-        },
-    }
-
-
-def power_at(max_power_w: float, elapsed: float, soc: float) -> float:
-    """A plausible AC/DC curve (as the 1.6 simulator's): 30 s ramp-up, flat, tapering above 80 % SoC."""
-    power = max_power_w * min(1.0, elapsed / 30.0)
-    if soc > 0.8:
-        power *= max(0.1, (1.0 - soc) / 0.2)
-    return power * random.uniform(0.97, 1.0)
-
-
-class SimulatedStation(ChargePoint):
-    """One connection of a simulated station: the ``ocpp`` v201 ChargePoint plus our behaviour."""
-
-    def __init__(self, state: StationState, connection: ClientConnection, options: Options) -> None:
-        super().__init__(state.cid, connection, response_timeout=options.response_timeout)
-        self.state = state
-        self.options = options
-        self._tasks: set[asyncio.Task[Any]] = set()
-        # Set when a BootNotification the CSMS triggered (an operator accepted us) was Accepted: the
-        # boot loop stops waiting out its retry interval.
-        self._accepted = asyncio.Event()
+class SimulatedStation(SecurityBlock, MaintenanceBlock, MonitoringBlock, SmartChargingBlock, DisplayBlock, StationBase):
+    """One connection of a simulated station: the ``ocpp`` v201 ChargePoint plus our behaviour (its
+    blocks are mixed in from the ``sim_v201_*`` modules)."""
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -412,6 +113,7 @@ class SimulatedStation(ChargePoint):
                 await self.send_status(evse_id)
             for evse_id in EVSES:
                 self.reservation_arm(evse_id)
+            await self.firmware_installed()
         except TimeoutError as exc:
             logger.warning("%s: %s", self.state.cid, exc)
             await self._connection.close()
@@ -419,6 +121,7 @@ class SimulatedStation(ChargePoint):
         behaviours = [self.heartbeat_loop]
         if not self.options.idle:
             behaviours += [self.aligned_data_loop, *(lambda e=e: self.session_loop(e) for e in EVSES)]
+            behaviours.append(self.fault_loop)
         for behaviour in behaviours:
             self.spawn(self.keep_going(behaviour))
 
@@ -432,18 +135,6 @@ class SimulatedStation(ChargePoint):
                 logger.warning("%s: %s", self.state.cid, exc)
                 await asyncio.sleep(random.uniform(1, 5))
 
-    def spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        # A closed connection ends every task that was calling: only other failures are news.
-        if not task.cancelled() and not isinstance(task.exception(), ConnectionClosed | None):
-            logger.error("%s: %r", self.state.cid, task.exception(), exc_info=task.exception())
-
     async def boot(self) -> None:
         """BootNotification until Accepted; Pending/Rejected retry after the interval given (B01, B02)."""
         while True:
@@ -453,7 +144,7 @@ class SimulatedStation(ChargePoint):
                         "model": MODEL,
                         "vendorName": VENDOR,
                         "serialNumber": f"SN-{self.state.cid}"[:25],
-                        "firmwareVersion": "1.0.0",
+                        "firmwareVersion": self.state.firmware_version,
                     },
                     reason=self.state.boot_reason,
                 )
@@ -621,6 +312,11 @@ class SimulatedStation(ChargePoint):
         """TransactionEvent Started on the EVSE: a new transactionId (a UUID) and seqNo 0."""
         evse = self.state.evses[evse_id]
         evse.transaction_id = str(uuid.uuid4())
+        evse.transaction_started = datetime.now(UTC)
+        evse.energy_start_wh = evse.energy_wh
+        if evse.tx_profile is not None:  # K05: RequestStartTransaction's TxProfile is this transaction's
+            self.profile_keep(evse_id, {**evse.tx_profile, "transaction_id": evse.transaction_id})
+            evse.tx_profile = None
         evse.seq_no = 0
         evse.stop = None
         evse.wake.clear()
@@ -726,13 +422,15 @@ class SimulatedStation(ChargePoint):
                     await asyncio.wait_for(evse.wake.wait(), timeout=min(interval, remaining - elapsed))
                 step = loop.time() - started
                 elapsed += step
-                evse.power_w = power_at(self.state.max_power_w, elapsed, soc) if soc < 1.0 else 0.0
+                power = power_at(self.state.max_power_w, elapsed, soc) if soc < 1.0 else 0.0
+                evse.power_w = min(power, self.power_cap_w(evse_id))  # the composite schedule (K08)
                 energy = evse.power_w * step / 3600.0
                 evse.energy_wh += energy
                 soc = min(1.0, soc + energy / battery_wh)
                 evse.soc = soc
                 if evse.wake.is_set():  # asked to stop meanwhile
                     break
+                await self.variable_changed(("EVSE", None, evse_id, None), ("Power", None), f"{evse.power_w:.0f}")
                 trigger, change = "MeterValuePeriodic", {}
                 if soc >= 1.0 and evse.charging_state == "Charging":
                     evse.charging_state = "SuspendedEV"
@@ -767,20 +465,20 @@ class SimulatedStation(ChargePoint):
             transaction_id=transaction_id,
         )
         self.state.sessions_done += 1
+        if evse.id_token is not None:  # what CustomerInformation reports (N09)
+            kwh = (evse.energy_wh - evse.energy_start_wh) / 1000
+            history = self.state.customer_history.setdefault(evse.id_token["idToken"], [])
+            history.append(f"{now_iso()} EVSE {evse_id}: transaction {transaction_id}, {kwh:.2f} kWh")
+            del history[:-5]
+        self.transaction_profiles_end(transaction_id)
+        self.transaction_messages_end(transaction_id)
+        self.state.costs.pop(transaction_id, None)
+        evse.transaction_started = None
         evse.id_token, evse.soc, evse.stop, evse.charging_state = None, None, None, "Idle"
         await self.send_status(evse_id, "Reserved" if evse.reservation is not None else "Available")
         if self.state.reset_on_idle and not self.busy():
             self.state.reset_on_idle = False
             self.spawn(self.reboot())
-
-    def busy(self, evse_ids: Iterable[int] = EVSES) -> bool:
-        return any(self.state.evses[e].transaction_id is not None for e in evse_ids)
-
-    def transaction_evse(self, transaction_id: str) -> int | None:
-        for evse_id, evse in self.state.evses.items():
-            if evse.transaction_id == transaction_id:
-                return evse_id
-        return None
 
     def request_stop(self, evse_id: int, stop: Stop) -> asyncio.Task[Any] | None:
         """Ask the EVSE's metering task to end its transaction (it sends Ended); the task to wait for."""
@@ -793,44 +491,21 @@ class SimulatedStation(ChargePoint):
             return self.spawn(self.end_transaction(evse_id, stop))
         return evse.task
 
-    async def reboot(self) -> None:
-        """A station reset (B11/B12): end the transactions, close the connection; the fleet loop
-        reconnects and the station boots again with reason RemoteReset."""
+    async def reboot(self, reason: str = "RemoteReset") -> None:
+        """A station reset (B11/B12) or a firmware installation (L01): end the transactions, close the
+        connection; the fleet loop reconnects and the station boots again with ``reason``."""
         tasks = [t for e in EVSES if (t := self.request_stop(e, Stop("ResetCommand", "ImmediateReset")))]
         if tasks:
             await asyncio.wait(tasks, timeout=self.options.response_timeout)
         self.state.accepted = False
-        self.state.boot_reason = "RemoteReset"
+        self.state.boot_reason = reason
         await asyncio.sleep(0.5)
         await self._connection.close()
 
-    def evse_target(self, evse: dict[str, Any] | None) -> list[int] | None:
-        """The EVSEs a request's optional ``evse`` names (all for none or id 0); None: no such EVSE."""
-        if not evse or evse.get("id") == 0:
-            return list(EVSES)
-        if evse.get("id") not in self.state.evses or evse.get("connector_id") not in (None, CONNECTOR_ID):
-            return None
-        return [evse["id"]]
-
     # --- provisioning: device model and reset (block B) -------------------------------------------
-    def lookup(self, component: dict[str, Any], variable: dict[str, Any]) -> tuple[Variable | None, str]:
-        """The variable a request names, or None and the attribute status that says why not."""
-        variables = self.state.model.get(component_key(component))
-        if variables is None:
-            return None, "UnknownComponent"
-        found = variables.get((variable["name"], variable.get("instance")))
-        return found, "Accepted" if found is not None else "UnknownVariable"
-
-    def check_items(self, instance: str, count: int) -> None:
-        limit = self.state.number("DeviceDataCtrlr", "ItemsPerMessage", instance)
-        if count > limit:
-            # A station may refuse a request over its ItemsPerMessage (B05, B06), and ours does, so
-            # that a CSMS which does not split its requests is caught by the demo fleet.
-            raise OccurrenceConstraintViolationError(description=f"{count} items, ItemsPerMessage{instance} is {limit}")
-
     @on(Action.get_variables)
     def on_get_variables(self, get_variable_data: list[dict[str, Any]], **kwargs: Any) -> Any:
-        self.check_items("GetVariables", len(get_variable_data))
+        self.check_items("DeviceDataCtrlr", "GetVariables", len(get_variable_data))
         results = []
         for item in get_variable_data:
             attribute = item.get("attribute_type") or "Actual"
@@ -852,7 +527,7 @@ class SimulatedStation(ChargePoint):
 
     @on(Action.set_variables)
     def on_set_variables(self, set_variable_data: list[dict[str, Any]], **kwargs: Any) -> Any:
-        self.check_items("SetVariables", len(set_variable_data))
+        self.check_items("DeviceDataCtrlr", "SetVariables", len(set_variable_data))
         results = []
         for item in set_variable_data:
             attribute = item.get("attribute_type") or "Actual"
@@ -954,7 +629,7 @@ class SimulatedStation(ChargePoint):
         component_criteria: list[str] | None = None,
         **kwargs: Any,
     ) -> Any:
-        self.check_items("GetReport", len(component_variable or []))
+        self.check_items("DeviceDataCtrlr", "GetReport", len(component_variable or []))
         found = self.custom_report(component_variable, component_criteria)
         return call_result.GetReport(status="Accepted" if found else "EmptyResultSet")
 
@@ -1032,7 +707,12 @@ class SimulatedStation(ChargePoint):
 
     @on(Action.request_start_transaction)
     def on_request_start(
-        self, id_token: dict[str, Any], remote_start_id: int, evse_id: int | None = None, **kwargs: Any
+        self,
+        id_token: dict[str, Any],
+        remote_start_id: int,
+        evse_id: int | None = None,
+        charging_profile: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> Any:
         token = {"idToken": id_token["id_token"], "type": id_token["type"]}
 
@@ -1044,7 +724,12 @@ class SimulatedStation(ChargePoint):
         target = evse_id or next((e for e in self.state.evses if free(e)), None)
         if target is None or target not in self.state.evses or not free(target):
             return call_result.RequestStartTransaction(status="Rejected")
+        if charging_profile is not None:  # K05: a TxProfile only, valid for this EVSE
+            refusal = self.profile_refusal(target, charging_profile, starting=True)
+            if charging_profile["charging_profile_purpose"] != "TxProfile" or refusal is not None:
+                return call_result.RequestStartTransaction(status="Rejected")
         evse = self.state.evses[target]
+        evse.tx_profile = charging_profile
         evse.status = "Occupied"  # claimed now: a second request for it is refused
         self.spawn(self.remote_session(target, token, remote_start_id))
         return call_result.RequestStartTransaction(status="Accepted")
@@ -1075,6 +760,8 @@ class SimulatedStation(ChargePoint):
             "TransactionEvent",
             "FirmwareStatusNotification",
             "LogStatusNotification",
+            "PublishFirmwareStatusNotification",
+            "SignChargingStationCertificate",
         }
         if requested_message not in supported:
             return call_result.TriggerMessage(status="NotImplemented")
@@ -1121,10 +808,10 @@ class SimulatedStation(ChargePoint):
                     self.meter_value(target, measurands, "Trigger"),
                     transaction={"chargingState": state},
                 )
-        elif requested_message == "FirmwareStatusNotification":
-            await self.call(call.FirmwareStatusNotification(status="Idle"))
-        elif requested_message == "LogStatusNotification":
-            await self.call(call.LogStatusNotification(status="Idle"))
+        elif requested_message == "SignChargingStationCertificate":
+            await self.sign_certificate()
+        else:
+            await self.trigger_maintenance(requested_message)
 
     # --- availability (block G) ---------------------------------------------------------------------
     @on(Action.change_availability)
@@ -1283,27 +970,28 @@ class SimulatedStation(ChargePoint):
         return call_result.DataTransfer(status="Accepted", data=data)
 
 
-def _basic_auth(cid: str, password: str | None) -> dict[str, str]:
-    if password is None:
-        return {}
-    token = base64.b64encode(f"{cid}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
 async def run_station(
     cid: str, options: Options, stats: FleetStats, stop: asyncio.Event, *, state: StationState | None = None
 ) -> None:
     """Keep one simulated station connected (reconnecting with jittered backoff) until ``stop``.
-    ``state`` (a test's) replaces the station a fresh ``StationState.new`` would make."""
+    ``state`` (a test's) replaces the station a fresh ``StationState.new`` would make.
+
+    It connects with the network profile of the first configuration slot of
+    OCPPCommCtrlr.NetworkConfigurationPriority (read again at each boot); a slot that cannot be used
+    or fails NetworkProfileConnectionAttempts times in a row gives way to the next one (B10, A05)."""
     state = state or StationState.new(cid, options)
-    url = options.url.rstrip("/") + "/" + cid
+    slots, index, attempts = connection_slots(state), 0, 0
     delay = 1.0
     while not stop.is_set():
+        slot = slots[index % len(slots)]
+        failed = True
         try:
+            connection = connection_for(state, slot, options.tls_ca)
             async with connect(
-                url,
+                connection.url,
                 subprotocols=[SUBPROTOCOL],
-                additional_headers=_basic_auth(cid, state.password),
+                additional_headers=connection.headers,
+                ssl=connection.ssl,
                 compression=None,
                 ping_interval=options.ws_ping_interval,
                 open_timeout=30,
@@ -1311,7 +999,9 @@ async def run_station(
             ) as ws:
                 stats.connects += 1
                 stats.connected += 1
-                delay = 1.0
+                delay, failed, attempts = 1.0, False, 0
+                state.connected_slot = slot
+                state.variable("SecurityCtrlr", "SecurityProfile").value = str(connection.security_profile)
                 try:
                     station = SimulatedStation(state, ws, options)
                     runner = asyncio.create_task(station.run())
@@ -1323,6 +1013,9 @@ async def run_station(
                         await runner
                 finally:
                     stats.connected -= 1
+        except ValueError as exc:  # this slot's profile cannot be used (no root certificate, no certificate)
+            logger.warning("%s: network profile %s unusable: %s", cid, slot, exc)
+            attempts = 1_000_000
         except InvalidStatus as exc:
             stats.refused += 1
             logger.warning("%s: handshake refused (HTTP %s)", cid, exc.response.status_code)
@@ -1334,6 +1027,13 @@ async def run_station(
             logger.exception("%s: simulator error", cid)
         if stop.is_set():
             break
+        if not failed and not state.accepted:  # a reboot: the priority list is read again
+            slots, index = connection_slots(state), 0
+        elif failed:
+            attempts += 1
+            if attempts >= state.number("OCPPCommCtrlr", "NetworkProfileConnectionAttempts") and len(slots) > 1:
+                logger.warning("%s: network profile %s failed, trying the next", cid, slot)
+                index, attempts = index + 1, 0
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay * random.uniform(0.5, 1.5))
         delay = min(options.reconnect_max, delay * 2)

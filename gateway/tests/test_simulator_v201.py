@@ -83,6 +83,42 @@ class Csms(ChargePoint):
     def on_firmware_status(self, **kwargs: Any) -> Any:
         return call_result.FirmwareStatusNotification()
 
+    @on(Action.sign_certificate)
+    def on_sign_certificate(self, **kwargs: Any) -> Any:
+        return call_result.SignCertificate(status="Accepted")
+
+    @on(Action.security_event_notification)
+    def on_security_event(self, **kwargs: Any) -> Any:
+        return call_result.SecurityEventNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status(self, **kwargs: Any) -> Any:
+        return call_result.LogStatusNotification()
+
+    @on(Action.publish_firmware_status_notification)
+    def on_publish_status(self, **kwargs: Any) -> Any:
+        return call_result.PublishFirmwareStatusNotification()
+
+    @on(Action.notify_monitoring_report)
+    def on_notify_monitoring_report(self, **kwargs: Any) -> Any:
+        return call_result.NotifyMonitoringReport()
+
+    @on(Action.notify_event)
+    def on_notify_event(self, **kwargs: Any) -> Any:
+        return call_result.NotifyEvent()
+
+    @on(Action.report_charging_profiles)
+    def on_report_charging_profiles(self, **kwargs: Any) -> Any:
+        return call_result.ReportChargingProfiles()
+
+    @on(Action.notify_display_messages)
+    def on_notify_display_messages(self, **kwargs: Any) -> Any:
+        return call_result.NotifyDisplayMessages()
+
+    @on(Action.notify_customer_information)
+    def on_notify_customer_information(self, **kwargs: Any) -> Any:
+        return call_result.NotifyCustomerInformation()
+
 
 class CsmsServer:
     """A websockets server speaking ocpp2.0.1; what the stations sent, and the CSMS of each connection."""
@@ -276,6 +312,9 @@ def test_station_reports_its_device_model_in_parts() -> None:
                 "SampledDataCtrlr",
                 "AlignedDataCtrlr",
                 "ReservationCtrlr",
+                "MonitoringCtrlr",
+                "SmartChargingCtrlr",
+                "DisplayMessageCtrlr",
             }
             response = await csms.call(call.GetReport(request_id=9, component_criteria=["Problem"]))
             assert response.status == "EmptyResultSet"
