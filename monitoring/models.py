@@ -24,6 +24,9 @@ class VariableMonitor(models.Model):
         DELTA = "Delta"
         PERIODIC = "Periodic"
         PERIODIC_CLOCK_ALIGNED = "PeriodicClockAligned"
+        # OCPP 2.1
+        TARGET_DELTA = "TargetDelta"
+        TARGET_DELTA_RELATIVE = "TargetDeltaRelative"
 
     class Source(models.TextChoices):
         #: Set by a SetVariableMonitoring of ours that the station accepted.

@@ -47,6 +47,8 @@ class EventView:
     tech_code: str
     tech_info: str
     mrec: ErrorCode | None
+    #: The monitor that triggered it (variableMonitoringId), if one did.
+    monitor_id: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +111,7 @@ def station_events(*, charge_point: ChargePoint, limit: int = LATEST_EVENTS) -> 
                 tech_code=tech_code,
                 tech_info=str(detail.get("techInfo", "")),
                 mrec=mrec_lookup(tech_code) if tech_code else None,
+                monitor_id=detail.get("variableMonitoringId"),
             )
         )
     return views

@@ -392,3 +392,15 @@ def test_a_bad_event_timestamp_is_a_call_error_and_nothing_is_stored(station: Ch
     reply = handle("NotifyEvent", payload, "bad", station.charge_point_id)
     assert (reply.kind, reply.error_code) == (Kind.ERROR, "PropertyConstraintViolation")
     assert not StationFault.objects.filter(charge_point=station).exists()
+
+
+def test_TC_N_02_CSMS_an_open_request_id_is_not_asked_twice(station: ChargePoint) -> None:
+    wanted = {"requestId": 21, "componentVariable": [{"component": {"name": "EVSE", "evse": {"id": 1}}}]}
+    command_enqueue(charge_point=station, action="GetMonitoringReport", payload=wanted)
+    assert "requestId" in refused(station, "GetMonitoringReport", {"requestId": 21}).errors
+    command_enqueue(charge_point=station, action="GetMonitoringReport", payload={"requestId": 22})
+
+
+def test_an_event_of_a_monitor_names_it_in_the_history(station: ChargePoint) -> None:
+    notify(station, [event(4, trigger="Delta", variableMonitoringId=7, eventNotificationType="CustomMonitor")], "e1")
+    assert [e.monitor_id for e in station_monitoring(charge_point=station).events] == [7]

@@ -25,6 +25,7 @@ Checks (before queuing; CommandError: the API's 400 names the item):
   monitoring; a Periodic / PeriodicClockAligned interval above 0; no two items with the same monitor id.
 - SetMonitoringLevel: severity 0-9 (N05.FR.02: a station rejects any other).
 - ClearVariableMonitoring: no id twice.
+- GetMonitoringReport: its requestId not used by an open one (its parts are matched to it by that id).
 """
 
 from __future__ import annotations
@@ -287,6 +288,22 @@ def _check_set_monitoring_level(charge_point: ChargePoint, payload: dict[str, An
     _severity("severity", payload["severity"])
 
 
+def _check_get_monitoring_report(charge_point: ChargePoint, payload: dict[str, Any]) -> None:
+    """The report's parts name its requestId: two open requests of one id would mix their reports."""
+    request_id = payload["requestId"]
+    taken = Command.objects.filter(
+        charge_point=charge_point,
+        action="GetMonitoringReport",
+        status__in=[Command.Status.QUEUED, Command.Status.SENT],
+        request__requestId=request_id,
+    ).exists()
+    if taken:
+        raise CommandError(
+            f"requestId {request_id} is already used by an open GetMonitoringReport to {charge_point}",
+            {"requestId": ["already used by a queued or sent GetMonitoringReport to this station"]},
+        )
+
+
 def _check_clear_variable_monitoring(charge_point: ChargePoint, payload: dict[str, Any]) -> None:
     seen: set[int] = set()
     for index, monitor_id in enumerate(payload["id"]):
@@ -309,5 +326,6 @@ BLOCK = Block(
         "SetVariableMonitoring": _check_set_variable_monitoring,
         "SetMonitoringLevel": _check_set_monitoring_level,
         "ClearVariableMonitoring": _check_clear_variable_monitoring,
+        "GetMonitoringReport": _check_get_monitoring_report,
     },
 )
