@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -49,6 +49,8 @@ class DisplayMessageViewSet(TextLookupMixin, viewsets.GenericViewSet):
         return get_object_or_404(ChargePoint, charge_point_id=self.kwargs["charge_point_id"])
 
     def get_queryset(self) -> QuerySet[DisplayMessage]:
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI document: no charger in the path
+            return DisplayMessage.objects.none()
         return DisplayMessage.objects.filter(charge_point=self._charge_point())
 
     @extend_schema(
@@ -102,7 +104,12 @@ class DisplayMessageViewSet(TextLookupMixin, viewsets.GenericViewSet):
         "become `removed` (Unknown: it holds none). Answers the queued command's id and requestId. Needs the "
         "operator role.",
         request=None,
-        responses={202: dict},
+        responses={
+            202: inline_serializer(
+                "DisplayMessagesRefresh",
+                {"command": serializers.IntegerField(), "request_id": serializers.IntegerField()},
+            )
+        },
         parameters=[CHARGE_POINT_ID_PARAM],
     )
     def refresh(self, request: Request, *args: Any, **kwargs: Any) -> Response:

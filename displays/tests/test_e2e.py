@@ -21,7 +21,11 @@ from gateway.tests.test_v201_e2e import OCPP201, STATION, T0, await_for, credent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-OWN = {"id": 100, "priority": "NormalCycle", "message": {"format": "ASCII", "content": "Out of order soon"}}
+OWN: dict[str, Any] = {
+    "id": 100,
+    "priority": "NormalCycle",
+    "message": {"format": "ASCII", "content": "Out of order soon"},
+}
 
 
 class Display(ChargePoint):

@@ -15,7 +15,6 @@ from websockets.asyncio.client import connect
 
 from apikeys.testing import ApiClientFactory
 from chargers.models import ChargePoint as ChargePointRow
-from chargers.models import Command
 from conftest import Stack
 from gateway.tests.conftest import new_cid, stack_topics
 from gateway.tests.test_v201_e2e import OCPP201, STATION, T0, await_for, credentials
@@ -143,5 +142,6 @@ def test_TC_N_27_TC_N_30_customer_information_report_and_clear_through_our_gatew
 
     asyncio.run(scenario())
     cleared_row = CustomerInformationRequest.objects.get(charge_point__charge_point_id=cid, request_id=2)
-    update = Command.objects.get(pk=cleared_row.local_list_command_id)
+    update = cleared_row.local_list_command
+    assert update is not None
     assert (update.action, update.status, update.request["versionNumber"]) == ("SendLocalList", "accepted", 2)
