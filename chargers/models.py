@@ -418,6 +418,9 @@ class ChargingProfile(models.Model):
     request_id = models.IntegerField(
         null=True, blank=True, help_text="2.0.1: the report (GetChargingProfiles) it came in"
     )
+    remote_start_id = models.IntegerField(
+        null=True, blank=True, help_text="2.0.1: the RequestStartTransaction it came in (its session has this id)"
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     cleared_at = models.DateTimeField(null=True, blank=True)

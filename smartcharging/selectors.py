@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from chargers.models import ChargePoint, ChargingProfile
+from transactions.models import Transaction
 
 from .charts import StepChart, step_chart
 from .models import ChargingLimit, CompositeSchedule, EVChargingNeeds, EVChargingSchedule, ProfileReport
@@ -16,13 +18,29 @@ from .models import ChargingLimit, CompositeSchedule, EVChargingNeeds, EVChargin
 
 def profiles_active(*, charge_point: ChargePoint) -> QuerySet[ChargingProfile]:
     """The profiles the station holds as far as we know. A TxProfile ends with its session (K01: valid for
-    that transaction only), so one of a stopped session is not shown, whatever the station still says."""
+    that transaction only), so one of a stopped session is not shown, whatever the station still says; a
+    remote start's TxProfile finds its session by the remoteStartId (``session_pk``: ours, or None)."""
+    by_remote_start = Transaction.objects.filter(
+        charge_point=OuterRef("charge_point"), remote_start_id=OuterRef("remote_start_id")
+    ).order_by("-pk")
     return (
         ChargingProfile.objects.filter(charge_point=charge_point, active=True)
+        .annotate(
+            remote_session=Subquery(by_remote_start.values("pk")[:1]),
+            remote_stopped=Exists(by_remote_start.filter(stopped_at__isnull=False)),
+        )
         .exclude(Q(purpose="TxProfile") & Q(transaction__stopped_at__isnull=False))
+        .exclude(Q(purpose="TxProfile") & Q(transaction__isnull=True) & Q(remote_stopped=True))
+        .annotate(session_pk=Coalesce("transaction_id", "remote_session"))
         .select_related("transaction")
         .order_by("connector_id", "purpose", "-stack_level", "profile_id")
     )
+
+
+def profile_session_pk(profile: ChargingProfile) -> int | None:
+    """Our id of a profile's session (of a row from ``profiles_active``, which finds a remote start's)."""
+    found = profile.__dict__.get("session_pk")
+    return int(found) if found is not None else profile.transaction_id
 
 
 @dataclasses.dataclass(frozen=True)

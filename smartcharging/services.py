@@ -22,6 +22,7 @@ from chargers.models import ChargePoint, ChargingProfile, Command
 from transactions.models import Transaction
 
 from .models import ChargingLimit, CompositeSchedule, EVChargingNeeds, EVChargingSchedule, ProfileReport
+from .selectors import profiles_active
 
 #: The chargingLimitSource of a profile the CSMS set (ChargingLimitSourceEnumType: CSO, the operator).
 CSMS_SOURCE = "CSO"
@@ -82,6 +83,36 @@ def profile_set_record(
             source=ChargingProfile.Source.CSMS,
             charging_limit_source=CSMS_SOURCE,
             transaction=_session(charge_point, profile),
+        )
+    _changed(charge_point, profile_id=profile["id"])
+    return row
+
+
+def remote_start_profile_record(
+    *, charge_point: ChargePoint, evse_id: int | None, profile: dict[str, Any], remote_start_id: int, now: datetime
+) -> ChargingProfile:
+    """The station accepted a RequestStartTransaction carrying a TxProfile (K05): the profile is its session's,
+    the one with this ``remoteStartId`` (known now if its TransactionEvent came first, else later, by that id:
+    ``selectors.profiles_active``). Without an EVSE the station picked one: the session's, when it is known."""
+    session = Transaction.objects.filter(charge_point=charge_point, remote_start_id=remote_start_id).first()
+    if evse_id is None:
+        evse_id = session.evse_id if session is not None and session.evse_id is not None else 0
+    with transaction.atomic():
+        ChargePoint.objects.select_for_update(no_key=True).filter(pk=charge_point.pk).first()
+        ChargingProfile.objects.filter(charge_point=charge_point, active=True, profile_id=profile["id"]).update(
+            active=False, cleared_at=now
+        )
+        row = ChargingProfile.objects.create(
+            charge_point=charge_point,
+            connector_id=evse_id,
+            profile_id=profile["id"],
+            stack_level=profile["stackLevel"],
+            purpose=profile["chargingProfilePurpose"],
+            profile=profile,
+            source=ChargingProfile.Source.CSMS,
+            charging_limit_source=CSMS_SOURCE,
+            transaction=session,
+            remote_start_id=remote_start_id,
         )
     _changed(charge_point, profile_id=profile["id"])
     return row
@@ -324,7 +355,7 @@ def ev_charging_schedule_record(
 
 def profiles_installed(*, charge_point: ChargePoint, excluding: dict[str, Any], evse_id: int) -> int:
     """How many profiles the station holds that ``excluding`` (a profile about to be set) would not replace."""
-    active = ChargingProfile.objects.filter(charge_point=charge_point, active=True)
+    active = profiles_active(charge_point=charge_point)
     kept = active.exclude(profile_id=excluding["id"]).exclude(
         connector_id=evse_id, stack_level=excluding["stackLevel"], purpose=excluding["chargingProfilePurpose"]
     )

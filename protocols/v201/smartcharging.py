@@ -9,7 +9,8 @@ station's device model says of its limits (``SmartChargingCtrlr.ProfileStackLeve
 ``RateUnit``; ``Entries`` [ChargingProfiles] against the profiles it holds): a refusal is a CommandError (API
 400) naming the field. A GetCompositeSchedule needs a duration above 0.
 
-Effects (the answers): SetChargingProfile ``Accepted`` stores the profile (``services.profile_set_record``);
+Effects (the answers): SetChargingProfile ``Accepted`` stores the profile (``services.profile_set_record``), and
+so does a RequestStartTransaction ``Accepted`` with a TxProfile (the session's, by its remoteStartId);
 ClearChargingProfile ``Accepted`` or ``Unknown`` ends the profiles it names (by id, else by its criteria);
 GetChargingProfiles ``NoProfiles`` ends ours that match it (``Accepted``: the parts follow);
 GetCompositeSchedule ``Accepted`` stores the schedule it answered.
@@ -209,6 +210,18 @@ def _set_profile(command: Command, response: dict[str, Any], now: datetime) -> N
         )
 
 
+def _remote_start(command: Command, response: dict[str, Any], now: datetime) -> None:
+    profile = command.request.get("chargingProfile")
+    if command.status == Command.Status.ACCEPTED and profile is not None:
+        services.remote_start_profile_record(
+            charge_point=command.charge_point,
+            evse_id=command.request.get("evseId"),
+            profile=profile,
+            remote_start_id=command.request["remoteStartId"],
+            now=now,
+        )
+
+
 def _clear_profile(command: Command, response: dict[str, Any], now: datetime) -> None:
     # Accepted: cleared; Unknown: the station holds none such. Either way, none of ours remains.
     if response.get("status") not in ("Accepted", "Unknown"):
@@ -339,6 +352,7 @@ BLOCK = Block(
     handlers=HANDLERS,
     effects={
         "SetChargingProfile": _set_profile,
+        "RequestStartTransaction": _remote_start,
         "ClearChargingProfile": _clear_profile,
         "GetChargingProfiles": _get_profiles,
         "GetCompositeSchedule": _composite_schedule,

@@ -19,7 +19,9 @@ LIMIT_SOURCES = ["EMS", "Other", "SO", "CSO"]
 
 class ChargingProfileSerializer(serializers.ModelSerializer[ChargingProfile]):
     evse_id = serializers.IntegerField(source="connector_id", help_text="0: the whole station")
-    transaction_id = serializers.IntegerField(allow_null=True, help_text="Our id of a TxProfile's session")
+    transaction_id = serializers.IntegerField(
+        source="session_pk", allow_null=True, read_only=True, help_text="Our id of a TxProfile's session"
+    )
 
     class Meta:
         model = ChargingProfile
@@ -32,6 +34,7 @@ class ChargingProfileSerializer(serializers.ModelSerializer[ChargingProfile]):
             "charging_limit_source",
             "transaction_id",
             "request_id",
+            "remote_start_id",
             "profile",
             "created_at",
         ]

@@ -10,7 +10,7 @@ import pytest
 
 from chargers.models import ChargePoint, ChargingProfile
 from smartcharging.models import CompositeSchedule, ProfileReport
-from smartcharging.selectors import profiles_active
+from smartcharging.selectors import profile_session_pk, profiles_active
 from transactions.models import Transaction
 
 from .helpers import AT, LATER, answer, call, handle, profile, sent, station
@@ -117,16 +117,42 @@ def test_TC_K_19_CSMS_a_recurring_profile_is_stored(cs: ChargePoint) -> None:
 # --- K05 a TxProfile inside RequestStartTransaction ------------------------------------------------------
 
 
-def test_TC_K_37_CSMS_remote_start_with_a_tx_profile_is_queued_and_answered(cs: ChargePoint) -> None:
-    tx_profile = profile(9, "TxProfile", kind="Relative")
-    payload = {
+def remote_start(cs: ChargePoint, body: dict[str, Any], remote_start_id: int, evse_id: int | None = 1) -> None:
+    payload: dict[str, Any] = {
         "idToken": {"idToken": "T", "type": "Central"},
-        "remoteStartId": 4,
-        "evseId": 1,
-        "chargingProfile": tx_profile,
+        "remoteStartId": remote_start_id,
+        "chargingProfile": body,
     }
+    if evse_id is not None:
+        payload["evseId"] = evse_id
     command = answer(sent(cs, "RequestStartTransaction", payload), {"status": "Accepted"})
-    assert command.status == "accepted" and command.request["chargingProfile"] == tx_profile
+    assert command.status == "accepted"
+
+
+def test_TC_K_37_CSMS_a_remote_starts_tx_profile_is_stored_for_the_session_it_starts(cs: ChargePoint) -> None:
+    remote_start(cs, profile(9, "TxProfile", kind="Relative"), remote_start_id=4)
+    row = profiles_active(charge_point=cs).get()
+    assert (row.profile_id, row.evse_id, row.remote_start_id, profile_session_pk(row)) == (9, 1, 4, None)
+    # Its TransactionEvent comes after the answer: the session is found by its remoteStartId.
+    tx = session(cs)
+    Transaction.objects.filter(pk=tx.pk).update(remote_start_id=4)
+    assert profile_session_pk(profiles_active(charge_point=cs).get()) == tx.pk
+    Transaction.objects.filter(pk=tx.pk).update(stopped_at=NOW)
+    assert active(cs) == []
+
+
+def test_a_remote_start_without_evse_takes_the_known_sessions_evse(cs: ChargePoint) -> None:
+    tx = session(cs, evse_id=2)
+    Transaction.objects.filter(pk=tx.pk).update(remote_start_id=5)
+    remote_start(cs, profile(9, "TxProfile", kind="Relative"), remote_start_id=5, evse_id=None)
+    row = ChargingProfile.objects.get()
+    assert (row.evse_id, row.transaction_id) == (2, tx.pk)
+
+
+def test_a_remote_start_without_a_profile_stores_none(cs: ChargePoint) -> None:
+    payload = {"idToken": {"idToken": "T", "type": "Central"}, "remoteStartId": 6}
+    answer(sent(cs, "RequestStartTransaction", payload), {"status": "Accepted"})
+    assert not ChargingProfile.objects.exists()
 
 
 # --- K10 ClearChargingProfile -----------------------------------------------------------------------
