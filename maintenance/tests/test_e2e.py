@@ -21,6 +21,7 @@ from ocpp.v201 import call_result as result201
 from websockets.asyncio.client import connect
 
 from apikeys.testing import ApiClientFactory
+from chargers.models import Command
 from conftest import Stack
 from gateway import services as gateway
 from gateway.tests.conftest import OCPP16, new_cid, stack_topics
@@ -41,6 +42,11 @@ def headers(cid: str) -> dict[str, str]:
 
 def steps(row: FirmwareUpdate | LogUpload) -> list[str]:
     return list(row.changes.values_list("status", flat=True))
+
+
+def answered(command_id: int) -> Callable[[], bool]:
+    """The command's answer is applied (it may be handled after the notifications that followed it)."""
+    return lambda: Command.objects.filter(pk=command_id, status__in=["accepted", "rejected"]).exists()
 
 
 def notified(row: FirmwareUpdate | LogUpload) -> list[str]:
@@ -106,6 +112,8 @@ def test_TC_L_01_TC_L_10_TC_N_35_CSMS_firmware_and_logs_of_a_2_0_1_station(
                 await await_for(update(first["request_id"], "Downloading"), timeout=30)
                 second = await asyncio.to_thread(post, "firmware-updates", signed)
                 await await_for(update(second["request_id"], "Installed"), timeout=30)
+                await await_for(answered(first["command_id"]))
+                await await_for(answered(second["command_id"]))
                 upload = await asyncio.to_thread(
                     post, "log-uploads", {"log_type": "SecurityLog", "remote_location": LOG_URL}
                 )
@@ -157,7 +165,7 @@ class Charger16(ChargePoint16):
             await self.call(call16.DiagnosticsStatusNotification(status=status))
 
 
-def test_TC_044_TC_045_TC_080_CSMS_firmware_and_diagnostics_of_a_1_6_charger(
+def test_TC_044_1_TC_045_1_TC_080_CSMS_firmware_and_diagnostics_of_a_1_6_charger(
     stack: Stack, start_gateway: Any, api_client: ApiClientFactory
 ) -> None:
     gw = start_gateway(**stack_topics())
@@ -198,6 +206,8 @@ def test_TC_044_TC_045_TC_080_CSMS_firmware_and_diagnostics_of_a_1_6_charger(
                 )
                 assert signed["action"] == "SignedUpdateFirmware"
                 await await_for(installed(signed["request_id"]), timeout=30)
+                for command_id in (core["command_id"], signed["command_id"], diagnostics["command_id"]):
+                    await await_for(answered(command_id))
             finally:
                 receiver.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -33,7 +33,9 @@ def status(cp: ChargePoint, action: str, payload: dict[str, object], n: int) -> 
     assert (reply.kind, reply.payload) == (Kind.RESULT, {})
 
 
-def test_TC_044_CSMS_update_firmware_the_latest_open_update_gets_the_statuses(cp: ChargePoint) -> None:
+def test_TC_044_1_CSMS_and_TC_044_2_CSMS_update_firmware_the_latest_open_update_gets_the_statuses(
+    cp: ChargePoint,
+) -> None:
     old = services.firmware_update_request(charge_point=cp, location=FIRMWARE_URL, retrieve_at=timezone.now())
     answered(cp, {})
     status(cp, "FirmwareStatusNotification", {"status": "DownloadFailed"}, 0)
@@ -169,7 +171,7 @@ def test_bad_update_firmware_requests_are_refused(cp: ChargePoint) -> None:
 # --- logs -----------------------------------------------------------------------------------------------
 
 
-def test_TC_045_CSMS_get_diagnostics_and_its_status_notifications(cp: ChargePoint) -> None:
+def test_TC_045_1_CSMS_get_diagnostics_and_its_status_notifications(cp: ChargePoint) -> None:
     upload = services.log_upload_request(
         charge_point=cp,
         log_type="DiagnosticsLog",
@@ -253,3 +255,21 @@ def test_a_status_handled_before_the_answer_of_a_sent_update_is_not_lost(cp: Cha
     answer(command, {})
     update.refresh_from_db()
     assert update.status == "Downloading" and steps(update) == ["Requested", "Downloading", "Accepted"]
+
+
+def test_TC_044_3_CSMS_installation_failed_ends_the_update(cp: ChargePoint) -> None:
+    update = services.firmware_update_request(charge_point=cp, location=FIRMWARE_URL, retrieve_at=timezone.now())
+    answered(cp, {})
+    for n, step in enumerate(["Downloading", "Downloaded", "Installing", "InstallationFailed"]):
+        status(cp, "FirmwareStatusNotification", {"status": step}, n)
+    update.refresh_from_db()
+    assert (update.status, update.finished_at is not None) == ("InstallationFailed", True)
+
+
+def test_TC_045_2_CSMS_get_diagnostics_upload_failed(cp: ChargePoint) -> None:
+    upload = services.log_upload_request(charge_point=cp, log_type="DiagnosticsLog", remote_location=LOG_URL)
+    answered(cp, {"fileName": "d.zip"})
+    status(cp, "DiagnosticsStatusNotification", {"status": "Uploading"}, 1)
+    status(cp, "DiagnosticsStatusNotification", {"status": "UploadFailed"}, 2)
+    upload.refresh_from_db()
+    assert (upload.status, upload.finished_at is not None) == ("UploadFailed", True)

@@ -16,6 +16,7 @@ GetLog and their status notifications as lifecycles (``maintenance.services``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -233,7 +234,7 @@ def _answered_get_log(command: Command, response: dict[str, Any], now: datetime)
 # --- handlers -------------------------------------------------------------------------------------------
 
 
-def _lifecycle(action: str, report: Any) -> Handler:
+def _lifecycle(action: str, report: Callable[..., object]) -> Handler:
     """The core's handler of ``action`` (it keeps the ChargerEvent), then the lifecycle's step."""
     core = CORE[action]
 

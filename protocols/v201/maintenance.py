@@ -17,6 +17,7 @@ and their status notifications as lifecycles (``maintenance.services``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -206,7 +207,7 @@ def _answered_unpublish_firmware(command: Command, response: dict[str, Any], now
 # --- handlers -------------------------------------------------------------------------------------------
 
 
-def _lifecycle(action: str, report: Any) -> Handler:
+def _lifecycle(action: str, report: Callable[..., object]) -> Handler:
     """The core's handler of ``action`` (it keeps the ChargerEvent), then the lifecycle's step."""
     core = CORE[action]
 
