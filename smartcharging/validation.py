@@ -61,6 +61,15 @@ class StationLimits:
 
 
 @dataclasses.dataclass(frozen=True)
+class Rules:
+    """Where OCPP versions differ. 1.6: an Absolute schedule without startSchedule starts with charging, and a
+    TxProfile without transactionId is for the connector's running session (``active_transaction("")``)."""
+
+    absolute_needs_start: bool = True
+    tx_profile_names_transaction: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
 class Problem:
     field: str
     reason: str
@@ -73,17 +82,23 @@ def profile_problem(
     limits: StationLimits,
     active_transaction: Callable[[str], bool],
     in_remote_start: bool = False,
+    rules: Rules | None = None,
 ) -> Problem | None:
     """The first thing that makes ``profile`` (for ``evse_id``) one the station must refuse, or None.
 
     ``in_remote_start``: the profile rides in a RequestStartTransaction, whose session does not exist yet
-    (``evse_id`` None: the station picks the EVSE).
+    (``evse_id`` None: the station picks the EVSE). ``rules``: where the version differs (2.0.1's by default).
     """
+    rules = rules or Rules()
     for check in (_purpose, _kind, _validity, _stack_level):
         problem = check(profile, evse_id, limits)
         if problem:
             return problem
-    problem = _transaction(profile, evse_id, active_transaction, in_remote_start)
+    if profile.kind == "Absolute" and rules.absolute_needs_start:
+        for index, schedule in enumerate(profile.schedules):
+            if schedule.start_schedule is None:
+                return Problem(f"chargingSchedule.{index}.startSchedule", "an Absolute schedule needs a startSchedule")
+    problem = _transaction(profile, evse_id, active_transaction, in_remote_start, rules)
     if problem:
         return problem
     ids = [schedule.id for schedule in profile.schedules]
@@ -138,8 +153,6 @@ def _kind(profile: Profile, evse_id: int | None, limits: StationLimits) -> Probl
                 f"chargingSchedule.{index}.startSchedule",
                 "a Relative schedule starts when charging starts: no startSchedule",
             )
-        if profile.kind == "Absolute" and schedule.start_schedule is None:
-            return Problem(f"chargingSchedule.{index}.startSchedule", "an Absolute schedule needs a startSchedule")
     return None
 
 
@@ -160,7 +173,11 @@ def _stack_level(profile: Profile, evse_id: int | None, limits: StationLimits) -
 
 
 def _transaction(
-    profile: Profile, evse_id: int | None, active_transaction: Callable[[str], bool], in_remote_start: bool
+    profile: Profile,
+    evse_id: int | None,
+    active_transaction: Callable[[str], bool],
+    in_remote_start: bool,
+    rules: Rules,
 ) -> Problem | None:
     if in_remote_start:
         if profile.purpose != "TxProfile":
@@ -173,7 +190,11 @@ def _transaction(
             return Problem("transactionId", "only a TxProfile names a transaction")
         return None
     if not profile.transaction_id:
-        return Problem("transactionId", "a TxProfile needs the transactionId of an active session")
+        if rules.tx_profile_names_transaction:
+            return Problem("transactionId", "a TxProfile needs the transactionId of an active session")
+        if not active_transaction(""):
+            return Problem("transactionId", "a TxProfile is for an active session: none runs there")
+        return None
     if not active_transaction(profile.transaction_id):
         return Problem("transactionId", f"transaction {profile.transaction_id!r} is not an active session on this EVSE")
     return None

@@ -13,7 +13,7 @@ from chargers.ports import Shortcuts
 
 from .. import Protocol
 from ..blocks import Block, blocks_check, blocks_handlers, blocks_queued, blocks_results_apply
-from . import commands, enums, maintenance, results, security
+from . import commands, enums, maintenance, results, security, smartcharging
 from .actions import CHARGER_ACTIONS, COMMANDS, CSMS_ACTIONS
 from .handlers import BULK_HANDLERS
 from .handlers import HANDLERS as CORE_HANDLERS
@@ -23,7 +23,7 @@ VERSION = "1.6"
 
 #: The functional blocks beyond the core (``protocols.blocks``): their handlers replace the core's, their
 #: effects and checks run after the core's.
-BLOCKS: tuple[Block, ...] = (security.BLOCK, maintenance.BLOCK)
+BLOCKS: tuple[Block, ...] = (security.BLOCK, maintenance.BLOCK, smartcharging.BLOCK)
 
 HANDLERS = blocks_handlers(CORE_HANDLERS, BLOCKS)
 

@@ -78,3 +78,15 @@ def test_the_charger_page_renders_the_card(admin_client: Client) -> None:
     response = admin_client.get("/chargers/CS-1/")
     assert response.status_code == 200
     assert 'id="charger-smart-charging"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "model", ["profilereport", "compositeschedule", "charginglimit", "evchargingneeds", "evchargingschedule"]
+)
+def test_the_admin_lists_what_stations_reported(admin_client: Client, model: str) -> None:
+    cs = station()
+    handle("NotifyChargingLimit", {"chargingLimit": {"chargingLimitSource": "EMS"}, "evseId": 1}, "n1")
+    handle("NotifyEVChargingNeeds", {"evseId": 1, "chargingNeeds": {"requestedEnergyTransfer": "DC"}}, "n2")
+    assert cs.charging_limits.exists()
+    assert admin_client.get(f"/admin/smartcharging/{model}/").status_code == 200
+    assert admin_client.get(f"/admin/smartcharging/{model}/add/").status_code == 403
