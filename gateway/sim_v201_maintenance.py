@@ -163,13 +163,11 @@ class MaintenanceBlock(StationBase):
             locations = [f"http://{self.state.cid}.local/firmware/{name}"]
             self.state.published[checksum] = locations
             job.status = "Published"
-            await self.call(
-                call.PublishFirmwareStatusNotification(
-                    status="Published", location=locations, request_id=job.request_id
-                )
-            )
         finally:
-            self.state.publishing = None
+            self.state.publishing = None  # done: it can be unpublished from now on
+        await self.call(
+            call.PublishFirmwareStatusNotification(status="Published", location=locations, request_id=job.request_id)
+        )
 
     @on(Action.unpublish_firmware)
     def on_unpublish_firmware(self, checksum: str, **kwargs: Any) -> Any:

@@ -33,7 +33,7 @@ INSTALLABLE = ("V2GRootCertificate", "MORootCertificate", "CSMSRootCertificate",
 
 def reason(code: str, info: str = "") -> dict[str, str]:
     """A StatusInfo (2.0.1's reason for an answer)."""
-    return {"reasonCode": code, "additionalInfo": info[:512]} if info else {"reasonCode": code}
+    return {"reasonCode": code[:20], "additionalInfo": info[:512]} if info else {"reasonCode": code[:20]}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,10 +139,10 @@ class SecurityBlock(StationBase):
         if connection_data["ocpp_version"] != "OCPP20" or connection_data["ocpp_transport"] != "JSON":
             return call_result.SetNetworkProfile(status="Rejected", status_info=reason("UnsupportedVersion"))
         if not 0 <= security <= 3 or security < current:  # A05.FR.?: never a lower profile
-            return call_result.SetNetworkProfile(status="Rejected", status_info=reason("InvalidSecurityProfile"))
+            return call_result.SetNetworkProfile(status="Rejected", status_info=reason("InvalidProfile"))
         store = self.state.certificates
         if security >= 2 and not store.roots(*CSMS_ROOTS) and not self.options.tls_ca:
-            return call_result.SetNetworkProfile(status="Rejected", status_info=reason("NoCSMSRootCertificate"))
+            return call_result.SetNetworkProfile(status="Rejected", status_info=reason("NoCSMSRoot"))
         if security == 3 and not store.own_chain:
             return call_result.SetNetworkProfile(status="Rejected", status_info=reason("NoCertificate"))
         self.state.network_profiles[configuration_slot] = dict(connection_data)

@@ -12,13 +12,18 @@ import base64
 import contextlib
 import json
 import os
+import ssl
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from django.core.management import CommandError, call_command
+from ocpp.charge_point import snake_to_camel_case
 from ocpp.exceptions import OccurrenceConstraintViolationError, SecurityError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
@@ -26,8 +31,13 @@ from ocpp.v201.enums import Action
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from certificates.services import certificate_hash_data
+from gateway.sim_certificates import hash_data
 from gateway.simulator import ID_TAGS, FleetStats, Options, now_iso
 from gateway.simulator_v201 import SUBPROTOCOL, StationState, run_station
+from gateway.tests.certificates import Authority
+from gateway.tests.test_simulator import sign_csr
+from monitoring import mrec
 
 PASSWORD = "a-station-password-0123"
 
@@ -659,3 +669,479 @@ def test_simulate_fleet_runs_the_2_0_1_stations_it_is_asked_for() -> None:
 def test_simulate_fleet_refuses_an_empty_or_clashing_fleet(arguments: list[str]) -> None:
     with pytest.raises(CommandError):
         call_command("simulate_fleet", *arguments, "--no-provision")
+
+
+# --- blocks A and M: certificates, the CSR flow, network profiles ------------------------------------------
+
+FAST = {"status_step": 0.05}
+
+
+def test_TC_M_station_keeps_a_certificate_inventory_and_signs_a_csr_when_triggered(tmp_path: Path) -> None:
+    """M03-M05 (Get/Install/DeleteCertificate, hash data as the CSMS computes them) and A02/A03 (TriggerMessage
+    SignChargingStationCertificate: a CSR for our id; CertificateSigned Accepted for it, Rejected for
+    another id with a SecurityEventNotification)."""
+    authority = Authority(tmp_path, "csms-root")
+    root_pem = authority.issued.cert_file.read_text()
+
+    async def scenario() -> None:
+        async with station(FAST) as (server, cid, state, stats):
+            csms = await booted(server)
+            response = await csms.call(call.GetInstalledCertificateIds())
+            assert response.status == "NotFound"
+            for kind in ("CSMSRootCertificate", "ManufacturerRootCertificate"):
+                response = await csms.call(call.InstallCertificate(certificate_type=kind, certificate=root_pem))
+                assert response.status == "Accepted"
+            response = await csms.call(call.InstallCertificate(certificate_type="CSMSRootCertificate", certificate="x"))
+            assert response.status == "Rejected"
+            expected = certificate_hash_data(certificate_pem=root_pem).to_ocpp()
+            response = await csms.call(call.GetInstalledCertificateIds(certificate_type=["CSMSRootCertificate"]))
+            assert response.status == "Accepted"
+            assert [snake_to_camel_case(c) for c in response.certificate_hash_data_chain] == [
+                {"certificateType": "CSMSRootCertificate", "certificateHashData": expected}
+            ]
+            sha512 = certificate_hash_data(certificate_pem=root_pem, hash_algorithm="SHA512").to_ocpp()
+            response = await csms.call(call.DeleteCertificate(certificate_hash_data=sha512))
+            assert response.status == "Accepted"
+            response = await csms.call(call.GetInstalledCertificateIds())
+            assert len(response.certificate_hash_data_chain) == 1  # the other copy is left
+
+            response = await csms.call(call.TriggerMessage(requested_message="SignChargingStationCertificate"))
+            assert response.status == "Accepted"
+            request = await server.take("SignCertificate")
+            assert request["certificateType"] == "ChargingStationCertificate"
+            csr = x509.load_pem_x509_csr(request["csr"].encode())
+            assert csr.is_signature_valid
+            assert csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == cid
+            wrong = sign_csr(authority, request["csr"], common_name="another-station")
+            response = await csms.call(call.CertificateSigned(certificate_chain=wrong))
+            assert response.status == "Rejected"
+            assert (await server.take("SecurityEventNotification"))["type"] == "InvalidChargingStationCertificate"
+            chain = sign_csr(authority, request["csr"])
+            response = await csms.call(
+                call.CertificateSigned(certificate_chain=chain, certificate_type="ChargingStationCertificate")
+            )
+            assert response.status == "Accepted"
+            own = state.certificates.own_chain[0]
+            response = await csms.call(
+                call.DeleteCertificate(certificate_hash_data=hash_data(own, authority.issued.certificate))
+            )
+            assert response.status == "Failed"  # M04.FR.06: not its own certificate
+
+    asyncio.run(scenario())
+
+
+def test_TC_A_01_basic_auth_password_is_used_from_the_next_connection() -> None:
+    async def scenario() -> None:
+        async with station() as (server, cid, state, stats):
+            csms = await booted(server)
+            new = "a-rotated-password-98765"
+            password = {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}}
+            response = await csms.call(
+                call.SetVariables(
+                    set_variable_data=[{**password, "attributeValue": "short"}, {**password, "attributeValue": new}]
+                )
+            )
+            assert [r["attribute_status"] for r in response.set_variable_result] == ["Rejected", "Accepted"]
+            await csms.ws.close()
+            await asyncio.wait_for(server.connections.get(), 20)
+            await server.take("Heartbeat")
+            token = base64.b64encode(f"{cid}:{new}".encode()).decode()
+            assert server.handshakes[-1] == (cid, "ocpp2.0.1", f"Basic {token}")
+
+    asyncio.run(scenario())
+
+
+def test_TC_A_05_security_profile_upgrade_by_network_profile_and_reset(tmp_path: Path) -> None:
+    """B09 SetNetworkProfile (Rejected: the slot in use, a lower profile, TLS without a CSMS root), then
+    NetworkConfigurationPriority and Reset: the station boots on the new profile's URL, over TLS (profile 2,
+    trusting the root installed); SecurityCtrlr.SecurityProfile says 2."""
+    authority = Authority(tmp_path, "csms-root")
+    issued = authority.issue("127.0.0.1", server=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(issued.cert_file, issued.key_file)
+
+    async def scenario() -> None:
+        tls_server = CsmsServer()
+        async with serve(tls_server.handler, "127.0.0.1", 0, ssl=context, subprotocols=[SUBPROTOCOL]) as tls:
+            port = next(iter(tls.sockets)).getsockname()[1]
+            async with station() as (server, cid, state, stats):
+                csms = await booted(server)
+                profile = {
+                    "ocppVersion": "OCPP20",
+                    "ocppTransport": "JSON",
+                    "ocppCsmsUrl": f"wss://127.0.0.1:{port}/ocpp",
+                    "messageTimeout": 30,
+                    "securityProfile": 2,
+                    "ocppInterface": "Wired0",
+                }
+                for slot, data in ((0, profile), (1, {**profile, "securityProfile": 0}), (1, profile)):
+                    response = await csms.call(call.SetNetworkProfile(configuration_slot=slot, connection_data=data))
+                    assert response.status == "Rejected", (slot, data)
+                root = authority.issued.cert_file.read_text()
+                await csms.call(call.InstallCertificate(certificate_type="CSMSRootCertificate", certificate=root))
+                response = await csms.call(call.SetNetworkProfile(configuration_slot=1, connection_data=profile))
+                assert response.status == "Accepted"
+                priority = {
+                    "component": {"name": "OCPPCommCtrlr"},
+                    "variable": {"name": "NetworkConfigurationPriority"},
+                    "attributeValue": "1,0",
+                }
+                response = await csms.call(call.SetVariables(set_variable_data=[priority]))
+                assert response.set_variable_result[0]["attribute_status"] == "RebootRequired"
+                response = await csms.call(call.Reset(type="OnIdle"))
+                assert response.status == "Accepted"
+                upgraded = await asyncio.wait_for(tls_server.connections.get(), 20)
+                assert (await tls_server.take("BootNotification"))["reason"] == "RemoteReset"
+                token = base64.b64encode(f"{cid}:{PASSWORD}".encode()).decode()
+                assert tls_server.handshakes == [(cid, "ocpp2.0.1", f"Basic {token}")]
+                wanted = {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "SecurityProfile"}}
+                response = await upgraded.call(call.GetVariables(get_variable_data=[wanted]))
+                assert response.get_variable_result[0]["attribute_value"] == "2"
+
+    asyncio.run(scenario())
+
+
+# --- blocks L and N: firmware, logs, customer information ----------------------------------------------
+
+
+def test_TC_L_01_firmware_update_lifecycle_reboot_and_a_second_update(tmp_path: Path) -> None:
+    """L01: FirmwareStatusNotification with requestId through SignatureVerified and InstallRebooting, a boot
+    (reason FirmwareUpdate) with the new version, then Installed; a second update while one is scheduled is
+    AcceptedCanceled (L01.FR.24); a bad signing certificate is InvalidCertificate."""
+    signing = Authority(tmp_path, "firmware-signer").issued.cert_file.read_text()
+
+    async def scenario() -> None:
+        async with station(FAST) as (server, cid, state, stats):
+            csms = await booted(server)
+            firmware = {
+                "location": "https://fw.example.invalid/station-2.0.1.bin",
+                "retrieveDateTime": "2099-01-01T00:00:00Z",
+                "signingCertificate": signing,
+                "signature": base64.b64encode(b"signature").decode(),
+            }
+            response = await csms.call(
+                call.UpdateFirmware(request_id=1, firmware={**firmware, "signingCertificate": "nope"})
+            )
+            assert response.status == "InvalidCertificate"
+            response = await csms.call(call.UpdateFirmware(request_id=2, firmware=firmware))
+            assert response.status == "Accepted"
+            assert await server.take("FirmwareStatusNotification") == {"status": "DownloadScheduled", "requestId": 2}
+            firmware["retrieveDateTime"] = now_iso()
+            response = await csms.call(call.UpdateFirmware(request_id=3, firmware=firmware))
+            assert response.status == "AcceptedCanceled"
+            calls = await server.until(lambda a, p: a == "BootNotification", 20)
+            statuses = [p for a, p in calls if a == "FirmwareStatusNotification"]
+            assert [p["status"] for p in statuses] == [
+                "Downloading",
+                "Downloaded",
+                "SignatureVerified",
+                "Installing",
+                "InstallRebooting",
+            ]
+            assert {p["requestId"] for p in statuses} == {3}
+            boot = calls[-1][1]
+            assert (boot["reason"], boot["chargingStation"]["firmwareVersion"]) == ("FirmwareUpdate", "2.0.1")
+            assert await server.take("FirmwareStatusNotification") == {"status": "Installed", "requestId": 3}
+
+    asyncio.run(scenario())
+
+
+def test_TC_L_03_publish_and_unpublish_firmware() -> None:
+    async def scenario() -> None:
+        async with station(FAST) as (server, cid, state, stats):
+            csms = await booted(server)
+            checksum = "0123456789abcdef0123456789abcdef"
+            location = "https://fw.example.invalid/station-2.1.bin"
+            response = await csms.call(call.PublishFirmware(location=location, checksum=checksum, request_id=4))
+            assert response.status == "Accepted"
+            response = await csms.call(call.UnpublishFirmware(checksum=checksum))
+            assert response.status == "DownloadOngoing"
+            seen = [await server.take("PublishFirmwareStatusNotification") for _ in range(4)]
+            assert [s["status"] for s in seen] == ["Downloading", "Downloaded", "ChecksumVerified", "Published"]
+            assert seen[-1]["location"] == [f"http://{cid}.local/firmware/station-2.1.bin"]
+            response = await csms.call(call.UnpublishFirmware(checksum=checksum))
+            assert response.status == "Unpublished"
+            response = await csms.call(call.UnpublishFirmware(checksum=checksum))
+            assert response.status == "NoFirmware"
+
+    asyncio.run(scenario())
+
+
+def test_TC_N_01_get_log_and_TC_N_09_customer_information() -> None:
+    async def scenario() -> None:
+        async with station(FAST) as (server, cid, state, stats):
+            csms = await booted(server)
+            log = {"remoteLocation": "https://logs.example.invalid/"}
+            response = await csms.call(call.GetLog(log=log, log_type="DiagnosticsLog", request_id=11))
+            assert (response.status, response.filename) == ("Accepted", f"{cid}-DiagnosticsLog-11.log")
+            response = await csms.call(call.GetLog(log=log, log_type="SecurityLog", request_id=12))
+            assert response.status == "AcceptedCanceled"
+            calls = await server.until(lambda a, p: p == {"status": "Uploaded", "requestId": 12})
+            seen = [p for a, p in calls if a == "LogStatusNotification"]
+            assert {"status": "AcceptedCanceled", "requestId": 11} in seen
+            assert [s for s in seen if s["requestId"] == 12] == [
+                {"status": "Uploading", "requestId": 12},
+                {"status": "Uploaded", "requestId": 12},
+            ]
+
+            state.customer_history["04A2B3C4"] = ["2026-01-01T00:00:00Z EVSE 1: 12.00 kWh"]
+            token = {"idToken": "04A2B3C4", "type": "ISO14443"}
+            response = await csms.call(call.CustomerInformation(request_id=5, report=True, clear=False))
+            assert response.status == "Invalid"  # whose information?
+            response = await csms.call(call.CustomerInformation(request_id=6, report=True, clear=True, id_token=token))
+            assert response.status == "Accepted"
+            notified = await server.take("NotifyCustomerInformation")
+            assert (notified["requestId"], notified["seqNo"], notified["tbc"]) == (6, 0, False)
+            assert "12.00 kWh" in notified["data"] and "cleared" in notified["data"]
+            assert "04A2B3C4" not in state.customer_history
+
+    asyncio.run(scenario())
+
+
+# --- block N: monitoring and events --------------------------------------------------------------------
+
+
+def test_TC_N_04_variable_monitoring_report_clear_base_and_level() -> None:
+    async def scenario() -> None:
+        async with station() as (server, cid, state, stats):
+            csms = await booted(server)
+            power = {"component": component("EVSE", 1), "variable": {"name": "Power"}}
+            response = await csms.call(
+                call.SetVariableMonitoring(
+                    set_monitoring_data=[
+                        {**power, "value": 5000, "type": "UpperThreshold", "severity": 5},
+                        {**power, "value": 5000, "type": "UpperThreshold", "severity": 5},
+                        {**power, "value": 60, "type": "Periodic", "severity": 5},
+                        {
+                            "component": {"name": "Nope"},
+                            "variable": {"name": "Power"},
+                            "value": 1,
+                            "type": "Delta",
+                            "severity": 1,
+                        },
+                    ]
+                )
+            )
+            results = response.set_monitoring_result
+            assert [r["status"] for r in results] == [
+                "Accepted",
+                "Duplicate",
+                "UnsupportedMonitorType",
+                "UnknownComponent",
+            ]
+            monitor_id = results[0]["id"]
+            response = await csms.call(
+                call.GetMonitoringReport(request_id=3, monitoring_criteria=["ThresholdMonitoring"])
+            )
+            assert response.status == "Accepted"
+            report = await server.take("NotifyMonitoringReport")
+            ids = {m["id"] for item in report["monitor"] for m in item["variableMonitoring"]}
+            assert monitor_id in ids and (report["seqNo"], report["tbc"]) == (0, False)
+            response = await csms.call(call.SetMonitoringLevel(severity=12))
+            assert response.status == "Rejected"
+            response = await csms.call(call.SetMonitoringLevel(severity=4))
+            assert response.status == "Accepted"
+            response = await csms.call(call.ClearVariableMonitoring(id=[monitor_id, 1, 999]))
+            assert [r["status"] for r in response.clear_monitoring_result] == ["Accepted", "Rejected", "NotFound"]
+            response = await csms.call(call.SetMonitoringBase(monitoring_base="HardWiredOnly"))
+            assert response.status == "Accepted"
+            response = await csms.call(
+                call.GetMonitoringReport(request_id=4, monitoring_criteria=["ThresholdMonitoring"])
+            )
+            assert response.status == "EmptyResultSet"  # the preconfigured thresholds are off
+            response = await csms.call(call.SetMonitoringBase(monitoring_base="FactoryDefault"))
+            response = await csms.call(call.GetMonitoringReport(request_id=5))
+            assert response.status == "Accepted"
+
+    asyncio.run(scenario())
+
+
+def test_TC_N_07_a_fault_is_reported_with_its_tech_code_and_cleared() -> None:
+    async def scenario() -> None:
+        options = {"idle": False, "session_gap": (3600.0, 3600.0), "fault_gap": (0.2, 0.2), "fault_length": (0.2, 0.2)}
+        async with station(options, only_evse_1=True) as (server, cid, state, stats):
+            await booted(server)
+            faulted = await server.take("StatusNotification")
+            assert (faulted["evseId"], faulted["connectorStatus"]) == (1, "Faulted")
+            raised = (await server.take("NotifyEvent"))["eventData"][0]
+            assert (raised["component"], raised["variable"]) == (
+                {"name": "EVSE", "evse": {"id": 1}},
+                {"name": "Problem"},
+            )
+            assert raised["actualValue"] == "true" and raised["techCode"] in mrec.MREC
+            assert raised["eventNotificationType"] == "HardWiredMonitor" and not raised["cleared"]
+            cleared = (await server.take("NotifyEvent"))["eventData"][0]
+            assert (cleared["actualValue"], cleared["cleared"], cleared["techCode"]) == (
+                "false",
+                True,
+                raised["techCode"],
+            )
+            after = await server.take("StatusNotification")
+            assert (after["evseId"], after["connectorStatus"]) == (1, "Available")
+
+    asyncio.run(scenario())
+
+
+# --- block K: smart charging ---------------------------------------------------------------------------
+
+
+def profile(profile_id: int, purpose: str, limit: float, stack_level: int = 0, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": profile_id,
+        "stackLevel": stack_level,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Relative",
+        "chargingSchedule": [
+            {"id": profile_id, "chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}]}
+        ],
+        **extra,
+    }
+
+
+def test_TC_K_01_profiles_kept_reported_cleared_and_composed() -> None:
+    async def scenario() -> None:
+        async with station() as (server, cid, state, stats):
+            csms = await booted(server)
+            absolute = {"chargingProfileKind": "Absolute"}
+            refused = [
+                (1, profile(1, "ChargingStationMaxProfile", 9000)),  # only on EVSE 0
+                (0, {**profile(2, "ChargingStationMaxProfile", 9000), **absolute}),  # Absolute needs a start
+                (1, profile(3, "TxProfile", 2000)),  # no transaction on EVSE 1
+                (0, profile(4, "TxDefaultProfile", 2000, stack_level=99)),
+                (5, profile(5, "TxDefaultProfile", 2000)),
+            ]
+            for evse_id, refused_profile in refused:
+                response = await csms.call(call.SetChargingProfile(evse_id=evse_id, charging_profile=refused_profile))
+                assert response.status == "Rejected", refused_profile
+            maximum = {**profile(10, "ChargingStationMaxProfile", 15000), "chargingProfileKind": "Absolute"}
+            maximum["chargingSchedule"][0]["startSchedule"] = "2020-01-01T00:00:00Z"
+            for evse_id, kept in (
+                (0, maximum),
+                (1, profile(11, "TxDefaultProfile", 4000)),
+                (0, profile(12, "TxDefaultProfile", 6000)),
+            ):
+                response = await csms.call(call.SetChargingProfile(evse_id=evse_id, charging_profile=kept))
+                assert response.status == "Accepted"
+            response = await csms.call(
+                call.SetChargingProfile(evse_id=1, charging_profile=profile(13, "TxDefaultProfile", 1000))
+            )
+            assert response.status == "Rejected"  # the same stack level and purpose as profile 11
+
+            schedules = {}
+            for evse_id in (0, 1, 2):
+                response = await csms.call(
+                    call.GetCompositeSchedule(duration=600, evse_id=evse_id, charging_rate_unit="W")
+                )
+                assert response.status == "Accepted"
+                schedules[evse_id] = response.schedule["charging_schedule_period"]
+            assert schedules[0] == [{"start_period": 0, "limit": 15000}]
+            assert schedules[1] == [{"start_period": 0, "limit": 4000}]  # its own TxDefaultProfile
+            assert schedules[2] == [{"start_period": 0, "limit": 6000}]  # the station's
+            response = await csms.call(call.GetCompositeSchedule(duration=60, evse_id=1, charging_rate_unit="A"))
+            assert response.schedule["charging_schedule_period"] == [{"start_period": 0, "limit": round(4000 / 690, 1)}]
+            response = await csms.call(call.GetCompositeSchedule(duration=60, evse_id=9))
+            assert response.status == "Rejected"
+
+            response = await csms.call(
+                call.GetChargingProfiles(request_id=8, charging_profile={"chargingProfilePurpose": "TxDefaultProfile"})
+            )
+            assert response.status == "Accepted"
+            reports = [await server.take("ReportChargingProfiles") for _ in range(2)]
+            assert [(r["evseId"], [p["id"] for p in r["chargingProfile"]], r["tbc"]) for r in reports] == [
+                (0, [12], True),
+                (1, [11], False),
+            ]
+            assert reports[0]["chargingLimitSource"] == "CSO"
+            response = await csms.call(
+                call.GetChargingProfiles(request_id=9, charging_profile={"chargingLimitSource": ["EMS"]})
+            )
+            assert response.status == "NoProfiles"
+            response = await csms.call(call.ClearChargingProfile(charging_profile_id=11))
+            assert response.status == "Accepted"
+            response = await csms.call(
+                call.ClearChargingProfile(charging_profile_criteria={"chargingProfilePurpose": "TxProfile"})
+            )
+            assert response.status == "Unknown"
+            response = await csms.call(call.ClearChargingProfile())
+            assert response.status == "Accepted" and state.profiles == {}
+
+    asyncio.run(scenario())
+
+
+def test_TC_K_05_tx_profile_of_a_remote_start_caps_the_session_and_ends_with_it() -> None:
+    async def scenario() -> None:
+        preset = {("SampledDataCtrlr", "TxUpdatedInterval"): "1"}
+        async with station(preset=preset) as (server, cid, state, stats):
+            csms = await booted(server)
+            token = {"idToken": "REMOTE-1", "type": "Central"}
+            response = await csms.call(
+                call.RequestStartTransaction(
+                    id_token=token, remote_start_id=1, evse_id=1, charging_profile=profile(20, "TxDefaultProfile", 1)
+                )
+            )
+            assert response.status == "Rejected"  # K05: a TxProfile only
+            response = await csms.call(
+                call.RequestStartTransaction(
+                    id_token=token, remote_start_id=2, evse_id=1, charging_profile=profile(21, "TxProfile", 1500)
+                )
+            )
+            assert response.status == "Accepted"
+            started = await server.take("TransactionEvent")
+            transaction_id = started["transactionInfo"]["transactionId"]
+            assert state.profiles[21].transaction_id == transaction_id
+            for _ in range(3):
+                update = await server.take("TransactionEvent")
+            powers = [
+                v["value"] for v in update["meterValue"][0]["sampledValue"] if v["measurand"] == "Power.Active.Import"
+            ]
+            assert powers and float(powers[0]) <= 1500
+            response = await csms.call(call.GetCompositeSchedule(duration=60, evse_id=1, charging_rate_unit="W"))
+            assert response.schedule["charging_schedule_period"][0]["limit"] == 1500
+            await csms.call(call.RequestStopTransaction(transaction_id=transaction_id))
+            await server.until(lambda a, p: a == "TransactionEvent" and p["eventType"] == "Ended")
+            await server.take("StatusNotification")  # the EVSE is Available again: the transaction is over
+            assert 21 not in state.profiles  # a TxProfile ends with its transaction
+
+    asyncio.run(scenario())
+
+
+# --- blocks O and I: display messages, cost --------------------------------------------------------------
+
+
+def message(message_id: int, text: str = "Welcome", message_format: str = "UTF8", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": message_id,
+        "priority": "NormalCycle",
+        "message": {"format": message_format, "content": text},
+        **extra,
+    }
+
+
+def test_TC_O_01_display_messages_set_reported_cleared_and_cost_updated() -> None:
+    async def scenario() -> None:
+        async with station() as (server, cid, state, stats):
+            csms = await booted(server)
+            answers = [
+                (message(1), "Accepted"),
+                (message(2, "<b>hi</b>", "HTML"), "NotSupportedMessageFormat"),
+                (message(3, transactionId="no-such-transaction"), "UnknownTransaction"),
+                (message(4, state="Charging", priority="AlwaysFront"), "Accepted"),
+            ]
+            for request, status in answers:
+                response = await csms.call(call.SetDisplayMessage(message=request))
+                assert response.status == status, request
+            response = await csms.call(call.GetDisplayMessages(request_id=3, priority="AlwaysFront"))
+            assert response.status == "Accepted"
+            notified = await server.take("NotifyDisplayMessages")
+            assert (notified["requestId"], [m["id"] for m in notified["messageInfo"]]) == (3, [4])
+            assert notified["messageInfo"][0]["message"] == {"format": "UTF8", "content": "Welcome"}
+            response = await csms.call(call.GetDisplayMessages(request_id=4, id=[9]))
+            assert response.status == "Unknown"
+            response = await csms.call(call.ClearDisplayMessage(id=1))
+            assert response.status == "Accepted"
+            response = await csms.call(call.ClearDisplayMessage(id=1))
+            assert response.status == "Unknown"
+            response = await csms.call(call.CostUpdated(total_cost=3.25, transaction_id="tx-1"))
+            assert response is not None and state.costs == {"tx-1": 3.25}
+
+    asyncio.run(scenario())
