@@ -1,4 +1,5 @@
-"""The dashboard panels' data: the fleet's open alerts, a charger's open alerts."""
+"""The dashboard panels' data: the fleet's open alerts, a charger's open alerts (one query each: the fleet page
+keeps a bounded number of queries whatever the fleet's size)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from chargers.models import ChargePoint
 from .selectors import PANEL_LIMIT, alerts_open
 
 
+def _context(charge_point: ChargePoint | None) -> Mapping[str, Any]:
+    alerts = list(alerts_open(charge_point=charge_point)[: PANEL_LIMIT + 1])
+    return {"alerts": alerts[:PANEL_LIMIT], "more": len(alerts) > PANEL_LIMIT}
+
+
 def fleet_context() -> Mapping[str, Any]:
-    alerts = alerts_open()
-    return {"alerts": list(alerts[:PANEL_LIMIT]), "total": alerts.count()}
+    return _context(None)
 
 
 def charger_context(charge_point: ChargePoint) -> Mapping[str, Any]:
-    alerts = alerts_open(charge_point=charge_point)
-    return {"alerts": list(alerts[:PANEL_LIMIT]), "total": alerts.count()}
+    return _context(charge_point)
