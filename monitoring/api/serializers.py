@@ -111,3 +111,19 @@ class FaultSerializer(serializers.ModelSerializer[StationFault]):
     def get_meaning(self, fault: StationFault) -> str:
         code = mrec_lookup(fault.tech_code) if fault.tech_code else None
         return code.meaning if code else ""
+
+
+class RebootPendingSerializer(serializers.Serializer[Any]):
+    variable = serializers.CharField(help_text="Component[.instance][@evse].variable[instance]")
+    attribute_type = serializers.CharField()
+    value = serializers.CharField(help_text="The value set")
+    answered_at = serializers.DateTimeField(allow_null=True)
+    command_id = serializers.IntegerField(help_text="The SetVariables command")
+
+
+class MonitoringSerializer(serializers.Serializer[Any]):
+    monitoring_base = serializers.CharField(allow_null=True)
+    monitoring_level = serializers.IntegerField(allow_null=True)
+    open_faults = serializers.IntegerField()
+    monitors = serializers.IntegerField()
+    reboot_pending = RebootPendingSerializer(many=True)

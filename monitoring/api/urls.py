@@ -21,5 +21,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.MonitorViewSet.as_view({"delete": "destroy"}),
         name="api-charger-monitor",
     ),
+    re_path(
+        rf"{_CHARGER}/monitoring/$",
+        views.MonitoringViewSet.as_view({"get": "retrieve"}),
+        name="api-charger-monitoring",
+    ),
     re_path(rf"{_CHARGER}/faults/$", views.FaultViewSet.as_view({"get": "list"}), name="api-charger-faults"),
 ]

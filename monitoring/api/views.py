@@ -11,20 +11,39 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apikeys.viewsets import TextLookupMixin
 from chargers import ports
+from chargers.api.serializers import CommandSerializer
 from chargers.api.views import CHARGE_POINT_ID_PARAM, enqueue
 from chargers.models import ChargePoint
 from monitoring.models import StationFault, VariableMonitor
+from monitoring.selectors import station_monitoring
 
-from .serializers import FaultSerializer, MonitorSerializer, MonitorSetSerializer
+from .serializers import FaultSerializer, MonitoringSerializer, MonitorSerializer, MonitorSetSerializer
 
 _COMMAND = ("chargers.view_chargepoint", "chargers.add_command")
+_QUEUED = OpenApiResponse(
+    CommandSerializer,
+    description="Queued: the command is sent when the charger is online and free; `url` is the command, to "
+    "follow its lifecycle.",
+)
+_REFUSED = OpenApiResponse(
+    description="Invalid input, or a command the station cannot take (its version, its device model): "
+    "messages per field, `non_field_errors` for the whole command.",
+    response={"type": "object", "additionalProperties": {}},
+)
 
 
 def _charge_point(charge_point_id: str) -> ChargePoint:
@@ -46,6 +65,7 @@ def _charge_point(charge_point_id: str) -> ChargePoint:
         "supportsMonitoring false. The monitor is listed once the station accepts it.",
         parameters=[CHARGE_POINT_ID_PARAM],
         request=MonitorSetSerializer,
+        responses={202: _QUEUED, 400: _REFUSED},
         examples=[
             OpenApiExample(
                 "Over 60 °C",
@@ -66,6 +86,7 @@ def _charge_point(charge_point_id: str) -> ChargePoint:
         description="Queues a ClearVariableMonitoring of the monitor `monitor_id`; it leaves the list when the "
         "station answers Accepted (or NotFound).",
         parameters=[CHARGE_POINT_ID_PARAM],
+        responses={202: _QUEUED, 400: _REFUSED},
     ),
 )
 class MonitorViewSet(TextLookupMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -117,7 +138,10 @@ class MonitorViewSet(TextLookupMixin, mixins.ListModelMixin, viewsets.GenericVie
         "set), newest first; `cleared_at` is set once a cleared event ended it. A ChargeX Minimum Required "
         "Error Code (CX001...) comes with its `name` and `meaning`; any other code is as reported. Filter "
         "with `open=true` for the open ones.",
-        parameters=[CHARGE_POINT_ID_PARAM],
+        parameters=[
+            CHARGE_POINT_ID_PARAM,
+            OpenApiParameter("open", OpenApiTypes.BOOL, description="Only the faults not cleared yet"),
+        ],
     ),
 )
 class FaultViewSet(TextLookupMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -134,3 +158,29 @@ class FaultViewSet(TextLookupMixin, mixins.ListModelMixin, viewsets.GenericViewS
         if self.request.query_params.get("open") in ("true", "1"):
             faults = faults.filter(cleared_at__isnull=True)
         return faults
+
+
+class MonitoringViewSet(TextLookupMixin, viewsets.GenericViewSet):
+    """A station's monitoring at a glance."""
+
+    serializer_class = MonitoringSerializer
+    read_permissions = ("chargers.view_chargepoint",)
+
+    @extend_schema(
+        summary="Monitoring of a charge point (OCPP 2.0.1)",
+        description="The station's monitoring base and level as it accepted them (SetMonitoringBase, "
+        "SetMonitoringLevel; null: never set by us), how many faults are open, and the variables it set with "
+        "a `RebootRequired` answer since its last boot (in effect after its next one).",
+        parameters=[CHARGE_POINT_ID_PARAM],
+    )
+    def retrieve(self, request: Request, charge_point_id: str) -> Response:
+        monitoring = station_monitoring(charge_point=_charge_point(charge_point_id))
+        settings = monitoring.settings
+        data = {
+            "monitoring_base": settings.monitoring_base if settings and settings.monitoring_base else None,
+            "monitoring_level": settings.monitoring_level if settings else None,
+            "open_faults": len(monitoring.open_faults),
+            "monitors": len(monitoring.monitors),
+            "reboot_pending": monitoring.reboot_pending,
+        }
+        return Response(self.get_serializer(data).data)

@@ -151,3 +151,31 @@ def test_the_charger_page_shows_faults_monitors_and_reboot_required(station: Cha
     # A 1.6 charger's page has no monitoring panel.
     ChargePoint.objects.create(charge_point_id="CP-16", ocpp_version="1.6", registration_status="Accepted")
     assert 'id="charger-monitoring"' not in client.get("/chargers/CP-16/").content.decode()
+
+
+def test_TC_N_16_CSMS_the_monitoring_summary_has_level_base_and_reboot_required(
+    station: ChargePoint, api_client: ApiClientFactory
+) -> None:
+    client = api_client("viewer")
+    url = "/api/v1/chargers/CS-MON/monitoring/"
+    empty = client.get(url).json()
+    assert empty == {
+        "monitoring_base": None,
+        "monitoring_level": None,
+        "open_faults": 0,
+        "monitors": 0,
+        "reboot_pending": [],
+    }
+    call(station, "SetMonitoringLevel", {"severity": 5}, {"status": "Accepted"})
+    heartbeat = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+    command = call(
+        station,
+        "SetVariables",
+        {"setVariableData": [{"attributeValue": "120", **heartbeat}]},
+        {"setVariableResult": [{"attributeStatus": "RebootRequired", **heartbeat}]},
+    )
+    body = client.get(url).json()
+    assert body["monitoring_level"] == 5
+    assert [(r["variable"], r["value"], r["command_id"]) for r in body["reboot_pending"]] == [
+        ("OCPPCommCtrlr.HeartbeatInterval", "120", command.pk)
+    ]
