@@ -340,11 +340,14 @@ def firmware_status_report(
 
 
 def _latest_open(rows: QuerySet[Any]) -> Any:
-    """The latest open request whose command reached the charger (sent: its answer may still be on the way,
-    see ``_overtaken``); one still queued cannot be what the charger talks about."""
+    """The latest open request the charger took, or may have: answered (not ``Requested`` any more), or
+    sent and not answered yet (its answer may still be on the way, see ``_overtaken``) or timed out (the
+    answer was lost, the charger may be at it). One still queued, or refused with a CallError, cannot be
+    what the charger talks about."""
+    in_flight = Q(status=REQUESTED, command__status__in=[Command.Status.SENT, Command.Status.TIMED_OUT])
     return (
         rows.filter(finished_at__isnull=True)
-        .filter(Q(command__sent_at__isnull=False) | ~Q(status=REQUESTED))
+        .filter(in_flight | ~Q(status=REQUESTED))
         .order_by("-created_at", "-id")
         .first()
     )

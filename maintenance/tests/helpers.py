@@ -6,6 +6,8 @@ from typing import Any
 
 from certificates.tests.helpers import answer, call, root_pem, send
 from chargers.models import ChargePoint, Command
+from mqtt_bridge.frames import Frame, Kind, utcnow
+from mqtt_bridge.processing import results_handle
 
 #: A base64 signature (what the charger verifies is not ours to check: only that it is base64).
 SIGNATURE = "c2lnbmF0dXJlIG9mIHRoZSBmaXJtd2FyZQ=="
@@ -23,6 +25,25 @@ def charger(cid: str, version: str) -> ChargePoint:
 def answered(charge_point: ChargePoint, payload: dict[str, Any]) -> Command:
     """The charger's next queued command, sent and answered with ``payload``."""
     return answer(send(charge_point), payload)
+
+
+def refuse(command: Command, error_code: str) -> Command:
+    """The charger's CallError to ``command``; the command as it ends."""
+    results_handle(
+        [
+            Frame(
+                charge_point_id=command.charge_point.charge_point_id,
+                kind=Kind.ERROR,
+                message_id=command.message_id,
+                error_code=error_code,
+                error_description="not supported here",
+                ocpp_version=command.charge_point.ocpp_version,
+                received_at=utcnow(),
+            )
+        ]
+    )
+    command.refresh_from_db()
+    return command
 
 
 def notify(charge_point: ChargePoint, action: str, payload: dict[str, Any], message_id: str) -> Any:

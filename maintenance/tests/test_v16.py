@@ -14,7 +14,7 @@ from maintenance import services
 from maintenance.models import FirmwareUpdate, LogUpload
 from mqtt_bridge.frames import Kind
 
-from .helpers import FIRMWARE_URL, LOG_URL, SIGNATURE, answer, answered, charger, notify, root_pem, send
+from .helpers import FIRMWARE_URL, LOG_URL, SIGNATURE, answer, answered, charger, notify, refuse, root_pem, send
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +273,18 @@ def test_TC_045_2_CSMS_get_diagnostics_upload_failed(cp: ChargePoint) -> None:
     status(cp, "DiagnosticsStatusNotification", {"status": "UploadFailed"}, 2)
     upload.refresh_from_db()
     assert (upload.status, upload.finished_at is not None) == ("UploadFailed", True)
+
+
+def test_an_update_refused_with_a_call_error_gets_no_statuses(cp: ChargePoint) -> None:
+    older = services.firmware_update_request(charge_point=cp, location=FIRMWARE_URL, retrieve_at=timezone.now())
+    answered(cp, {})
+    newer = services.firmware_update_request(charge_point=cp, location=FIRMWARE_URL, retrieve_at=timezone.now())
+    refuse(send(cp), "NotSupported")
+    status(cp, "FirmwareStatusNotification", {"status": "Downloading"}, 1)
+    older.refresh_from_db()
+    newer.refresh_from_db()
+    assert (older.status, newer.status, newer.command and newer.command.status) == (
+        "Downloading",
+        "Requested",
+        "failed",
+    )
