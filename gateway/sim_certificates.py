@@ -195,13 +195,14 @@ class CertificateStore:
     def client_context(
         self, root_types: tuple[str, ...], ca_file: str | None, *, client_certificate: bool
     ) -> ssl.SSLContext:
-        """A TLS 1.2+ client context trusting the installed CSMS roots (and ``ca_file``); with
-        ``client_certificate`` (profile 3) presenting our certificate. ValueError when the roots or
-        the certificate it needs are missing."""
+        """A TLS 1.2+ client context trusting the installed CSMS roots and ``ca_file`` (neither: the
+        system's CAs, as for a CSMS with a public certificate); with ``client_certificate`` (profile 3)
+        presenting our certificate. ValueError when that certificate is missing."""
         roots = self.roots(*root_types)
-        if not roots and not ca_file:
-            raise ValueError("no CSMS root certificate installed")
-        context = ssl.create_default_context(cafile=ca_file)
+        if roots and not ca_file:  # only the roots installed, as a real charger
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        else:
+            context = ssl.create_default_context(cafile=ca_file)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         if roots:
             context.load_verify_locations(

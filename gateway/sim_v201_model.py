@@ -230,7 +230,7 @@ class StationState:
             "ocpp_transport": "JSON",
             "ocpp_csms_url": options.url,
             "message_timeout": int(options.response_timeout),
-            "security_profile": 1 if state.password is not None else 0,
+            "security_profile": initial_security_profile(options.url, state.password),
             "ocpp_interface": "Wired0",
         }
         state.variable("SecurityCtrlr", "SecurityProfile").value = str(state.network_profiles[0]["security_profile"])
@@ -428,6 +428,14 @@ def device_model(state: StationState, options: Options) -> DeviceModel:
             ("ConnectorType", None): fixed(CONNECTOR_TYPE),
         }
     return model
+
+
+def initial_security_profile(url: str, password: str | None) -> int:
+    """The security profile a charger set up with ``url`` and ``password`` connects with: 2 over TLS,
+    1 with a password (Basic auth), 0 without."""
+    if url.startswith("wss://"):
+        return 2
+    return 1 if password is not None else 0
 
 
 def preconfigured_monitors() -> dict[int, Monitor]:

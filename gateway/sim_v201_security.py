@@ -53,12 +53,10 @@ def connection_for(state: StationState, slot: int, ca_file: str | None = None) -
     security = int(profile["security_profile"])
     url = str(profile["ocpp_csms_url"]).rstrip("/") + "/" + state.cid
     context = None
-    if security >= 2:
-        if not url.startswith("wss://"):
-            raise ValueError(f"security profile {security} needs a wss:// URL")
+    if security >= 2 and not url.startswith("wss://"):
+        raise ValueError(f"security profile {security} needs a wss:// URL")
+    if url.startswith("wss://"):
         context = state.certificates.client_context(CSMS_ROOTS, ca_file, client_certificate=security == 3)
-    elif url.startswith("wss://"):
-        raise ValueError("security profile 0 or 1 is plain ws://")
     headers = {}
     if security in (1, 2) and state.password is not None:
         token = base64.b64encode(f"{state.cid}:{state.password}".encode()).decode()

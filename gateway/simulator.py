@@ -895,9 +895,10 @@ def charger_connection(state: ChargerState, options: Options) -> tuple[str, ssl.
     presents the certificate CertificateSigned installed. ValueError when that is not possible."""
     profile = state.security_profile_next if state.security_profile_next is not None else state.security_profile
     url = options.url
-    context = None
-    if profile >= 2:
+    if profile >= 2 and not url.startswith("wss://"):
         url = options.tls_url or re.sub(r"^ws://", "wss://", options.url)
+    context = None
+    if url.startswith("wss://"):
         context = state.certificates.client_context(CSMS_ROOTS, options.tls_ca, client_certificate=profile == 3)
     headers = {}
     if profile in (0, 1, 2) and state.password is not None:
@@ -926,6 +927,8 @@ async def run_charger(
     if state is None:
         state = ChargerState(cid=cid, max_power_w=random.choice(options.max_power_w), password=options.password)
         state.security_profile = 1 if options.password is not None else 0
+        if options.url.startswith("wss://"):
+            state.security_profile = 2
     state.configuration["SecurityProfile"] = (str(state.security_profile), False)
     delay = 1.0
     while not stop.is_set():

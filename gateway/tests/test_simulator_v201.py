@@ -1145,3 +1145,31 @@ def test_TC_O_01_display_messages_set_reported_cleared_and_cost_updated() -> Non
             assert response is not None and state.costs == {"tx-1": 3.25}
 
     asyncio.run(scenario())
+
+
+def test_a_station_set_up_with_a_wss_url_connects_over_tls_trusting_its_ca_file(tmp_path: Path) -> None:
+    """Options.tls_ca (simulate_fleet --tls-ca): a fleet started on our gateway's TLS listener (profile 2)."""
+    authority = Authority(tmp_path, "gateway-ca")
+    issued = authority.issue("127.0.0.1", server=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(issued.cert_file, issued.key_file)
+
+    async def scenario() -> None:
+        server = CsmsServer()
+        async with serve(server.handler, "127.0.0.1", 0, ssl=context, subprotocols=[SUBPROTOCOL]) as tls:
+            port = next(iter(tls.sockets)).getsockname()[1]
+            options = Options(
+                url=f"wss://127.0.0.1:{port}/ocpp", password=PASSWORD, idle=True, tls_ca=str(authority.cert_file)
+            )
+            cid = f"st201-{uuid.uuid4().hex[:8]}"
+            state = StationState.new(cid, options)
+            stop = asyncio.Event()
+            task = asyncio.create_task(run_station(cid, options, FleetStats(), stop, state=state))
+            try:
+                await booted(server)
+                assert state.variable("SecurityCtrlr", "SecurityProfile").value == "2"
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, 30)
+
+    asyncio.run(scenario())

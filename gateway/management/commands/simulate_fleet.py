@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from typing import Any
 
@@ -45,6 +46,22 @@ class Command(BaseCommand):
             "CSMS_BOOT_POLICY says) and the id tags its drivers present created, all marked demo",
         )
         parser.add_argument("--idle", action="store_true", help="boot and heartbeat only, no sessions")
+        parser.add_argument(
+            "--tls-url",
+            help="wss:// URL the 1.6 chargers use once upgraded to security profile 2 or 3 (default: --url as wss://); "
+            "2.0.1 stations take theirs from SetNetworkProfile",
+        )
+        parser.add_argument(
+            "--tls-ca",
+            help="CA file the chargers trust for TLS besides the CSMS root certificates installed on them "
+            "(InstallCertificate)",
+        )
+        parser.add_argument(
+            "--status-step",
+            type=float,
+            default=2.0,
+            help="seconds between the status notifications of a firmware update, log upload or publication",
+        )
         parser.add_argument("--ramp", type=float, default=200.0, help="new chargers per second")
         parser.add_argument("--session-gap", type=float, nargs=2, default=(60.0, 900.0), metavar=("MIN", "MAX"))
         parser.add_argument("--session-length", type=float, nargs=2, default=(300.0, 2400.0), metavar=("MIN", "MAX"))
@@ -54,6 +71,8 @@ class Command(BaseCommand):
         count_v201: int = options["v201"]
         if count < 0 or count_v201 < 0 or count + count_v201 < 1:
             raise CommandError("--chargers and --v201 must not be negative, and make at least one charger")
+        if options["tls_ca"] and not os.path.isfile(options["tls_ca"]):
+            raise CommandError(f"--tls-ca {options['tls_ca']!r} is not a file")
         prefix: str = options["prefix"]
         width = max(3, len(str(count)))
         cids = [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)]
@@ -94,6 +113,9 @@ class Command(BaseCommand):
             session_gap=tuple(options["session_gap"]),
             session_length=tuple(options["session_length"]),
             ws_ping_interval=None if options["idle"] else 60.0,
+            tls_url=options["tls_url"],
+            tls_ca=options["tls_ca"],
+            status_step=options["status_step"],
         )
         fleets = [
             f"{len(ids)} {kind} ({ids[0]} .. {ids[-1]})"
