@@ -369,7 +369,7 @@ def test_TC_N_21_CSMS_events_are_kept_and_an_mrec_code_is_a_fault_with_its_meani
     assert mrec_events and mrec_events[0].mrec is not None and "ground fault" in mrec_events[0].mrec.meaning
 
 
-def test_a_cleared_event_ends_its_fault_by_event_id_or_by_variable(station: ChargePoint) -> None:
+def test_TC_N_49_CSMS_a_cleared_event_ends_its_fault_by_event_id_or_by_variable(station: ChargePoint) -> None:
     notify(station, [event(1, tech_code="CX002")], "e1")
     notify(station, [event(5, tech_code="CX004", variable={"name": "OverCurrent"})], "e2")
     notify(station, [event(1, cleared=True, at="2026-11-23T10:05:00Z")], "e3")
@@ -401,6 +401,10 @@ def test_TC_N_02_CSMS_an_open_request_id_is_not_asked_twice(station: ChargePoint
     command_enqueue(charge_point=station, action="GetMonitoringReport", payload={"requestId": 22})
 
 
-def test_an_event_of_a_monitor_names_it_in_the_history(station: ChargePoint) -> None:
-    notify(station, [event(4, trigger="Delta", variableMonitoringId=7, eventNotificationType="CustomMonitor")], "e1")
-    assert [e.monitor_id for e in station_monitoring(charge_point=station).events] == [7]
+def test_TC_N_50_CSMS_a_periodic_event_of_a_monitor_names_it_in_the_history(station: ChargePoint) -> None:
+    periodic = event(4, trigger="Periodic", variableMonitoringId=7, eventNotificationType="CustomMonitor")
+    periodic.update(variable={"name": "Temperature"}, actualValue="41.5")
+    assert notify(station, [periodic], "e1") == {}
+    [history] = station_monitoring(charge_point=station).events
+    assert (history.monitor_id, history.trigger, history.actual_value) == (7, "Periodic", "41.5")
+    assert not StationFault.objects.filter(charge_point=station).exists()
