@@ -133,8 +133,8 @@ def customer_information_part_record(
     an ``unsolicited`` request); a part delivered twice is kept once (the first). The request is
     ``complete`` once the part with tbc false and every part before it have come."""
     with transaction.atomic():
-        # The charger row lock keeps two parts of one report, handled at once, from both creating the
-        # unsolicited request row (or both deciding it is not complete).
+        # The charger row lock serialises two parts of one report handled at once by two workers: without
+        # it each sees only its own part and neither completes the report.
         ChargePoint.objects.select_for_update(no_key=True).filter(pk=charge_point.pk).first()
         request, _ = CustomerInformationRequest.objects.get_or_create(
             charge_point=charge_point,
