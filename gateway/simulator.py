@@ -41,6 +41,13 @@ WRITE_ONLY = frozenset({"AuthorizationKey"})
 PASSWORD_LENGTH = (16, 40)  # OCPP's bounds of an AuthorizationKey
 CSMS_ROOTS = ("CentralSystemRootCertificate",)
 UPLOAD_SCHEMES = ("http", "https", "ftp", "ftps", "sftp")
+# The (rare) faults of the demo fleet: OCPP's error code, the ChargeX MREC code, what the charger says.
+FAULTS = (
+    ("GroundFailure", "CX002", "residual current 32 mA AC"),
+    ("HighTemperature", "CX003", "internal temperature 78 C"),
+    ("ConnectorLockFailure", "CX001", "lock motor did not reach its end position"),
+    ("OtherError", "CX014", "control pilot high level out of range"),
+)
 PROFILE_ATTEMPTS = 2  # connections tried with a new security profile before falling back to the old one
 
 
@@ -200,6 +207,7 @@ class SimulatedChargePoint(ChargePoint):
                 behaviours += [
                     asyncio.create_task(self.keep_going(lambda c=c: self.session_loop(c))) for c in CONNECTORS
                 ]
+                behaviours.append(asyncio.create_task(self.keep_going(self.fault_loop)))
             self._tasks.update(behaviours)
             await receiver  # returns (raises) when the connection closes
         finally:
@@ -264,14 +272,49 @@ class SimulatedChargePoint(ChargePoint):
             await asyncio.sleep(self.state.heartbeat_interval * random.uniform(0.9, 1.0))
             await self.call(call.Heartbeat())
 
-    async def send_status(self, connector_id: int, status: str, error_code: str = "NoError") -> None:
+    async def send_status(
+        self,
+        connector_id: int,
+        status: str,
+        error_code: str = "NoError",
+        *,
+        vendor_error_code: str | None = None,
+        info: str | None = None,
+    ) -> None:
         if connector_id:
             self.state.connectors[connector_id].status = status
         await self.call(
             call.StatusNotification(
-                connector_id=connector_id, error_code=error_code, status=status, timestamp=now_iso()
+                connector_id=connector_id,
+                error_code=error_code,
+                status=status,
+                timestamp=now_iso(),
+                vendor_error_code=vendor_error_code,
+                info=info,
+                vendor_id=VENDOR if vendor_error_code else None,
             )
         )
+
+    async def fault_loop(self) -> None:
+        """Now and then (rarely: ``Options.fault_gap``) a fault on an idle connector: Faulted with an
+        OCPP error code and the ChargeX MREC code as vendorErrorCode, Available again a while later."""
+        while True:
+            await asyncio.sleep(random.uniform(*self.options.fault_gap))
+            idle = [
+                c
+                for c, connector in self.state.connectors.items()
+                if connector.available and connector.status == "Available" and connector.reserved_id is None
+            ]
+            if not idle:
+                continue
+            connector_id = random.choice(idle)
+            error_code, vendor_code, info = random.choice(FAULTS)
+            await self.send_status(connector_id, "Faulted", error_code, vendor_error_code=vendor_code, info=info)
+            await asyncio.sleep(random.uniform(*self.options.fault_length))
+            if self.state.connectors[connector_id].status == "Faulted":
+                await self.send_status(
+                    connector_id, "Available" if self.state.connectors[connector_id].available else "Unavailable"
+                )
 
     # --- charging sessions -----------------------------------------------------------------------
     async def session_loop(self, connector_id: int) -> None:
@@ -396,7 +439,7 @@ class SimulatedChargePoint(ChargePoint):
         )
         if target not in self.state.connectors or self.state.connectors[target].transaction_id is not None:
             return call_result.RemoteStartTransaction(status="Rejected")
-        if not self.state.connectors[target].available:
+        if not self.state.connectors[target].available or self.state.connectors[target].status == "Faulted":
             return call_result.RemoteStartTransaction(status="Rejected")
         # AuthorizeRemoteTxRequests is false: start without an Authorize, right after answering.
         self.spawn(self.start_session(target, id_tag))
@@ -571,6 +614,8 @@ class SimulatedChargePoint(ChargePoint):
             return call_result.ReserveNow(status="Rejected")
         if not connector.available:
             return call_result.ReserveNow(status="Unavailable")
+        if connector.status == "Faulted":
+            return call_result.ReserveNow(status="Faulted")
         if connector.status != "Available" or connector.reserved_id is not None:
             return call_result.ReserveNow(status="Occupied")
         connector.reserved_id = reservation_id

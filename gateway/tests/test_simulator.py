@@ -31,6 +31,7 @@ from certificates.services import certificate_hash_data
 from gateway.simulator import ChargerState, FleetStats, Options, now_iso, run_charger
 from gateway.tests.certificates import Authority
 from gateway.tests.conftest import Backoffice, call_topic, new_cid, reply_topic
+from monitoring import mrec
 
 COMMANDS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("GetConfiguration", {"key": ["HeartbeatInterval", "Nope"]}, {"unknownKey": ["Nope"]}),
@@ -257,7 +258,7 @@ async def charger(**options: Any) -> AsyncIterator[tuple[Csms16Server, str, Char
     cid = f"sim16-{uuid.uuid4().hex[:8]}"
     async with serve(server.handler, "127.0.0.1", 0, subprotocols=[Subprotocol("ocpp1.6")]) as ws_server:
         port = next(iter(ws_server.sockets)).getsockname()[1]
-        settings = Options(url=f"ws://127.0.0.1:{port}/ocpp", idle=True, status_step=0.05, **options)
+        settings = Options(**{"url": f"ws://127.0.0.1:{port}/ocpp", "idle": True, "status_step": 0.05, **options})
         state = ChargerState(cid=cid, max_power_w=11000.0, password=settings.password)
         state.security_profile = 1 if settings.password else 0
         stop = asyncio.Event()
@@ -474,5 +475,33 @@ def test_logs_and_diagnostics_are_uploaded_with_their_statuses() -> None:
             assert await server.take("LogStatusNotification") == {"status": "Idle"}
             response = await csms.call(call16.ExtendedTriggerMessage(requested_message="FirmwareStatusNotification"))
             assert await server.take("SignedFirmwareStatusNotification") == {"status": "Idle"}
+
+    asyncio.run(scenario())
+
+
+def test_a_rare_fault_is_reported_with_its_mrec_code_and_cleared() -> None:
+    """Faulted with an error code and the MREC code as vendorErrorCode (a faulted connector is not
+    reserved), then Available again."""
+
+    async def scenario() -> None:
+        options = {"idle": False, "session_gap": (3600.0, 3600.0), "fault_gap": (0.2, 0.2), "fault_length": (1.0, 1.0)}
+        async with charger(**options) as (server, cid, state, settings):
+            csms = await server.connected()
+            faulted = await server.take("StatusNotification")
+            assert faulted["status"] == "Faulted" and faulted["errorCode"] != "NoError"
+            assert faulted["vendorErrorCode"] in mrec.MREC and faulted["vendorId"] == "CSMS-Sim"
+            connector = faulted["connectorId"]
+            response = await csms.call(
+                call16.ReserveNow(
+                    connector_id=connector, expiry_date="2099-01-01T00:00:00Z", id_tag="T", reservation_id=1
+                )
+            )
+            assert response.status == "Faulted"
+            cleared = await server.take("StatusNotification")
+            assert (cleared["connectorId"], cleared["status"], cleared["errorCode"]) == (
+                connector,
+                "Available",
+                "NoError",
+            )
 
     asyncio.run(scenario())
