@@ -18,6 +18,7 @@ from certificates.services import certificate_request_handle
 from chargers import services as chargers
 from chargers.models import ChargePoint, Command
 from chargers.ports import Shortcuts
+from maintenance import services as maintenance
 
 from .. import BulkHandler, Handler, Protocol
 from ..blocks import Block, blocks_check, blocks_handlers, blocks_queued, blocks_results_apply
@@ -108,3 +109,7 @@ class Port:
 
 
 PORT = Port()
+
+# The domain's registries keyed by version that 2.0.1 fills: 2.1 keeps those messages, so it takes the same
+# spellings (firmware and log commands, ``maintenance``; the certificate renewal is ``commands``').
+maintenance.builders_register(VERSION, maintenance.BUILDERS[v201.VERSION])

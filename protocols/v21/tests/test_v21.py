@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
+from certificates.services import RENEWAL_TRIGGERS
 from chargers.commands import CommandError, command_enqueue, command_next_send
 from chargers.models import ChargePoint, Command, IdTag
 from eventstreams.models import PeriodicEventStream, StreamValue
+from maintenance.services import BUILDERS
 from mqtt_bridge.frames import Frame, Kind, utcnow
 from mqtt_bridge.models import InboundCall, MessageLog
 from mqtt_bridge.processing import calls_handle, result_errors_record, results_handle, sends_handle
@@ -356,3 +358,8 @@ def test_2_0_1s_state_checks_hold_for_2_1(station: ChargePoint) -> None:
         payload={"idToken": {"idToken": LONG_TOKEN, "type": "Central"}, "remoteStartId": 5},
     )
     assert command.request["idToken"]["idToken"] == LONG_TOKEN
+
+
+def test_2_1_takes_2_0_1s_spellings_in_the_domains_registries() -> None:
+    assert BUILDERS["2.1"] is BUILDERS["2.0.1"]
+    assert RENEWAL_TRIGGERS["2.1"] == RENEWAL_TRIGGERS["2.0.1"]
