@@ -24,7 +24,9 @@ def station() -> ChargePoint:
     )
 
 
-def test_TC_O_01_CSMS_set_a_message_from_the_api_with_a_fresh_id(operator_api: APIClient, station: ChargePoint) -> None:
+def test_TC_O_01_TC_O_12_CSMS_set_a_message_from_the_api_with_a_fresh_id_or_replace_one(
+    operator_api: APIClient, station: ChargePoint
+) -> None:
     DisplayMessage.objects.create(
         charge_point=station, message_id=4, priority="NormalCycle", format="ASCII", content="Old", status="reported"
     )
@@ -57,6 +59,17 @@ def test_TC_O_01_CSMS_set_a_message_from_the_api_with_a_fresh_id(operator_api: A
     }
     listed = operator_api.get(URL).json()
     assert [(m["message_id"], m["status"]) for m in listed] == [(4, "reported"), (5, "requested")]
+    # TC_O_12: the station's message 4 replaced by ours.
+    replaced = operator_api.post(
+        URL, {"message_id": 4, "priority": "NormalCycle", "format": "ASCII", "content": "New"}, format="json"
+    )
+    assert replaced.status_code == 202, replaced.content
+    assert (replaced.json()["message_id"], replaced.json()["status"], replaced.json()["content"]) == (
+        4,
+        "requested",
+        "New",
+    )
+    assert DisplayMessage.objects.filter(charge_point=station).count() == 2
 
 
 def test_TC_O_06_CSMS_a_message_for_a_session_and_its_refusals(operator_api: APIClient, station: ChargePoint) -> None:

@@ -170,6 +170,8 @@ def notify_display_messages(cp: ChargePoint, payload: dict[str, Any], now: datet
     request_id = payload["requestId"]
     services.display_messages_report(charge_point=cp, request_id=request_id, messages=messages, now=now)
     if not payload.get("tbc", False):
+        # The charger row lock display_messages_report took holds until this Call's transaction commits:
+        # no other part of the report is being written while the unreported messages are removed.
         asked = (
             Command.objects.filter(charge_point=cp, action="GetDisplayMessages", request__requestId=request_id)
             .order_by("-created_at")
