@@ -23,7 +23,7 @@ import logging
 import secrets
 import string
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.hashers import check_password
@@ -190,6 +190,7 @@ def rotation_answered(*, command: Command, taken: bool, answer: str, now: dateti
         updated = ChargerCredential.objects.filter(charge_point_id=command.charge_point.charge_point_id).update(
             password_hash=rotation.password_hash, updated_at=now
         )
+        services.credential_changed(charge_point_id=command.charge_point.charge_point_id)
         rotation.status = CredentialRotation.Status.ACCEPTED if updated else CredentialRotation.Status.FAILED
         rotation.reason = answer if updated else f"{answer}, but the credential was deleted meanwhile"
     else:
@@ -230,8 +231,37 @@ def rotations_settle(*, charge_point: ChargePoint | None = None, now: datetime |
             _mask(command)
             fleet_event(EVENT_KIND, rotation.charge_point.charge_point_id, rotation_id=rotation.pk, status="failed")
             settled += 1
-    # A command without a rotation left (deleted charger rows aside) is never pending: nothing else to do.
+    _logs_mask_late(charge_point=charge_point, now=now)
     return settled
+
+
+#: How long after its answer a rotation's Call is looked for in the message log (see ``_logs_mask_late``).
+LATE_LOG_WINDOW = timedelta(hours=1)
+
+
+def _logs_mask_late(*, charge_point: ChargePoint | None, now: datetime) -> None:
+    """Mask the Calls of recently answered rotations that were logged after their answer was applied.
+
+    The bridge logs a Call once it has published it; an answer applied within those milliseconds finds no
+    row to mask. Such a row is masked here, at the next settle (the rotations' API, the charger page).
+    """
+    recent = CredentialRotation.objects.filter(completed_at__gte=now - LATE_LOG_WINDOW, command__isnull=False)
+    if charge_point is not None:
+        recent = recent.filter(charge_point=charge_point)
+    commands = {
+        c.message_id: c
+        for c in Command.objects.filter(pk__in=recent.values("command_id")).select_related("charge_point")
+    }
+    if not commands:
+        return
+    for row in MessageLog.objects.filter(
+        message_id__in=list(commands), direction=MessageLog.Direction.OUT, kind=MessageLog.Kind.CALL
+    ):
+        command = commands[row.message_id]
+        spelling = SPELLINGS.get(command.charge_point.ocpp_version or "1.6")
+        payload = row.payload if isinstance(row.payload, dict) else {}
+        if spelling is not None and spelling.password_of(payload) not in (None, SECRET_MASK):
+            MessageLog.objects.filter(pk=row.pk).update(payload=spelling.masked(payload, SECRET_MASK))
 
 
 def rotation_password_matches(*, rotation: CredentialRotation, password: str) -> bool:

@@ -42,6 +42,7 @@ PASSWORD_MAX_LENGTH = 40
 # older ones were not bounded, so the cap is generous).
 PASSWORD_CHECK_MAX_LENGTH = 1024
 EVENT_PREFIX = "csms:authevent:"
+GENERATION_PREFIX = "csms:credential:generation:"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,12 +169,15 @@ def credential_set_password(
         defaults["security_profile"] = security_profile
     with transaction.atomic():
         credential, _ = ChargerCredential.objects.update_or_create(charge_point_id=charge_point_id, defaults=defaults)
+        credential_changed(charge_point_id=charge_point_id)
     return credential, password
 
 
 def credential_set_enabled(*, charge_point_id: str, enabled: bool) -> bool:
     """Enable or disable a charger's credential; False when there is none."""
-    return bool(ChargerCredential.objects.filter(charge_point_id=charge_point_id).update(enabled=enabled))
+    updated = ChargerCredential.objects.filter(charge_point_id=charge_point_id).update(enabled=enabled)
+    credential_changed(charge_point_id=charge_point_id)
+    return bool(updated)
 
 
 def credential_set_security_profile(*, charge_point_id: str, security_profile: int) -> bool:
@@ -183,7 +187,34 @@ def credential_set_security_profile(*, charge_point_id: str, security_profile: i
     updated = ChargerCredential.objects.filter(charge_point_id=charge_point_id).update(
         security_profile=security_profile, updated_at=timezone.now()
     )
+    credential_changed(charge_point_id=charge_point_id)
     return bool(updated)
+
+
+def credential_changed(*, charge_point_id: str) -> None:
+    """Mark the charger's credential changed (a new password, profile or state), once the transaction commits.
+
+    A gateway caching admitted logins (ours: ``CSMS_GATEWAY_AUTH_CACHE_SECONDS``) compares the generation it
+    cached a login under with ``credential_generation`` and checks again when they differ, so a rotated
+    password or a raised profile is not let in from the cache. Without Redis nothing is marked (logged).
+    """
+
+    def bump() -> None:
+        try:
+            get_redis().incr(f"{GENERATION_PREFIX}{charge_point_id}")
+        except redis.RedisError as exc:
+            logger.warning("could not mark the credential of %s changed: %s", charge_point_id, exc)
+
+    transaction.on_commit(bump)
+
+
+def credential_generation(*, charge_point_id: str) -> str:
+    """The charger's credential generation ("0" before any change; "" when Redis cannot say: check again)."""
+    try:
+        value = get_redis().get(f"{GENERATION_PREFIX}{charge_point_id}")
+    except redis.RedisError:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value or "0")
 
 
 def credential_check(charge_point_id: str, password: str) -> bool:
@@ -293,7 +324,8 @@ def _admitted(attempt: HandshakeAttempt, profile: int | None) -> AuthDecision:
 
 
 def _upgraded(attempt: HandshakeAttempt, profile: int) -> AuthDecision:
-    upgrade.upgrade_handshake_completed(charge_point_id=attempt.charge_point_id, profile=profile)
+    if upgrade.upgrade_handshake_completed(charge_point_id=attempt.charge_point_id, profile=profile):
+        credential_changed(charge_point_id=attempt.charge_point_id)
     return _admitted(attempt, profile)
 
 

@@ -230,7 +230,8 @@ def upgrades_settle(*, charge_point: ChargePoint | None = None, now: datetime | 
 
 def upgrade_handshake_completed(*, charge_point_id: str, profile: int, now: datetime | None = None) -> bool:
     """The charger connected at the profile its upgrade goes to: the upgrade is completed, the credential's
-    profile raised (lower ones refused from now on). False when no upgrade to that profile was open."""
+    profile raised (lower ones refused from now on). False when no upgrade to that profile was open.
+    The caller (``services.handshake_authenticate``) marks the credential changed for the gateways' caches."""
     now = now or timezone.now()
     with transaction.atomic():
         # The credential row lock orders two handshakes completing at once: the second finds nothing open.

@@ -23,7 +23,7 @@ from certificates.tests.helpers import answer, send
 from chargers.commands import CommandError
 from chargers.device_model import VariableKey, VariableValue, device_variable_values_set
 from chargers.models import ChargePoint, Command
-from gateway import upgrade
+from gateway import services, upgrade
 from gateway.models import ChargerCredential, SecurityProfile, SecurityProfileUpgrade
 from gateway.tests.certificates import client_context
 from gateway.tests.conftest import new_cid
@@ -145,6 +145,7 @@ def test_TC_083_CSMS_1_6_upgrade_to_profile_2_completed_by_a_tls_handshake(tls_g
     answer(command, {"status": "Accepted"})
     started.refresh_from_db()
     assert started.status == "reconnecting" and steps(started) == [("ChangeConfiguration", "accepted", "Accepted")]
+    generation = services.credential_generation(charge_point_id=cid)
 
     async def scenario() -> list[int | str]:
         return [
@@ -157,6 +158,8 @@ def test_TC_083_CSMS_1_6_upgrade_to_profile_2_completed_by_a_tls_handshake(tls_g
         ]
 
     assert asyncio.run(scenario()) == [101, 101, 401]
+    # The login caches learn that the credential changed (a cached plain login must not open any more).
+    assert services.credential_generation(charge_point_id=cid) != generation
     started.refresh_from_db()
     assert started.status == "completed" and started.completed_at is not None
     assert profile_of(cp) == (2, None)

@@ -234,3 +234,37 @@ def test_the_charger_page_shows_the_rotation(charger: ChargePoint) -> None:
     answer(command, result(charger, "Rejected"))
     html = {p.element: p.html for p in charger_panels(charger, {})}["charger-credential"]
     assert f'id="rotation-{started.pk}"' in html and "failed" in html and "Rejected" in html
+
+
+def test_a_call_logged_after_its_answer_is_masked_at_the_next_settle(charger: ChargePoint) -> None:
+    """The bridge logs a Call after publishing it: an answer applied first finds nothing to mask yet."""
+    rotation.rotation_start(charge_point=charger, password=NEW)
+    command = send(charger)
+    request = dict(command.request)
+    answer(command, result(charger, "Accepted"))
+    late = Frame(
+        charge_point_id=charger.charge_point_id,
+        kind=Kind.CALL,
+        message_id=command.message_id,
+        action=command.action,
+        payload=request,
+        ocpp_version=charger.ocpp_version,
+    )
+    command_calls_log([late])
+    assert NEW in str(MessageLog.objects.get(message_id=command.message_id, direction="out").payload)
+    rotation.rotations_settle(charge_point=charger)
+    assert_masked(command)
+
+
+@pytest.mark.parametrize(("status", "changed"), [("Accepted", True), ("Rejected", False)])
+def test_an_accepted_rotation_tells_the_gateways_login_caches(
+    charger: ChargePoint, status: str, changed: bool, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Our gateway caches admitted logins; the credential's generation says when a cached one is stale."""
+    cid = charger.charge_point_id
+    before = services.credential_generation(charge_point_id=cid)
+    _, command = start(charger)
+    assert services.credential_generation(charge_point_id=cid) == before  # queued: nothing changed yet
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(command, result(charger, status))
+    assert (services.credential_generation(charge_point_id=cid) != before) is changed
