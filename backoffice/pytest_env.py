@@ -18,6 +18,8 @@ os.environ.setdefault("CSMS_TOPIC_CALL", TOPIC_PREFIX + "ocpp/cp/{cid}")
 os.environ.setdefault("CSMS_TOPIC_REPLY", TOPIC_PREFIX + "ocpp/cp/{cid}/Reply")
 os.environ.setdefault("CSMS_TOPIC_CALL_V201", TOPIC_PREFIX + "ocpp/v201/cp/{cid}")
 os.environ.setdefault("CSMS_TOPIC_REPLY_V201", TOPIC_PREFIX + "ocpp/v201/cp/{cid}/Reply")
+os.environ.setdefault("CSMS_TOPIC_CALL_V21", TOPIC_PREFIX + "ocpp/v21/cp/{cid}")
+os.environ.setdefault("CSMS_TOPIC_REPLY_V21", TOPIC_PREFIX + "ocpp/v21/cp/{cid}/Reply")
 os.environ.setdefault("CSMS_TOPIC_DOWNSTREAM", TOPIC_PREFIX + "ocpp/cs/{cid}")
 # With AMQP_URL exported for the whole run, its bridges consume a queue of their own (the AMQP tests
 # publish on exchanges or prefixes of their own).

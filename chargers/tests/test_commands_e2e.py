@@ -92,6 +92,24 @@ OPERATIONS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {"status": "Accepted"},
     ),
     ("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"}, {"status": "Accepted"}),
+    (
+        "GetLog",
+        {"logType": "SecurityLog", "requestId": 101, "log": {"remoteLocation": "ftp://logs.example.com/"}},
+        {"status": "Accepted", "filename": "security.log"},
+    ),
+    (
+        "SignedUpdateFirmware",
+        {
+            "requestId": 102,
+            "firmware": {
+                "location": "https://fw.example.com/1.3.bin",
+                "retrieveDateTime": FUTURE,
+                "signingCertificate": ROOT,
+                "signature": "c2lnbmF0dXJl",
+            },
+        },
+        {"status": "Accepted"},
+    ),
 ]
 
 

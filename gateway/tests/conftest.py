@@ -42,6 +42,8 @@ TOPICS = {
     "topic_reply": f"gwtest-{RUN}/ocpp/cp/{{cid}}/Reply",
     "topic_call_v201": f"gwtest-{RUN}/ocpp/v201/cp/{{cid}}",
     "topic_reply_v201": f"gwtest-{RUN}/ocpp/v201/cp/{{cid}}/Reply",
+    "topic_call_v21": f"gwtest-{RUN}/ocpp/v21/cp/{{cid}}",
+    "topic_reply_v21": f"gwtest-{RUN}/ocpp/v21/cp/{{cid}}/Reply",
     "topic_downstream": f"gwtest-{RUN}/ocpp/cs/{{cid}}",
 }
 
@@ -53,6 +55,8 @@ def stack_topics() -> dict[str, str]:
         "topic_reply": settings.CSMS_TOPIC_REPLY,
         "topic_call_v201": settings.CSMS_TOPIC_CALL_V201,
         "topic_reply_v201": settings.CSMS_TOPIC_REPLY_V201,
+        "topic_call_v21": settings.CSMS_TOPIC_CALL_V21,
+        "topic_reply_v21": settings.CSMS_TOPIC_REPLY_V21,
         "topic_downstream": settings.CSMS_TOPIC_DOWNSTREAM,
     }
 
