@@ -35,9 +35,7 @@ class DisplayBlock(StationBase):
         if transaction_id is not None and self.transaction_evse(transaction_id) is None:
             return call_result.SetDisplayMessage(status="UnknownTransaction")
         display = message.get("display")
-        if display is not None and (
-            display.get("name") != "DisplayMessageCtrlr" or self.evse_target(display.get("evse")) is None
-        ):
+        if display is not None and self.evse_target(display.get("evse")) is None:  # a display of no EVSE here
             return call_result.SetDisplayMessage(status="Rejected")
         if message["id"] not in self.state.messages and len(self.state.messages) >= MAX_MESSAGES:
             return call_result.SetDisplayMessage(status="Rejected")

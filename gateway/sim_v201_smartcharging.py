@@ -269,7 +269,7 @@ class SmartChargingBlock(StationBase):
 
     def composite(self, evse_id: int, duration: int, unit: str, start: datetime) -> list[dict[str, Any]]:
         periods: list[dict[str, Any]] = []
-        for at in self.breakpoints(start, start + timedelta(seconds=duration)):
+        for at in self.breakpoints(start, start + timedelta(seconds=max(1, duration))):
             limit = in_unit(self.limit_w(evse_id, at), unit)
             if not periods or periods[-1]["limit"] != limit:
                 periods.append({"startPeriod": int((at - start).total_seconds()), "limit": limit})
