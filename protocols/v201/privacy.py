@@ -119,12 +119,13 @@ def effect_customer_information(command: Command, response: dict[str, Any], now:
 
 def notify_customer_information(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
     generated_at = timestamp(payload, "generatedAt")
-    # Kept as the core kept it too (the charger's history shows the part came).
+    # The charger's history shows the part came, without the customer's data: that lives in the request's
+    # parts only, which a clear of the customer concerns (the message log keeps the frame until it is pruned).
     charger_event_record(
         charge_point=cp,
         kind=ChargerEvent.Kind.NOTIFICATION,
         status="NotifyCustomerInformation",
-        detail=payload,
+        detail={**{k: v for k, v in payload.items() if k != "data"}, "dataLength": len(payload["data"])},
         now=now,
     )
     services.customer_information_part_record(

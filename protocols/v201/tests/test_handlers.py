@@ -12,6 +12,7 @@ from chargers.models import ChargePoint, ChargerEvent, RegistrationStatus
 from mqtt_bridge.frames import Kind
 from protocols import for_version
 from protocols.v201 import handlers, sessions
+from protocols.v201 import protocol as v201_protocol
 from protocols.v201.actions import CHARGER_ACTIONS, CSMS_ACTIONS
 from protocols.validation import validate
 
@@ -47,7 +48,13 @@ def test_every_station_action_is_answered_with_a_schema_valid_reply(action: str)
     validate(Kind.RESULT, action, reply.payload, V201)
 
 
-@pytest.mark.parametrize("action", sorted(handlers._RECORDED))
+# The recorded notifications no block gives a meaning to yet (a block's handler replaces the core's).
+UNCLAIMED = sorted(
+    action for action in handlers._RECORDED if v201_protocol.HANDLERS[action] is handlers.HANDLERS[action]
+)
+
+
+@pytest.mark.parametrize("action", UNCLAIMED)
 def test_the_notifications_without_a_meaning_yet_are_recorded_with_their_action(action: str) -> None:
     handle(action, PAYLOADS[action])
     event = ChargerEvent.objects.get()
