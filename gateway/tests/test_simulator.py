@@ -505,3 +505,43 @@ def test_a_rare_fault_is_reported_with_its_mrec_code_and_cleared() -> None:
             )
 
     asyncio.run(scenario())
+
+
+def test_security_profile_3_presents_the_certificate_certificate_signed_installed(tmp_path: Path) -> None:
+    """After the CSR flow, SecurityProfile 3: the charger reconnects with mutual TLS (a server that requires
+    a client certificate of our CA admits it) and without Basic auth."""
+    authority = Authority(tmp_path, "csms-root")
+    issued = authority.issue("127.0.0.1", server=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(issued.cert_file, issued.key_file)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(authority.cert_file)
+
+    async def scenario() -> None:
+        tls_server = Csms16Server()
+        async with serve(tls_server.handler, "127.0.0.1", 0, ssl=context, subprotocols=[Subprotocol("ocpp1.6")]) as tls:
+            port = next(iter(tls.sockets)).getsockname()[1]
+            async with charger(password="the-first-password-0123", tls_url=f"wss://127.0.0.1:{port}/ocpp") as (
+                server,
+                cid,
+                state,
+                options,
+            ):
+                csms = await server.connected()
+                response = await csms.call(call16.ChangeConfiguration(key="SecurityProfile", value="3"))
+                assert response.status == "Rejected"  # no root, no certificate yet
+                root = authority.issued.cert_file.read_text()
+                await csms.call(
+                    call16.InstallCertificate(certificate_type="CentralSystemRootCertificate", certificate=root)
+                )
+                await csms.call(call16.ExtendedTriggerMessage(requested_message="SignChargePointCertificate"))
+                csr_pem = (await server.take("SignCertificate"))["csr"]
+                response = await csms.call(call16.CertificateSigned(certificate_chain=sign_csr(authority, csr_pem)))
+                assert response.status == "Accepted"
+                response = await csms.call(call16.ChangeConfiguration(key="SecurityProfile", value="3"))
+                assert response.status == "Accepted"
+                await tls_server.connected()
+                assert tls_server.handshakes == [None]  # profile 3: the certificate is the credential
+                assert state.security_profile == 3
+
+    asyncio.run(scenario())
