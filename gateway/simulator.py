@@ -5,6 +5,14 @@ interval it was given, runs charging sessions at random times (Authorize, StartT
 plausible power curve in MeterValues, StopTransaction), answers the remote commands a real charger
 answers, and reconnects when its connection drops. Thousands fit in one process (``idle=True``
 turns off the sessions for connection-count measurements).
+
+The security whitepaper (edition 2) too: a certificate store (InstallCertificate, DeleteCertificate,
+GetInstalledCertificateIds), the CSR flow (ExtendedTriggerMessage SignChargePointCertificate: a new key
+pair, SignCertificate, CertificateSigned), AuthorizationKey rotation (the new password from the next
+connection on), the SecurityProfile upgrade (reconnect at the new profile over TLS, trusting the
+CentralSystemRootCertificates installed and ``Options.tls_ca``; back to the old profile when that fails),
+SignedUpdateFirmware and GetLog with their status notifications. Firmware updates end with a reboot into
+the new version; now and then (rarely) an idle connector has a fault with a ChargeX MREC code.
 """
 
 from __future__ import annotations
