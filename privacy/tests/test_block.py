@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chargers.commands import CommandError, command_enqueue, command_next_send
-from chargers.models import ChargePoint, Command
+from chargers.models import ChargePoint, ChargerEvent, Command
 from mqtt_bridge.frames import Kind
 from privacy.models import CustomerInformationRequest
 from privacy.services import customer_information_report
@@ -206,3 +206,12 @@ def test_a_request_for_nothing_and_a_reused_request_id_are_refused(station: Char
     command_enqueue(charge_point=station, action="CustomerInformation", payload=ask(1))
     assert set(refused(station, ask(1, clear=True)).errors) == {"requestId"}
     assert CustomerInformationRequest.objects.count() == 1
+
+
+def test_TC_N_27_CSMS_the_charger_history_keeps_the_part_but_not_the_customer_data(station: ChargePoint) -> None:
+    call(station, "CustomerInformation", ask(7), {"status": "Accepted"})
+    notify(7, 0, "card 100000C01 used 2026-11-30", tbc=False)
+    assert request(station, 7).complete
+    event = ChargerEvent.objects.get(charge_point=station, status="NotifyCustomerInformation")
+    assert "data" not in event.detail and event.detail["dataLength"] == len("card 100000C01 used 2026-11-30")
+    assert "100000C01" not in str(event.detail)
