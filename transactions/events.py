@@ -16,9 +16,15 @@ order the events arrive in, so that any order builds the same row:
   counted in Wh) of the earliest timestamp among the session's readings; meter_stop, once Ended, the one of
   the latest. Each event weighs its readings against the first and last stored, so a reading that arrives
   late still counts where it belongs (and a late Updated's reading can fill in an Ended that carried none).
+- the tariff (and its currency): the one valid at the first event received, chosen when the session is made
+  (``tariffs.selectors``); charging_seconds: while the session runs, counted as its chargingState events
+  arrive (an interval opens at Charging and closes at another state); from the Ended on, counted again from
+  all its events in seqNo order, so that any order ends with the same figure; total_cost: once Ended, from
+  its energy and time charging (the station's timeSpentCharging when that is more), again at every late event.
 
 An event is kept once per (session, seqNo): the same event again (a new message id) has no second effect
-and gets the reply stored the first time. TransactionEvent is 2.0.1's most frequent message, so a wave of
+and gets the reply stored the first time (with, for an Updated, the running total of its moment).
+TransactionEvent is 2.0.1's most frequent message, so a wave of
 N events (one per charger, the chargers locked by the caller) costs a fixed number of statements, and
 few: one for the sessions, events and meter values together, one for the tokens when some event carries
 one, one UPDATE for the sessions an event changed (a periodic meter value changes none).
@@ -147,8 +153,10 @@ def transaction_events_record(
     periodic meter values); the remote starts and reservations take one statement each when some event
     names one. The callers hold the chargers' row locks, so no other worker writes these sessions meanwhile.
 
-    The reply carries idTokenInfo whenever the event carries an idToken (``chargers.tokens``' rules). An
-    event we already have (same session and seqNo) changes nothing and is answered as the first time.
+    The reply carries idTokenInfo whenever the event carries an idToken (``chargers.tokens``' rules), and
+    for a session a tariff prices, totalCost: the final cost on Ended (stored with the event), the running
+    total otherwise (I02 allows it; not stored: ``_running_total``). An event we already have (same session
+    and seqNo) changes nothing and is answered as the first time.
     ``remote_start``: the version's spelling of the command a remoteStartId links to (None: link none).
     """
     if not reports:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -286,19 +288,21 @@ def test_TC_I_01_CSMS_the_running_total_is_queued_with_cost_updated() -> None:
     # 0.50 + 4 kWh x 0.30.
     assert command.request == {"totalCost": 1.7, "transactionId": "TX-1"}
     assert Transaction.objects.get(pk=session.pk).cost_sent == Decimal("1.70")
-    # Unchanged cost: nothing more. Still queued: nothing more either, even when the cost moved.
+    # Unchanged cost: nothing more.
     assert session_costs_send(now=timezone.now()) == []
-    Command.objects.filter(pk=command.pk).update(status=Command.Status.ACCEPTED)
-    assert session_costs_send(now=timezone.now()) == []
+    moment = timezone.now().isoformat()
     answered(
         cp.charge_point_id,
         "TransactionEvent",
         {
             **tx_event("Updated", 2, 0, trigger="MeterValuePeriodic"),
-            "timestamp": timezone.now().isoformat(),
-            "meterValue": [{"timestamp": timezone.now().isoformat(), "sampledValue": [{"value": 5000.0}]}],
+            "timestamp": moment,
+            "meterValue": [{"timestamp": moment, "sampledValue": [{"value": 5000.0}]}],
         },
     )
+    # Changed, but the last one is still queued: it goes first.
+    assert session_costs_send(now=timezone.now()) == []
+    Command.objects.filter(pk=command.pk).update(status=Command.Status.ACCEPTED)
     (second,) = session_costs_send(now=timezone.now())
     assert second.request["totalCost"] == 2.0
 
@@ -361,3 +365,17 @@ def test_the_api_and_the_csv_show_the_cost(api_client: ApiClientFactory) -> None
     by_charger = {line["charge_point_id"]: line for line in lines}
     assert (by_charger[cid]["cost"], by_charger[cid]["currency"]) == ("3.50", "EUR")
     assert by_charger[running.charge_point_id]["cost"] == "1.70"
+
+
+def test_the_session_page_and_the_sessions_list_show_the_cost(client: Any) -> None:
+    client.force_login(User.objects.create_superuser(username="cost-viewer"))
+    tariff(time_price=0)
+    cp = station()
+    cid = cp.charge_point_id
+    answered(cid, "TransactionEvent", tx_event("Started", 0, 0, meterValue=energy(0, 0)))
+    answered(cid, "TransactionEvent", tx_event("Ended", 1, 10, meterValue=energy(10000, 10)))
+    session = session_of(cp)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert re.search(r"<dt>Cost</dt><dd data-cost>3\.50 EUR <span class=\"muted\">\(Standard\)</span>", page)
+    listed = client.get("/sessions/").content.decode()
+    assert re.search(rf'data-transaction="{session.pk}".*?data-cost>3\.50 EUR<', listed, re.S)
