@@ -60,23 +60,23 @@ def _masked(request: dict[str, Any], mask: str) -> dict[str, Any]:
     return {**request, "setVariableData": items}
 
 
-rotation.rotation_spelling_register(
-    "2.0.1",
-    rotation.RotationSpelling(
-        action="SetVariables",
-        payload=lambda password: {
-            "setVariableData": [
-                {
-                    "component": {"name": "SecurityCtrlr"},
-                    "variable": {"name": "BasicAuthPassword"},
-                    "attributeValue": password,
-                }
-            ]
-        },
-        password_of=_password_of,
-        masked=_masked,
-    ),
+_ROTATION = rotation.RotationSpelling(
+    action="SetVariables",
+    payload=lambda password: {
+        "setVariableData": [
+            {
+                "component": {"name": "SecurityCtrlr"},
+                "variable": {"name": "BasicAuthPassword"},
+                "attributeValue": password,
+            }
+        ]
+    },
+    password_of=_password_of,
+    masked=_masked,
 )
+# 2.1 runs this block too (protocols.v21.protocol): the same variable, the same answers.
+for _version in ("2.0.1", "2.1"):
+    rotation.rotation_spelling_register(_version, _ROTATION)
 
 
 def _upgrade_steps(charge_point: ChargePoint, to_profile: int, options: upgrade.UpgradeOptions) -> list[upgrade.Step]:
@@ -102,7 +102,8 @@ def _upgrade_steps(charge_point: ChargePoint, to_profile: int, options: upgrade.
             raise CommandError(f"no free configuration slot in {priority!r}: give configuration_slot")
         slot = free[0]
     connection = {
-        "ocppVersion": "OCPP20",
+        # 2.1 ignores the field (the WebSocket subprotocol decides) but its schema keeps it.
+        "ocppVersion": "OCPP21" if charge_point.ocpp_version == "2.1" else "OCPP20",
         "ocppTransport": "JSON",
         "ocppCsmsUrl": options.csms_url,
         "messageTimeout": options.message_timeout,
@@ -128,9 +129,10 @@ def _upgrade_steps(charge_point: ChargePoint, to_profile: int, options: upgrade.
     ]
 
 
-upgrade.upgrade_spelling_register(
-    "2.0.1", upgrade.UpgradeSpelling(root_certificate_type="CSMSRootCertificate", steps=_upgrade_steps)
-)
+for _version in ("2.0.1", "2.1"):
+    upgrade.upgrade_spelling_register(
+        _version, upgrade.UpgradeSpelling(root_certificate_type="CSMSRootCertificate", steps=_upgrade_steps)
+    )
 
 
 def _item_status(request: dict[str, Any], response: dict[str, Any], names: tuple[str, str]) -> str | None:
