@@ -17,6 +17,8 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from apikeys.testing import ApiClientFactory, api_client  # noqa: F401 (fixture)
 from backoffice.celery import app
@@ -29,6 +31,7 @@ from tariffs.models import ChargerGroup, ChargerGroupMember, Tariff
 from tariffs.services import session_costs_send
 from transactions.events import EventReport, MeterSample, SampledValue, transaction_events_record
 from transactions.models import Transaction, TransactionEvent
+from transactions.tests import test_events as any_order
 
 pytestmark = pytest.mark.django_db
 
@@ -379,3 +382,32 @@ def test_the_session_page_and_the_sessions_list_show_the_cost(client: Any) -> No
     assert re.search(r"<dt>Cost</dt><dd data-cost>3\.50 EUR <span class=\"muted\">\(Standard\)</span>", page)
     listed = client.get("/sessions/").content.decode()
     assert re.search(rf'data-transaction="{session.pk}".*?data-cost>3\.50 EUR<', listed, re.S)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(made=any_order.sessions(), data=st.data())
+def test_events_in_any_order_end_with_the_same_time_charging_and_cost(
+    made: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    """The running count follows the events' arrival; from the Ended on, all the events decide it."""
+    Tariff.objects.get_or_create(
+        name="Any order", currency="EUR", energy_price=Decimal("0.3"), time_price=Decimal("2"), session_fee=1
+    )
+    IdTag.objects.get_or_create(id_tag="CARD", type="ISO14443")
+    order = data.draw(st.permutations(made))
+    now = timezone.now()
+    built = []
+    for events in (made, order):
+        cp = any_order.station()
+        for item in events:
+            any_order.record(any_order._report(cp, item), now=now)
+        session = any_order.session_of(cp)
+        built.append((session.charging_seconds, session.charging_since, session.total_cost))
+    assert built[0] == built[1]
+    # In seqNo order, what a station would say: the minutes its states said Charging, to the next state told.
+    told = [(item["minutes"], item["charging_state"]) for item in made if item["charging_state"]]
+    told.append((made[-1]["minutes"], "end"))
+    expected = sum(
+        (after - start) * 60 for (start, state), (after, _) in itertools.pairwise(told) if state == "Charging"
+    )
+    assert built[0][0] == expected
