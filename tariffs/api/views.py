@@ -36,6 +36,9 @@ _EDIT = {
         "charger (`charge_point_id`), a group (`group`) or, with neither, the default. A session is priced by "
         "the tariff valid at its start (the charger's own, else its group's, else the default) to its end.",
     ),
+    retrieve=extend_schema(summary="A tariff"),
+    update=extend_schema(summary="Replace a tariff", description="Sessions already priced by it keep their cost."),
+    partial_update=extend_schema(summary="Change a tariff (e.g. end it with `valid_to`)"),
     destroy=extend_schema(
         summary="Delete a tariff",
         description="Refused (400) once a session was priced by it: end it with `valid_to` instead.",
@@ -61,6 +64,13 @@ class TariffViewSet(viewsets.ModelViewSet):
 @extend_schema_view(
     list=extend_schema(summary="List groups of chargers (for tariffs)"),
     create=extend_schema(summary="Create a group of chargers, with its members"),
+    retrieve=extend_schema(summary="A group of chargers and its members"),
+    update=extend_schema(summary="Replace a group of chargers (its members too)"),
+    partial_update=extend_schema(summary="Change a group of chargers (`charge_point_ids` replaces its members)"),
+    destroy=extend_schema(
+        summary="Delete a group of chargers",
+        description="Its tariffs go with it; refused (400) once one of them priced a session.",
+    ),
 )
 class ChargerGroupViewSet(viewsets.ModelViewSet):
     """Groups of chargers that share a tariff; a charger is in one at most."""
@@ -77,6 +87,14 @@ class ChargerGroupViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         self._save(serializer)
+
+    def perform_destroy(self, instance: ChargerGroup) -> None:
+        try:
+            instance.delete()
+        except ProtectedError:
+            raise ValidationError(
+                {"detail": ["sessions were priced by a tariff of this group: end its tariffs with valid_to instead"]}
+            ) from None
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         self._save(serializer)

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from apikeys.services import api_token_create
 from apikeys.testing import ApiClientFactory, api_client  # noqa: F401 (fixture)
 from chargers.models import ChargePoint
-from tariffs.models import ChargerGroupMember, Tariff
+from tariffs.models import ChargerGroup, ChargerGroupMember, Tariff
 from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +88,11 @@ def test_a_tariff_that_priced_sessions_is_ended_not_deleted(client: APIClient) -
     )  # fmt: skip
     response = client.delete(f"/api/v1/tariffs/{tariff.pk}/")
     assert response.status_code == 400 and "valid_to" in str(response.json())
+    assert Tariff.objects.filter(pk=tariff.pk).exists()
+    # Nor its group's, through the group.
+    group = ChargerGroup.objects.create(name="Site")
+    Tariff.objects.filter(pk=tariff.pk).update(group=group)
+    assert client.delete(f"/api/v1/tariff-groups/{group.pk}/").status_code == 400
     assert Tariff.objects.filter(pk=tariff.pk).exists()
 
 
