@@ -1,15 +1,15 @@
 """Credential rotation: a new Basic auth password for a charger, valid the moment it answers Accepted.
 
-An operator asks (``rotation_start``: a given password or a generated one); the charger's version queues
-its command (1.6 ChangeConfiguration AuthorizationKey, 2.0.1 SetVariables SecurityCtrlr.BasicAuthPassword:
-each protocol package registers its ``RotationSpelling``), and queuing it records a pending rotation with
-the new password hashed (``rotation_queued``, the block's ``queued`` hook: a rotation sent as a plain
-command through ``/api/v1/commands/`` is recorded the same way, so the charger and its credential never
-disagree). The answer decides (``rotation_answered``, the block's effect): Accepted (or RebootRequired:
-the charger stored the new password and presents it from its next connection) replaces the credential's
-hash, so the old password opens nothing from then on; anything else leaves the old one the only valid one.
-A command that gets no answer with a status (a CallError, a timeout, expired or cancelled before it was
-sent) gets no effect: ``rotations_settle`` derives those rotations' failure from their command's status.
+An operator asks (``rotation_start``: a given password or a generated one); the charger's version queues its
+command (1.6 ChangeConfiguration AuthorizationKey, 2.0.1 SetVariables SecurityCtrlr.BasicAuthPassword: each
+protocol package spells its ``RotationSpelling``, ``gateway.apps`` registers it), and queuing it records a
+pending rotation with the new password hashed (``rotation_queued``, the block's ``queued`` hook: a rotation
+sent as a plain command through ``/api/v1/commands/`` is recorded the same way, so the charger and its
+credential never disagree). The answer decides (``rotation_answered``, the block's effect): Accepted (or
+RebootRequired: the charger stored the new password and presents it from its next connection) replaces the
+credential's hash, so the old password opens nothing from then on; anything else leaves the old one the only
+valid one. A command that gets no answer with a status (a CallError, a timeout, expired or cancelled before
+it was sent) gets no effect: ``rotations_settle`` derives those rotations' failure from their command's status.
 
 Secrets: the clear text travels in the command's request and in the message log's copy of the Call until
 the command is over; then both are masked (``SECRET_MASK``), and ``ConfigurationKey`` / ``DeviceVariable``
@@ -63,7 +63,7 @@ _UNANSWERED = {
 
 @dataclasses.dataclass(frozen=True)
 class RotationSpelling:
-    """How one OCPP version sets a charger's Basic auth password (registered by its protocol package).
+    """How one OCPP version sets a charger's Basic auth password (spelled by its protocol package).
 
     ``payload``: the command's payload for a password; ``password_of``: the password a command of that
     action sets (None: not a password change); ``masked``: the request with the password replaced.
@@ -79,7 +79,8 @@ SPELLINGS: dict[str, RotationSpelling] = {}
 
 
 def rotation_spelling_register(version: str, spelling: RotationSpelling) -> None:
-    """``version``'s way of setting a password (``protocols.v16.security``, ``protocols.v201.security``)."""
+    """``version``'s way of setting a password (from ``protocols.v16.security``, ``protocols.v201.security``:
+    ``gateway.apps`` registers them, a protocol package importing no transport)."""
     SPELLINGS[version] = spelling
 
 

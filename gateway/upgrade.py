@@ -59,25 +59,20 @@ class UpgradeOptions:
 
 
 @dataclasses.dataclass(frozen=True)
-class Step:
-    action: str
-    payload: dict[str, Any]
-
-
-@dataclasses.dataclass(frozen=True)
 class UpgradeSpelling:
     """How one OCPP version upgrades a charger: the type of the CSMS root in its certificate inventory, and
-    the commands, in order (``steps``: (charger, target profile, options) -> steps, or CommandError)."""
+    the commands, in order (``steps(charger, target profile, **UpgradeOptions fields)`` -> (action, payload)
+    pairs, or CommandError). The version's protocol package spells them; ``gateway.apps`` registers them."""
 
     root_certificate_type: str
-    steps: Callable[[ChargePoint, int, UpgradeOptions], list[Step]]
+    steps: Callable[..., list[tuple[str, dict[str, Any]]]]
 
 
 SPELLINGS: dict[str, UpgradeSpelling] = {}
 
 
 def upgrade_spelling_register(version: str, spelling: UpgradeSpelling) -> None:
-    """``version``'s upgrade steps (``protocols.v16.security``, ``protocols.v201.security``)."""
+    """``version``'s upgrade steps (from ``protocols.v16.security``, ``protocols.v201.security``: ``gateway.apps``)."""
     SPELLINGS[version] = spelling
 
 
@@ -129,7 +124,7 @@ def upgrade_start(
     if refusal:
         raise CommandError(refusal)
     spelling = SPELLINGS[charge_point.ocpp_version or "1.6"]
-    steps = spelling.steps(charge_point, to_profile, options or UpgradeOptions())
+    steps = spelling.steps(charge_point, to_profile, **dataclasses.asdict(options or UpgradeOptions()))
     credential = ChargerCredential.objects.get(charge_point_id=charge_point.charge_point_id)
     try:
         with transaction.atomic():
@@ -137,7 +132,7 @@ def upgrade_start(
                 charge_point=charge_point,
                 from_profile=credential.security_profile,
                 to_profile=to_profile,
-                plan={"steps": [dataclasses.asdict(step) for step in steps]},
+                plan={"steps": [{"action": action, "payload": payload} for action, payload in steps]},
                 requested_by=requested_by[:150],
                 created_at=now,
                 updated_at=now,

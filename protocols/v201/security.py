@@ -2,7 +2,8 @@
 upgrade (SetNetworkProfile + Reset), critical security events as operator alerts.
 
 The block's protocol side (``protocols.blocks``); the domain side is ``gateway.rotation``, ``gateway.upgrade``
-and ``alerts``.
+and ``alerts``. As in 1.6 (``protocols.v16.security``), the gateway app registers its side here at start and
+takes this version's spellings from here: a protocol package imports no transport.
 
 - SetVariables SecurityCtrlr.BasicAuthPassword (A01): checked (16..40 characters of passwordString, a
   credential at profile 1 or 2, no rotation pending), recorded as a pending rotation when queued; the item's
@@ -24,10 +25,10 @@ from chargers import services as chargers
 from chargers.commands import CommandError
 from chargers.device_model import device_variable_value
 from chargers.models import ChargePoint, ChargerEvent, Command
-from gateway import rotation, upgrade
 
 from ..blocks import Block
 from ..payloads import timestamp
+from ..v16.security import CredentialSide
 
 PASSWORD_VARIABLE = ("securityctrlr", "basicauthpassword")
 PRIORITY_VARIABLE = ("ocppcommctrlr", "networkconfigurationpriority")
@@ -45,14 +46,27 @@ def _names(item: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-def _password_of(request: dict[str, Any]) -> str | None:
+_SIDES: list[CredentialSide] = []
+
+
+def credential_side_register(side: CredentialSide) -> None:
+    """The credentials' owner plugs in (``gateway.apps``); without one the block checks and changes nothing."""
+    _SIDES[:] = [side]
+
+
+ROTATION_ACTION = "SetVariables"
+UPGRADE_ROOT_TYPE = "CSMSRootCertificate"
+
+
+def rotation_password_of(request: dict[str, Any]) -> str | None:
+    """The BasicAuthPassword a SetVariables sets (None: it sets none)."""
     for item in request.get("setVariableData", []):
         if _names(item) == PASSWORD_VARIABLE and isinstance(item.get("attributeValue"), str):
             return str(item["attributeValue"])
     return None
 
 
-def _masked(request: dict[str, Any], mask: str) -> dict[str, Any]:
+def rotation_masked(request: dict[str, Any], mask: str) -> dict[str, Any]:
     items = [
         {**item, "attributeValue": mask} if _names(item) == PASSWORD_VARIABLE else item
         for item in request.get("setVariableData", [])
@@ -60,9 +74,8 @@ def _masked(request: dict[str, Any], mask: str) -> dict[str, Any]:
     return {**request, "setVariableData": items}
 
 
-_ROTATION = rotation.RotationSpelling(
-    action="SetVariables",
-    payload=lambda password: {
+def rotation_payload(password: str) -> dict[str, Any]:
+    return {
         "setVariableData": [
             {
                 "component": {"name": "SecurityCtrlr"},
@@ -70,17 +83,21 @@ _ROTATION = rotation.RotationSpelling(
                 "attributeValue": password,
             }
         ]
-    },
-    password_of=_password_of,
-    masked=_masked,
-)
-# 2.1 runs this block too (protocols.v21.protocol): the same variable, the same answers.
-for _version in ("2.0.1", "2.1"):
-    rotation.rotation_spelling_register(_version, _ROTATION)
+    }
 
 
-def _upgrade_steps(charge_point: ChargePoint, to_profile: int, options: upgrade.UpgradeOptions) -> list[upgrade.Step]:
-    if not options.csms_url.startswith("wss://"):
+def upgrade_steps(
+    charge_point: ChargePoint,
+    to_profile: int,
+    *,
+    csms_url: str = "",
+    configuration_slot: int | None = None,
+    ocpp_interface: str = "Wired0",
+    message_timeout: int = 30,
+) -> list[tuple[str, dict[str, Any]]]:
+    """SetNetworkProfile (the first free slot, or the one given), SetVariables NetworkConfigurationPriority (that
+    slot first), Reset OnIdle. CommandError without a wss:// URL, or without a slot while the priority is unknown."""
+    if not csms_url.startswith("wss://"):
         raise CommandError(
             "the new network profile needs the CSMS's wss:// URL (csms_url): profiles 2 and 3 are TLS",
             {"csms_url": ["a wss:// URL"]},
@@ -89,7 +106,7 @@ def _upgrade_steps(charge_point: ChargePoint, to_profile: int, options: upgrade.
         charge_point=charge_point, component="OCPPCommCtrlr", variable="NetworkConfigurationPriority"
     )
     current = [slot.strip() for slot in (priority or "").split(",") if slot.strip()]
-    slot = options.configuration_slot
+    slot = configuration_slot
     if slot is None:
         if priority is None:
             raise CommandError(
@@ -105,34 +122,22 @@ def _upgrade_steps(charge_point: ChargePoint, to_profile: int, options: upgrade.
         # 2.1 ignores the field (the WebSocket subprotocol decides) but its schema keeps it.
         "ocppVersion": "OCPP21" if charge_point.ocpp_version == "2.1" else "OCPP20",
         "ocppTransport": "JSON",
-        "ocppCsmsUrl": options.csms_url,
-        "messageTimeout": options.message_timeout,
+        "ocppCsmsUrl": csms_url,
+        "messageTimeout": message_timeout,
         "securityProfile": to_profile,
-        "ocppInterface": options.ocpp_interface,
+        "ocppInterface": ocpp_interface,
     }
     order = ",".join([str(slot), *[s for s in current if s != str(slot)]])
+    priority_item = {
+        "component": {"name": "OCPPCommCtrlr"},
+        "variable": {"name": "NetworkConfigurationPriority"},
+        "attributeValue": order,
+    }
     return [
-        upgrade.Step("SetNetworkProfile", {"configurationSlot": slot, "connectionData": connection}),
-        upgrade.Step(
-            "SetVariables",
-            {
-                "setVariableData": [
-                    {
-                        "component": {"name": "OCPPCommCtrlr"},
-                        "variable": {"name": "NetworkConfigurationPriority"},
-                        "attributeValue": order,
-                    }
-                ]
-            },
-        ),
-        upgrade.Step("Reset", {"type": "OnIdle"}),
+        ("SetNetworkProfile", {"configurationSlot": slot, "connectionData": connection}),
+        ("SetVariables", {"setVariableData": [priority_item]}),
+        ("Reset", {"type": "OnIdle"}),
     ]
-
-
-for _version in ("2.0.1", "2.1"):
-    upgrade.upgrade_spelling_register(
-        _version, upgrade.UpgradeSpelling(root_certificate_type="CSMSRootCertificate", steps=_upgrade_steps)
-    )
 
 
 def _item_status(request: dict[str, Any], response: dict[str, Any], names: tuple[str, str]) -> str | None:
@@ -146,34 +151,38 @@ def _item_status(request: dict[str, Any], response: dict[str, Any], names: tuple
 
 
 def _check_set_variables(charge_point: ChargePoint, payload: dict[str, Any]) -> None:
-    password = _password_of(payload)
-    if password is not None:
-        refusal = rotation.rotation_refusal(charge_point=charge_point, password=password)
+    password = rotation_password_of(payload)
+    for side in _SIDES:
+        refusal = side.rotation_refusal(charge_point=charge_point, password=password) if password is not None else None
         if refusal:
             raise CommandError(refusal, {"attributeValue": [refusal]})
 
 
 def _queued_set_variables(command: Command) -> None:
-    rotation.rotation_queued(command=command)
+    for side in _SIDES:
+        side.rotation_queued(command=command)
 
 
 def _set_variables(command: Command, response: dict[str, Any], now: datetime) -> None:
-    status = _item_status(command.request, response, PASSWORD_VARIABLE)
-    if status is not None:
-        rotation.rotation_answered(command=command, taken=status in VALUE_TAKEN, answer=status, now=now)
-    status = _item_status(command.request, response, PRIORITY_VARIABLE)
-    if status is not None:
-        upgrade.upgrade_step_answered(command=command, taken=status in VALUE_TAKEN, answer=status, now=now)
+    password = _item_status(command.request, response, PASSWORD_VARIABLE)
+    priority = _item_status(command.request, response, PRIORITY_VARIABLE)
+    for side in _SIDES:
+        if password is not None:
+            side.rotation_answered(command=command, taken=password in VALUE_TAKEN, answer=password, now=now)
+        if priority is not None:
+            side.upgrade_step_answered(command=command, taken=priority in VALUE_TAKEN, answer=priority, now=now)
 
 
 def _set_network_profile(command: Command, response: dict[str, Any], now: datetime) -> None:
     status = str(response.get("status", ""))
-    upgrade.upgrade_step_answered(command=command, taken=status == "Accepted", answer=status, now=now)
+    for side in _SIDES:
+        side.upgrade_step_answered(command=command, taken=status == "Accepted", answer=status, now=now)
 
 
 def _reset(command: Command, response: dict[str, Any], now: datetime) -> None:
     status = str(response.get("status", ""))
-    upgrade.upgrade_step_answered(command=command, taken=status in ("Accepted", "Scheduled"), answer=status, now=now)
+    for side in _SIDES:
+        side.upgrade_step_answered(command=command, taken=status in ("Accepted", "Scheduled"), answer=status, now=now)
 
 
 def security_event_notification(cp: ChargePoint, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
