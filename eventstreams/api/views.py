@@ -51,6 +51,10 @@ class PeriodicEventStreamViewSet(TextLookupMixin, viewsets.ReadOnlyModelViewSet[
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(summary="A periodic event stream")
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().retrieve(request, *args, **kwargs)
+
     @extend_schema(
         summary="Values of a periodic event stream",
         description=f"The stream's values in time order (at most {VALUES_LIMIT}, the newest), optionally between "
