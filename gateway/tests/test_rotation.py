@@ -9,11 +9,13 @@ test_rotation_e2e.py.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -269,3 +271,33 @@ def test_an_accepted_rotation_tells_the_gateways_login_caches(
     with django_capture_on_commit_callbacks(execute=True):
         answer(command, result(charger, status))
     assert (services.credential_generation(charge_point_id=cid) != before) is changed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_rotations_started_at_once_make_one() -> None:
+    """Both pass the check; the pending-rotation constraint lets one queue its command, the other is refused."""
+    cp = ChargePoint.objects.create(
+        charge_point_id="ROT-RACE", ocpp_version="1.6", registration_status="Accepted", online=True
+    )
+    services.credential_set_password(charge_point_id=cp.charge_point_id, password=OLD)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def start_one(password: str) -> None:
+        try:
+            barrier.wait(5)
+            rotation.rotation_start(charge_point=cp, password=password)
+            outcomes.append("started")
+        except CommandError as exc:
+            outcomes.append(exc.message)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=start_one, args=(p,)) for p in (NEW, "another-password-0003")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    assert sorted(outcomes) == ["a password rotation of this charger is waiting for its answer", "started"]
+    assert CredentialRotation.objects.filter(charge_point=cp).count() == 1
+    assert Command.objects.filter(charge_point=cp).count() == 1  # the loser's command rolled back with it
