@@ -259,7 +259,7 @@ def test_bad_path_and_missing_subprotocol_are_refused(start_gateway: Any) -> Non
         assert await status(f"{base}/ocpp/a%2Fb", ["ocpp1.6"]) == 404
         assert await status(f"{base}/ocpp/{'x' * 49}", ["ocpp1.6"]) == 404
         assert await status(f"{base}/ocpp/cp1", None) == 400
-        assert await status(f"{base}/ocpp/cp1", ["ocpp2.1", "ocpp1.5"]) == 400
+        assert await status(f"{base}/ocpp/cp1", ["ocpp2.2", "ocpp1.5"]) == 400
         assert await status(f"{base}/ocpp/cp1", ["ocpp2.0.1", "ocpp1.6"]) == 101
 
     asyncio.run(scenario())
