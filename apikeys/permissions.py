@@ -23,6 +23,8 @@ VIEWER_PERMISSIONS: tuple[str, ...] = (
     "transactions.view_metervalue",
     "mqtt_bridge.view_messagelog",
     "mqtt_bridge.view_mqttchargerprofile",
+    "tariffs.view_tariff",
+    "tariffs.view_chargergroup",
 )
 OPERATOR_PERMISSIONS: tuple[str, ...] = VIEWER_PERMISSIONS + (
     "chargers.add_idtag",
@@ -42,6 +44,12 @@ ADMIN_PERMISSIONS: tuple[str, ...] = OPERATOR_PERMISSIONS + (
     "mqtt_bridge.add_mqttchargerprofile",
     "mqtt_bridge.change_mqttchargerprofile",
     "mqtt_bridge.delete_mqttchargerprofile",
+    "tariffs.add_tariff",
+    "tariffs.change_tariff",
+    "tariffs.delete_tariff",
+    "tariffs.add_chargergroup",
+    "tariffs.change_chargergroup",
+    "tariffs.delete_chargergroup",
 )
 ROLES: dict[str, tuple[str, ...]] = {
     "viewer": VIEWER_PERMISSIONS,
