@@ -1,6 +1,6 @@
 """The layering the architecture promises (ARCHITECTURE.md, "Three seams"), checked on the source.
 
-The domain (``chargers``, ``transactions``) imports neither a transport (``mqtt_bridge``, ``gateway``)
+The domain (``chargers``, ``transactions`` and the functional blocks' apps) imports neither a transport (``mqtt_bridge``, ``gateway``)
 nor a protocol package (``protocols``); the protocol packages import no transport. Every import
 counts: at module level or inside a function (where a cycle likes to hide), ``from . import``
 resolved against the package, and ``importlib.import_module("...")`` / ``__import__("...")`` with a
@@ -71,7 +71,24 @@ def _forbidden(package: str, banned: tuple[str, ...]) -> list[str]:
     return [f"{path}:{line} imports {module}" for (path, line), module in sorted(found.items())]
 
 
-@pytest.mark.parametrize("package", ["chargers", "transactions"])
+#: The domain: the fleet and its sessions, and every functional block's app (protocols.blocks: a block's
+#: protocol side is in protocols/, its domain side in its app, which knows no version and no transport).
+DOMAIN = (
+    "chargers",
+    "transactions",
+    "certificates",
+    "maintenance",
+    "alerts",
+    "monitoring",
+    "smartcharging",
+    "displays",
+    "privacy",
+    "tariffs",
+    "eventstreams",
+)
+
+
+@pytest.mark.parametrize("package", DOMAIN)
 def test_the_domain_imports_neither_transport_nor_protocol(package: str) -> None:
     assert _forbidden(package, TRANSPORTS + PROTOCOLS) == []
 
