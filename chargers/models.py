@@ -8,6 +8,8 @@ from django.db.models import Q
 #: The longest id token any version takes (OCPP 2.1's idToken: 255; 2.0.1 36, 1.6 20). Each version's
 #: schema bounds its own messages; the columns hold the longest.
 ID_TOKEN_MAX_LENGTH = 255
+#: The longest id token type (2.1: a string of 20, its IdTokenEnumType values or a custom one; 2.0.1 an enum).
+ID_TOKEN_TYPE_MAX_LENGTH = 20
 
 
 class RegistrationStatus(models.TextChoices):
@@ -364,10 +366,15 @@ class Reservation(models.Model):
     connector_type = models.CharField(max_length=20, blank=True, help_text="2.0.1 ConnectorEnumType; blank: any")
     id_tag = models.CharField(max_length=ID_TOKEN_MAX_LENGTH)
     id_token_type = models.CharField(
-        max_length=16, choices=IdTokenType.choices, blank=True, help_text="2.0.1 IdTokenEnumType; blank for 1.6"
+        max_length=ID_TOKEN_TYPE_MAX_LENGTH,
+        choices=IdTokenType.choices,
+        blank=True,
+        help_text="2.0.1 IdTokenEnumType; blank for 1.6",
     )
     parent_id_tag = models.CharField(max_length=ID_TOKEN_MAX_LENGTH, blank=True)
-    parent_id_token_type = models.CharField(max_length=16, choices=IdTokenType.choices, blank=True)
+    parent_id_token_type = models.CharField(
+        max_length=ID_TOKEN_TYPE_MAX_LENGTH, choices=IdTokenType.choices, blank=True
+    )
     expiry_date = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
     created_at = models.DateTimeField(auto_now_add=True)

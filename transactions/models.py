@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db import models
 
-from chargers.models import ID_TOKEN_MAX_LENGTH
+from chargers.models import ID_TOKEN_MAX_LENGTH, ID_TOKEN_TYPE_MAX_LENGTH
 from fleet import figures
 
 
@@ -31,7 +31,7 @@ class Transaction(models.Model):
         help_text="1.6: the connector; 2.0.1: the connector on its EVSE (0: not told yet)"
     )
     id_tag = models.CharField(max_length=ID_TOKEN_MAX_LENGTH, blank=True, verbose_name="id token")
-    id_token_type = models.CharField(max_length=16, blank=True, help_text="2.0.1 IdTokenEnumType")
+    id_token_type = models.CharField(max_length=ID_TOKEN_TYPE_MAX_LENGTH, blank=True, help_text="2.0.1 IdTokenEnumType")
     id_tag_status = models.CharField(max_length=20, help_text="What we answered at start")
     reservation_id = models.IntegerField(null=True, blank=True)
     remote_start_id = models.IntegerField(null=True, blank=True, help_text="2.0.1: of the RequestStartTransaction")
@@ -150,7 +150,7 @@ class TransactionEvent(models.Model):
     evse_id = models.PositiveIntegerField(null=True, blank=True)
     connector_id = models.PositiveIntegerField(null=True, blank=True)
     id_tag = models.CharField(max_length=ID_TOKEN_MAX_LENGTH, blank=True, verbose_name="id token")
-    id_token_type = models.CharField(max_length=16, blank=True)
+    id_token_type = models.CharField(max_length=ID_TOKEN_TYPE_MAX_LENGTH, blank=True)
     payload = models.JSONField(help_text="As the charger sent it")
     reply = models.JSONField(default=dict, help_text="What we answered")
     received_at = models.DateTimeField()

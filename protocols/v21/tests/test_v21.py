@@ -152,6 +152,30 @@ def test_a_255_character_id_token_is_authorized_and_starts_a_session(station: Ch
     assert Transaction.objects.get(charge_point=station, charger_transaction_id="TX-21").id_tag == LONG_TOKEN
 
 
+def test_a_token_of_a_20_character_custom_type_starts_its_session_and_is_kept_with_its_type(
+    station: ChargePoint,
+) -> None:
+    # 2.1's idToken type is any string of up to 20 characters: a type we do not store is Unknown, never a crash.
+    token = {"idToken": "FLEET-7", "type": "X" * 20}
+    started = handle(
+        "TransactionEvent",
+        {
+            "eventType": "Started",
+            "timestamp": AT,
+            "triggerReason": "Authorized",
+            "seqNo": 0,
+            "transactionInfo": {"transactionId": "TX-20"},
+            "evse": {"id": 1, "connectorId": 1},
+            "idToken": token,
+        },
+        "m3",
+    )
+    assert started.kind == Kind.RESULT, (started.error_code, started.error_description)
+    assert started.payload["idTokenInfo"]["status"] in ("Unknown", "Invalid")
+    session = Transaction.objects.get(charge_point=station, charger_transaction_id="TX-20")
+    assert (session.id_tag, session.id_token_type) == ("FLEET-7", "X" * 20)
+
+
 def test_a_256_character_id_token_is_a_property_constraint_violation(station: ChargePoint) -> None:
     reply = handle("Authorize", {"idToken": {"idToken": "T" * 256, "type": "ISO14443"}})
     assert (reply.kind, reply.error_code) == (Kind.ERROR, "PropertyConstraintViolation")
