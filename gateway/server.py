@@ -303,14 +303,16 @@ class Authenticator:
     against an EMQX-style HTTP endpoint when ``auth_url`` is set (which then keeps the lockout and the
     security events). A positive answer is cached for ``auth_cache_seconds`` per (id, password, TLS,
     certificate CN), so a reconnecting charger does not pay the hash again (nor a lock set by someone
-    failing as its id); a changed profile or a disabled credential takes effect when the entry expires.
+    failing as its id), as long as the credential's generation is the one it was admitted with: a rotated
+    password, a changed profile or a disabled credential takes effect at the next handshake.
     Addresses found locked are remembered here, so that their next attempts are refused on the event
     loop, without a thread, a query or (for TLS) a handshake.
     """
 
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
-        self._cache: dict[tuple[str, str, bool, str | None], float] = {}
+        #: (id, user:password digest, TLS, certificate CN) -> (expiry, the credential's generation then).
+        self._cache: dict[tuple[str, str, bool, str | None], tuple[float, str]] = {}
         self._locked_addresses: dict[str, float] = {}
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gateway-auth")
 
@@ -343,16 +345,28 @@ class Authenticator:
         digest = hashlib.sha256((attempt.password or "").encode("utf-8", "surrogatepass")).hexdigest()
         key = (attempt.charge_point_id, f"{attempt.username}:{digest}", attempt.tls, attempt.certificate_cn)
         now = time.monotonic()
-        if self._cache.get(key, 0.0) > now:
-            return services.AuthDecision(allowed=True)
         loop = asyncio.get_running_loop()
+        caching = self.config.auth_cache_seconds > 0
+        generation = ""
+        if caching:
+            # The credential's generation (services.credential_generation) changes with every change of it: a
+            # rotated-out password or a profile left behind is never admitted from the cache. Read before the
+            # check, so a change during the check makes the entry stale at once; "" (Redis cannot say): no cache.
+            generation = await loop.run_in_executor(self._executor, self._generation, attempt.charge_point_id)
+            expiry, cached_generation = self._cache.get(key, (0.0, ""))
+            if expiry > now and generation and cached_generation == generation:
+                return services.AuthDecision(allowed=True)
         decision = await loop.run_in_executor(self._executor, self._check, attempt)
         self.address_locked(attempt.address, decision.address_locked_seconds)
-        if decision.allowed and self.config.auth_cache_seconds > 0:
+        if decision.allowed and caching and generation:
             if len(self._cache) > 100_000:
-                self._cache = {k: v for k, v in self._cache.items() if v > now}
-            self._cache[key] = now + self.config.auth_cache_seconds
+                self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+            self._cache[key] = (now + self.config.auth_cache_seconds, generation)
         return decision
+
+    @staticmethod
+    def _generation(charge_point_id: str) -> str:
+        return services.credential_generation(charge_point_id=charge_point_id)
 
     def _check(self, attempt: services.HandshakeAttempt) -> services.AuthDecision:
         try:
