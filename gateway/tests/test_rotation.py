@@ -301,3 +301,20 @@ def test_two_rotations_started_at_once_make_one() -> None:
     assert sorted(outcomes) == ["a password rotation of this charger is waiting for its answer", "started"]
     assert CredentialRotation.objects.filter(charge_point=cp).count() == 1
     assert Command.objects.filter(charge_point=cp).count() == 1  # the loser's command rolled back with it
+
+
+@pytest.mark.django_db
+def test_a_1_6_charger_reporting_its_authorization_key_has_it_kept_nowhere() -> None:
+    charger = ChargePoint.objects.create(
+        charge_point_id="CP-LEAK", ocpp_version="1.6", registration_status="Accepted", online=True
+    )
+    command_enqueue(charge_point=charger, action="GetConfiguration", payload={})
+    reported = [
+        {"key": "AuthorizationKey", "readonly": False, "value": "a-leaked-password-1234"},
+        {"key": "HeartbeatInterval", "readonly": False, "value": "300"},
+    ]
+    command = answer(send(charger), {"configurationKey": reported})
+    assert command.status == Command.Status.ACCEPTED
+    keys = dict(ConfigurationKey.objects.filter(charge_point=charger).values_list("key", "value"))
+    assert keys == {"AuthorizationKey": None, "HeartbeatInterval": "300"}
+    assert "a-leaked-password-1234" not in str(command.response)

@@ -27,9 +27,17 @@ def commands_results_apply(*, commands: list[Command], now: datetime) -> None:
             continue
         response = command.response or {}
         if command.action == "GetConfiguration":
+            leaked = False
             for item in response.get("configurationKey", []):
+                if item["key"] == SECRET_KEY and item.get("value"):
+                    # A charger that reports its AuthorizationKey (write-only in the whitepaper): neither the
+                    # key's row nor the kept answer holds the password (rare: one more statement then).
+                    item["value"], leaked = MASK, True
                 # The last report of a key wins (an upsert cannot touch one row twice).
-                keys[(command.charge_point_id, item["key"])] = (item.get("value"), item.get("readonly", False))
+                value = None if item["key"] == SECRET_KEY else item.get("value")
+                keys[(command.charge_point_id, item["key"])] = (value, item.get("readonly", False))
+            if leaked:
+                Command.objects.filter(pk=command.pk).update(response=response)
         elif (effect := _EFFECTS.get(command.action)) is not None:
             effect(command, response, now)
     if keys:
@@ -42,13 +50,18 @@ def commands_results_apply(*, commands: list[Command], now: datetime) -> None:
         )
 
 
+#: The configuration key that holds the Basic auth password, and what stands for its value where it is kept.
+SECRET_KEY = "AuthorizationKey"
+MASK = "********"
+
+
 def _accepted(command: Command) -> bool:
     return command.status == Command.Status.ACCEPTED
 
 
 def _change_configuration(command: Command, response: dict[str, Any], now: datetime) -> None:
     # AuthorizationKey is a secret (write-only in the whitepaper): its value is never stored.
-    if _accepted(command) and command.request["key"] != "AuthorizationKey":
+    if _accepted(command) and command.request["key"] != SECRET_KEY:
         ConfigurationKey.objects.update_or_create(
             charge_point=command.charge_point,
             key=command.request["key"],
