@@ -25,6 +25,7 @@ VIEWER_PERMISSIONS: tuple[str, ...] = (
     "mqtt_bridge.view_mqttchargerprofile",
     "tariffs.view_tariff",
     "tariffs.view_chargergroup",
+    "alerts.view_alert",
 )
 OPERATOR_PERMISSIONS: tuple[str, ...] = VIEWER_PERMISSIONS + (
     "chargers.add_idtag",
@@ -32,6 +33,7 @@ OPERATOR_PERMISSIONS: tuple[str, ...] = VIEWER_PERMISSIONS + (
     "chargers.delete_idtag",
     "chargers.add_command",
     "chargers.change_command",
+    "alerts.change_alert",
 )
 ADMIN_PERMISSIONS: tuple[str, ...] = OPERATOR_PERMISSIONS + (
     "chargers.change_chargepoint",

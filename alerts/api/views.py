@@ -30,10 +30,9 @@ class AlertViewSet(TextLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     queryset = Alert.objects.select_related("charge_point", "acknowledged_by").order_by("-last_raised_at", "-id")
     serializer_class = s.AlertSerializer
     filterset_class = AlertFilterSet
-    # The roles (apikeys.permissions.ROLES) hold no alerts permissions yet: alerts are read as the charger
-    # events they come from, and acknowledged by whoever may act on chargers (operators).
-    read_permissions = ("chargers.view_chargerevent",)
-    action_permissions = {"acknowledge": ("chargers.view_chargerevent", "chargers.change_command")}
+    # Every role reads alerts; operators and admins acknowledge them (apikeys.permissions.ROLES).
+    read_permissions = ("alerts.view_alert",)
+    action_permissions = {"acknowledge": ("alerts.view_alert", "alerts.change_alert")}
 
     @extend_schema(
         summary="Acknowledge an alert",

@@ -1,12 +1,26 @@
-"""The roles' permissions added since 0002: MQTT charger profiles (viewer reads, admin manages) and tariffs
-(viewer reads, admin manages). Frozen here as 0002's are; apikeys.permissions.ROLES mirrors them."""
+"""The roles' permissions added since 0002: MQTT charger profiles (viewer reads, admin manages), tariffs
+(viewer reads, admin manages) and operator alerts (viewer reads, operator acknowledges). Frozen here as
+0002's are; apikeys.permissions.ROLES mirrors them."""
 
 from django.db import migrations
 
 ADDED = {
-    "viewer": ["mqtt_bridge.view_mqttchargerprofile", "tariffs.view_tariff", "tariffs.view_chargergroup"],
-    "operator": ["mqtt_bridge.view_mqttchargerprofile", "tariffs.view_tariff", "tariffs.view_chargergroup"],
+    "viewer": [
+        "mqtt_bridge.view_mqttchargerprofile",
+        "tariffs.view_tariff",
+        "tariffs.view_chargergroup",
+        "alerts.view_alert",
+    ],
+    "operator": [
+        "mqtt_bridge.view_mqttchargerprofile",
+        "tariffs.view_tariff",
+        "tariffs.view_chargergroup",
+        "alerts.view_alert",
+        "alerts.change_alert",
+    ],
     "admin": [
+        "alerts.view_alert",
+        "alerts.change_alert",
         "mqtt_bridge.view_mqttchargerprofile",
         "mqtt_bridge.add_mqttchargerprofile",
         "mqtt_bridge.change_mqttchargerprofile",
@@ -57,6 +71,7 @@ class Migration(migrations.Migration):
         ("apikeys", "0002_roles"),
         ("mqtt_bridge", "0003_mqtt_charger_profiles"),
         ("tariffs", "0001_tariffs_and_groups"),
+        ("alerts", "0001_alerts"),
     ]
 
     operations = [migrations.RunPython(add_permissions, remove_permissions)]
