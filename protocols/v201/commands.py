@@ -19,11 +19,13 @@ Reset, TriggerMessage) is not refused: commands may go to a station before it re
 (a connected station that has not booted yet, or whose StatusNotifications are still to come), and
 the station itself answers an EVSE it does not have (UnknownConnector, Rejected).
 
-``command_split``: a GetVariables (SetVariables) of more items than the station's
-``DeviceDataCtrlr.ItemsPerMessage`` instance "GetVariables" ("SetVariables") is queued as several
-commands of at most that many items each, in order (B06.FR.05: the CSMS shall not send more; OCTT
-TC_B_08_CSMS). The limit is read from the device model as the station last reported it, in a
-NotifyReport or a GetVariables answer; without one, the command goes whole.
+``command_split``: a GetVariables, SetVariables or GetReport of more items than the station's
+``DeviceDataCtrlr.ItemsPerMessage`` (the instance is the action), or whose payload is larger than its
+``DeviceDataCtrlr.BytesPerMessage``, is queued as several commands within both limits, in order
+(B06.FR.05: the CSMS shall not send more; OCTT TC_B_08_CSMS, TC_B_18_CSMS); SetVariableMonitoring and
+ClearVariableMonitoring likewise by ``MonitoringCtrlr``'s limits. The parts of a GetReport ask one report
+each (``requestId`` + n). The limits are read from the device model as the station last reported them;
+without them, the command goes whole.
 
 ``command_queued``: a queued ReserveNow requests its reservation (``chargers.reservations``: the EVSE
 or none, the connector type, the token and group token with their types, the expiry), settled by the
@@ -75,11 +77,11 @@ def command_check(*, charge_point: ChargePoint, action: str, payload: dict[str, 
     except OcppError as exc:
         field = str(exc.details.get("field", "payload"))
         raise CommandError(f"invalid {action} request: {exc.description}", {field: [exc.description]}) from None
-    _check_state(charge_point, action, payload)
+    command_state_check(charge_point=charge_point, action=action, payload=payload)
 
 
-def _check_state(charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> None:
-    """Refuse what cannot work in the station's current state (the schema cannot know it)."""
+def command_state_check(*, charge_point: ChargePoint, action: str, payload: dict[str, Any]) -> None:
+    """Refuse what cannot work in the station's current state (the schema cannot know it); 2.1 shares it."""
     if action in _CERTIFICATE_FIELDS:
         _check_certificates(action, payload)
     if action == "RequestStopTransaction":

@@ -38,7 +38,7 @@ def command_check(*, charge_point: ChargePoint, action: str, payload: dict[str, 
         field = str(exc.details.get("field", "payload"))
         raise CommandError(f"invalid {action} request: {exc.description}", {field: [exc.description]}) from None
     # The same state rules as 2.0.1's for the commands both have.
-    v201._check_state(charge_point, action, payload)
+    v201.command_state_check(charge_point=charge_point, action=action, payload=payload)
 
 
 # How the CSMS CA asks a 2.1 station for a new CSR before its certificate ends (as 2.0.1).
