@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 
+import redis
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,9 +31,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from backoffice.events import fleet_event
+from backoffice.metrics import get_redis
 from chargers import services as chargers
 from chargers.commands import CommandError, command_enqueue
 from chargers.models import ChargePoint, ChargerEvent, Command
+from chargers.ports import CallRefusal
 
 from .models import CertificateAuthority, CertificateSigningRequest, InstalledCertificate, IssuedCertificate
 
@@ -51,6 +55,19 @@ CSR_DIGESTS = frozenset({"sha256", "sha384", "sha512"})
 SIGNED_TYPES = frozenset({"", "ChargingStationCertificate"})
 #: OCPP HashAlgorithmEnumType -> hashlib's name.
 HASH_ALGORITHMS = {"SHA256": "sha256", "SHA384": "sha384", "SHA512": "sha512"}
+
+
+#: The security event of a charger's CSRs refused by a CallError (a SignCertificate failing its schema):
+#: at most one per charger in this many seconds, so that a flood of garbage is not a flood of rows.
+REFUSAL_EVENT_INTERVAL_SECONDS = 60
+REFUSAL_EVENT_PREFIX = "csms:csrevent:"
+#: The ChargerEvent status of a refused CSR, whoever refused it (the CA's checks or the schema).
+CSR_EVENT_STATUS = "InvalidCertificateSigningRequest"
+
+
+def _changed(charge_point_id: str, **fields: Any) -> None:
+    """The charger's certificates changed: its page and the fleet page re-render (after the commit)."""
+    fleet_event("certificates", charge_point_id, **fields)
 
 
 def _passphrase() -> bytes:
@@ -320,12 +337,44 @@ def certificate_request_handle(
         chargers.charger_event_record(
             charge_point=charge_point,
             kind=ChargerEvent.Kind.SECURITY,
-            status="InvalidCertificateSigningRequest",
+            status=CSR_EVENT_STATUS,
             detail={"code": refused.code, "reason": refused.reason, "certificateType": certificate_type},
             now=now,
         )
+        _changed(charge_point.charge_point_id, csr="rejected")
         return CsrOutcome(accepted=False, code=refused.code, reason=refused.reason)
+    _changed(charge_point.charge_point_id, csr="accepted")
     return CsrOutcome(accepted=True)
+
+
+def sign_certificate_refused(charge_point: ChargePoint, refusal: CallRefusal) -> ChargerEvent | None:
+    """A SignCertificate answered with a CallError (its payload failed the schema: an oversized CSR, a wrong
+    type, garbage): a security event of the charger, as a CSR the CA refused is, and nothing else is stored
+    (no CSR row: there is no CSR to keep). At most one per charger per REFUSAL_EVENT_INTERVAL_SECONDS (None: held
+    back). Registered with ``chargers.ports.call_refusal_observer_register`` (``CertificatesConfig.ready``)."""
+    try:
+        fresh = get_redis().set(
+            f"{REFUSAL_EVENT_PREFIX}{charge_point.charge_point_id}", "1", nx=True, ex=REFUSAL_EVENT_INTERVAL_SECONDS
+        )
+    except redis.RedisError:
+        fresh = True  # without Redis, no throttle: better a row too many than a refusal unrecorded
+    if not fresh:
+        return None
+    event = chargers.charger_event_record(
+        charge_point=charge_point,
+        kind=ChargerEvent.Kind.SECURITY,
+        status=CSR_EVENT_STATUS,
+        detail={
+            "code": refusal.code,
+            "reason": refusal.description[:255],
+            "field": str(refusal.details.get("field", ""))[:64],
+            "ocppVersion": refusal.ocpp_version,
+            "refusedBy": "schema",
+        },
+        now=timezone.now(),
+    )
+    _changed(charge_point.charge_point_id, csr="refused")
+    return event
 
 
 def _request_record(
@@ -367,6 +416,7 @@ def certificate_signed_answered(*, command: Command, now: datetime) -> IssuedCer
     else:
         issued.status = IssuedCertificate.Status.REJECTED
     issued.save(update_fields=["status", "updated_at"])
+    _changed(command.charge_point.charge_point_id, certificate=issued.status)
     return issued
 
 
@@ -377,7 +427,8 @@ def certificate_revoke(*, certificate: IssuedCertificate, now: datetime) -> Issu
     """Revoke a certificate we issued: it enters the CSMS CA's CRL (``ca_crl_pem``), so a gateway reading that CRL
     (CSMS_GATEWAY_TLS_CRL) refuses it at the handshake. Revoking twice keeps the first time."""
     updated = IssuedCertificate.objects.filter(pk=certificate.pk).exclude(status=IssuedCertificate.Status.REVOKED)
-    updated.update(status=IssuedCertificate.Status.REVOKED, revoked_at=now, updated_at=now)
+    if updated.update(status=IssuedCertificate.Status.REVOKED, revoked_at=now, updated_at=now):
+        _changed(certificate.charge_point.charge_point_id, certificate=IssuedCertificate.Status.REVOKED)
     certificate.refresh_from_db()
     return certificate
 
@@ -598,6 +649,7 @@ def installed_certificates_report(
         parent = _installed_create(charge_point, item.certificate_type, item.hash_data, now)
         for child in item.children:
             _installed_create(charge_point, item.certificate_type, child, now, parent=parent)
+    _changed(charge_point.charge_point_id, installed="reported")
 
 
 def _installed_create(
@@ -629,6 +681,7 @@ def installed_certificate_add(
     except ValueError:
         return
     _installed_create(charge_point, certificate_type, data, now)
+    _changed(charge_point.charge_point_id, installed="added")
 
 
 def installed_certificate_remove(*, charge_point: ChargePoint, hash_data: HashData) -> int:
@@ -640,4 +693,6 @@ def installed_certificate_remove(*, charge_point: ChargePoint, hash_data: HashDa
         issuer_key_hash=hash_data.issuer_key_hash.lower(),
         serial_number=hash_data.serial_number.lower().lstrip("0") or "0",
     ).delete()
+    if deleted:
+        _changed(charge_point.charge_point_id, installed="removed")
     return deleted

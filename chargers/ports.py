@@ -10,11 +10,16 @@ payload by hand and a new version brings its own spellings of the same operator 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from django.db import transaction
+
 if TYPE_CHECKING:
     from .models import ChargePoint, Command
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_VERSION = "1.6"
 
@@ -131,3 +136,40 @@ def commands_refused(*, charge_points: Sequence[ChargePoint]) -> dict[int, str]:
         for pk, reason in refuser(charge_points).items():
             refused.setdefault(pk, reason)
     return refused
+
+
+# A Call answered with a CallError (its payload failed its schema, or its handler refused it) can mean
+# something to the domain: a SignCertificate whose CSR is garbage is a security event of the charger
+# (``certificates``). The processing tells the observers of the action once the CallError is decided; what
+# they do can never change that answer.
+@dataclasses.dataclass(frozen=True)
+class CallRefusal:
+    """A charger's Call refused with a CallError: the Call's action and version, and the error answered."""
+
+    action: str
+    ocpp_version: str
+    code: str
+    description: str
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+CallRefusalObserver = Callable[["ChargePoint", CallRefusal], object]
+_REFUSAL_OBSERVERS: dict[str, list[CallRefusalObserver]] = {}
+
+
+def call_refusal_observer_register(action: str, observer: CallRefusalObserver) -> None:
+    """Have ``observer`` told of every CallError answered to a Call of ``action`` (any version); once is enough."""
+    observers = _REFUSAL_OBSERVERS.setdefault(action, [])
+    if observer not in observers:
+        observers.append(observer)
+
+
+def call_refused(*, charge_point: ChargePoint, refusal: CallRefusal) -> None:
+    """Tell the observers of ``refusal.action``. Each runs in its own savepoint: one that raises is logged and
+    what it wrote undone, and the CallError is answered all the same."""
+    for observer in _REFUSAL_OBSERVERS.get(refusal.action, ()):
+        try:
+            with transaction.atomic():
+                observer(charge_point, refusal)
+        except Exception:
+            logger.exception("refusal observer %r of %s failed", observer, refusal.action)

@@ -30,6 +30,7 @@ from psycopg.errors import CheckViolation
 from backoffice import bulk, metrics
 from backoffice.events import fleet_event
 from chargers.models import ChargePoint, Command
+from chargers.ports import CallRefusal, call_refused
 from chargers.services import (
     CommandResult,
     charge_points_lock,
@@ -248,7 +249,7 @@ def _dispatch_all(chargers: dict[str, ChargePoint], fresh: list[tuple[int, Frame
             validate(Kind.CALL, frame.action, frame.payload, frame.ocpp_version)
             item = handler.parse(charge_point, frame.payload)
         except OcppError as exc:
-            replies[index] = frame.error(exc.code, exc.description, exc.details)
+            replies[index] = _refused(charge_point, frame, exc)
             continue
         key = (frame.ocpp_version, frame.action)
         handlers[key] = handler
@@ -318,7 +319,7 @@ def _dispatch(charge_point: ChargePoint, frame: Frame, now: datetime) -> Frame:
         with transaction.atomic():
             payload = handler(charge_point, frame.payload, now)
     except OcppError as exc:
-        return frame.error(exc.code, exc.description, exc.details)
+        return _refused(charge_point, frame, exc)
     except RETRYABLE:
         raise
     except (DataError, IntegrityError) as exc:
@@ -335,6 +336,15 @@ def _dispatch(charge_point: ChargePoint, frame: Frame, now: datetime) -> Frame:
         logger.exception("%s %s from %s failed", frame.action, frame.message_id, frame.charge_point_id)
         return frame.error("InternalError", f"{frame.action} could not be processed; it was logged")
     return frame.reply(payload)
+
+
+def _refused(charge_point: ChargePoint, frame: Frame, exc: OcppError) -> Frame:
+    """The CallError of a refused Call, told to the domain's observers of its action (``chargers.ports``: a
+    garbage CSR is a security event); an observer that fails is logged and changes nothing of the answer."""
+    reply = frame.error(exc.code, exc.description, exc.details)
+    refusal = CallRefusal(frame.action, frame.ocpp_version, exc.code, exc.description, dict(exc.details))
+    call_refused(charge_point=charge_point, refusal=refusal)
+    return reply
 
 
 def _reply_to_store(reply: Frame) -> dict[str, Any]:
