@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 #: The longest id token any version takes (OCPP 2.1's idToken: 255; 2.0.1 36, 1.6 20). Each version's
 #: schema bounds its own messages; the columns hold the longest.
@@ -230,6 +231,15 @@ class IdTag(models.Model):
     class Meta:
         ordering = ["id_tag"]
         verbose_name = "ID tag"
+        constraints = [
+            # Tokens match whatever their case (1.6 CiString20Type, 2.0.1 idToken "case insensitive"): two that
+            # differ only by case would be one token twice. Also the index every authorization looks up by.
+            models.UniqueConstraint(
+                Upper("id_tag"),
+                name="uniq_id_tag_upper",
+                violation_error_message="An id token with this value in another case exists already.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.id_tag

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.utils import timezone
 
@@ -284,8 +284,13 @@ def demo_fleet_provision(*, charge_point_ids: list[str], id_tags: list[str]) -> 
         ):
             charge_point_registration_set(charge_point=cp, status=RegistrationStatus.ACCEPTED)
             accepted.append(cp.charge_point_id)
-        known_tags = set(IdTag.objects.filter(id_tag__in=id_tags).values_list("id_tag", flat=True))
-        new_tags = [tag for tag in dict.fromkeys(id_tags) if tag not in known_tags]
+        # Case-insensitive, as tokens match (uniq_id_tag_upper): "abc" is there when "ABC" is.
+        seen = {tokens.token_key(tag.id_tag) for tag in tokens.tags_matching(set(id_tags))} if id_tags else set()
+        new_tags = []
+        for tag in id_tags:
+            if tokens.token_key(tag) not in seen:
+                seen.add(tokens.token_key(tag))
+                new_tags.append(tag)
         IdTag.objects.bulk_create(
             [IdTag(id_tag=tag, note="demo fleet (gateway/simulator.py)", demo=True) for tag in new_tags],
             ignore_conflicts=True,
@@ -545,6 +550,17 @@ def _check_parent(*, id_tag: str, parent: IdTag | None) -> None:
         parent = parent.parent
 
 
+def id_tag_case_clash(*, id_tag: str) -> str | None:
+    """The stored token that is ``id_tag`` whatever its case (None: there is none). Tokens match
+    case-insensitively (1.6 CiString20Type, 2.0.1 idToken), so two that differ only by case cannot both be."""
+    found = tokens.tags_matching({id_tag})
+    return found[0].id_tag if found else None
+
+
+def _clash_message(existing: str) -> str:
+    return f"an id token {existing!r} exists already: id tokens match whatever their case (OCPP), so it is the same"
+
+
 def id_tag_create(
     *,
     id_tag: str,
@@ -560,9 +576,20 @@ def id_tag_create(
     is told it is unknown; 1.6 has no types and finds it by value.
     """
     _check_parent(id_tag=id_tag, parent=parent)
-    return IdTag.objects.create(
-        id_tag=id_tag, type=type, status=status, expiry_date=expiry_date, parent=parent, note=note
-    )
+    existing = id_tag_case_clash(id_tag=id_tag)
+    if existing is not None:
+        raise IdTagError("id_tag", _clash_message(existing))
+    try:
+        with transaction.atomic():
+            return IdTag.objects.create(
+                id_tag=id_tag, type=type, status=status, expiry_date=expiry_date, parent=parent, note=note
+            )
+    except IntegrityError:
+        # Created meanwhile by another request (the check above raced with it): uniq_id_tag_upper refused it.
+        existing = id_tag_case_clash(id_tag=id_tag)
+        if existing is None:
+            raise
+        raise IdTagError("id_tag", _clash_message(existing)) from None
 
 
 _UPDATABLE = frozenset({"status", "expiry_date", "parent", "note", "type"})

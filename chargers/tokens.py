@@ -3,6 +3,11 @@
 One table of tokens (``IdTag``) serves both versions. 1.6 names a tag by its value only; 2.0.1 names a
 token by value and type, and a token stored with another type is not the one asked about (unknown).
 The answer is one ``TokenInfo``, spelled by each version (``to_v16``: IdTagInfo, ``to_v201``: idTokenInfo).
+
+A token matches whatever its case: 1.6's idTag is a CiString20Type and 2.0.1's IdTokenType.idToken "is case
+insensitive". The value is kept as it was written (the charger's, the operator's); it is compared upper-cased,
+as the unique index uniq_id_tag_upper holds it (UPPER(id_tag)), so a lookup is one step of that index and two
+stored tokens cannot differ only by case.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.db.models.functions import Upper
 
 from .models import V16_STATUSES, AuthorizationStatus, ChargePoint, IdTag, IdTokenType, RegistrationStatus
 
@@ -72,15 +78,25 @@ def id_tokens_authorize(*, requests: list[TokenRequest], now: datetime) -> list[
       Unknown for 2.0.1 (its own status for a token the CSMS does not know).
     - A stored Accepted token past its expiry date is Expired.
     """
-    wanted = {request.value for request in requests if token_lookup_needed(request)}
-    tags = (
-        {tag.id_tag: tag for tag in IdTag.objects.select_related("parent").filter(id_tag__in=wanted)} if wanted else {}
-    )
-    return id_tokens_decide(requests=requests, tags=tags, now=now)
+    wanted = {token_key(request.value) for request in requests if token_lookup_needed(request)}
+    tags = {tag_.id_tag: tag_ for tag_ in tags_matching(wanted)} if wanted else {}
+    return id_tokens_decide(requests=requests, tags={token_key(value): tag_ for value, tag_ in tags.items()}, now=now)
+
+
+def token_key(value: str) -> str:
+    """What a token is compared by: its value upper-cased (case-insensitive, as both versions say)."""
+    return value.upper()
+
+
+def tags_matching(values: set[str]) -> list[IdTag]:
+    """The stored tokens (parents attached) whose value is one of ``values`` whatever its case: one statement,
+    one step of uniq_id_tag_upper per value (``values`` upper-cased or not)."""
+    keys = {token_key(value) for value in values}
+    return list(IdTag.objects.select_related("parent").alias(key=Upper("id_tag")).filter(key__in=keys))
 
 
 def id_tokens_decide(*, requests: list[TokenRequest], tags: Mapping[str, IdTag], now: datetime) -> list[TokenInfo]:
-    """``id_tokens_authorize`` with the stored tokens already read (``tags`` by value, parents attached).
+    """``id_tokens_authorize`` with the stored tokens already read (``tags`` by ``token_key``, parents attached).
 
     For a hot path that reads the tokens in a statement of its own (2.0.1's TransactionEvent): the rules
     stay here, in one place for both versions.
@@ -94,7 +110,7 @@ def id_tokens_decide(*, requests: list[TokenRequest], tags: Mapping[str, IdTag],
         if request.type == IdTokenType.NO_AUTHORIZATION:
             infos.append(TokenInfo(AuthorizationStatus.ACCEPTED))
             continue
-        tag = tags.get(request.value)
+        tag = tags.get(token_key(request.value))
         if tag is None or (request.type is not None and tag.type != request.type):
             if accept_unknown:
                 infos.append(TokenInfo(AuthorizationStatus.ACCEPTED))

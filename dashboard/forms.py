@@ -16,6 +16,8 @@ from django import forms
 from chargers.commands import CommandError
 from chargers.models import ID_TOKEN_MAX_LENGTH, IdTag, IdTokenType, RegistrationStatus
 from chargers.ports import CommandRequest, ProtocolPort, Shortcuts
+from chargers.services import id_tag_case_clash
+from chargers.tokens import tags_matching
 
 Build = Callable[[Shortcuts, dict[str, Any]], CommandRequest]
 
@@ -178,15 +180,21 @@ class IdTagCreateForm(forms.Form):
             raise forms.ValidationError("Must not be blank or start or end with spaces.")
         if "/" in value:
             raise forms.ValidationError("Must not contain '/'.")
-        if IdTag.objects.filter(id_tag=value).exists():
+        existing = id_tag_case_clash(id_tag=value)
+        if existing == value:
             raise forms.ValidationError("This id tag exists already.")
+        if existing is not None:
+            raise forms.ValidationError(
+                f"Id tag {existing!r} exists already: id tags match whatever their case (OCPP), so it is the same."
+            )
         return value
 
     def clean_parent(self) -> IdTag | None:
         value = self.cleaned_data.get("parent", "").strip()
         if not value:
             return None
-        parent = IdTag.objects.filter(id_tag=value).first()
+        found = tags_matching({value})  # whatever its case, as tokens match
+        parent = found[0] if found else None
         if parent is None:
             raise forms.ValidationError("No such id tag.")
         return parent

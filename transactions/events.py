@@ -49,7 +49,7 @@ from django.db.models import Q
 
 from backoffice import bulk
 from chargers.models import ChargePoint, Command, IdTag, Reservation
-from chargers.tokens import TokenInfo, TokenRequest, id_tokens_decide, token_lookup_needed
+from chargers.tokens import TokenInfo, TokenRequest, id_tokens_decide, token_key, token_lookup_needed
 from fleet import figures
 from tariffs import pricing
 from tariffs.models import Tariff
@@ -139,6 +139,9 @@ class _Known:
     last_reading: _Reading | None
     prices: pricing.Prices | None  # of its tariff (None: no tariff prices it)
     charged: int | None  # once it is ended: the seconds Charging, counted from all its events (this one too)
+    # For an Ended of a session already stopped: whether an Ended of its own is stored (False: it was closed by
+    # a later session's start on its EVSE, and this Ended, its real end, takes its place). None otherwise.
+    ended_before: bool | None = None
 
 
 def transaction_events_record(
@@ -294,7 +297,9 @@ def _merge(
         session.charging_state = report.charging_state
     if report.time_spent_charging is not None:
         session.time_spent_charging = max(session.time_spent_charging or 0, report.time_spent_charging)
-    if report.event_type == ENDED and session.stopped_at is None:
+    if report.event_type == ENDED and (session.stopped_at is None or known.ended_before is False):
+        # A session a later start on its EVSE closed ("Other", ``_APPLY_SQL``'s ``closed``) takes its own end
+        # when it comes at last, as a 1.6 StopTransaction does after a lost stop.
         session.stopped_at, session.stop_received_at = report.timestamp, now
         session.stop_reason = report.stopped_reason or "Local"
     readings = [
@@ -396,8 +401,9 @@ def _events_apply(
     by_ord: dict[int, tuple[Transaction, _Known]] = {}
     tags: dict[str, IdTag] = {}
     with connection.cursor() as cursor:
-        cursor.execute(_APPLY_SQL, [json.dumps(events), now, now, now, json.dumps(samples)])
-        for ord_, reply, started, later, first_at, first_wh, last_at, last_wh, charged, *rest in cursor.fetchall():
+        cursor.execute(_APPLY_SQL, [json.dumps(events), now, now, now, now, json.dumps(samples)])
+        rows = cursor.fetchall()
+        for ord_, reply, started, later, first_at, first_wh, last_at, last_wh, charged, ended, *rest in rows:
             token, rest = rest[: len(_TOKEN_COLUMNS)], rest[len(_TOKEN_COLUMNS) :]
             (currency, energy_price, time_price, session_fee), row = rest[:4], rest[4:]
             session = Transaction.from_db(connection.alias, _SESSION_FIELDS, row)
@@ -415,13 +421,14 @@ def _events_apply(
                     if currency is not None
                     else None,
                     charged=None if charged is None else min(round(charged), _MAX_SECONDS),
+                    ended_before=ended,
                 ),
             )
             value, kind, status, expiry_date, group, group_type = token
             if value is not None:
                 tag = IdTag(id_tag=value, type=kind, status=status, expiry_date=expiry_date)
                 tag.parent = IdTag(id_tag=group, type=group_type) if group is not None else None
-                tags[value] = tag
+                tags[token_key(value)] = tag
     found = []
     for ord_, report in enumerate(reports):
         session, known = by_ord[ord_]
@@ -503,12 +510,12 @@ def _apply_sql() -> str:
             RETURNING {listed}
         ),
         sessions AS (
-            SELECT i.ord, {of("n")}
+            SELECT i.ord, true AS fresh, {of("n")}
             FROM inserted n
             JOIN input i
               ON n.charge_point_id = i.charge_point_id AND n.charger_transaction_id = i.charger_transaction_id
             UNION ALL
-            SELECT i.ord, {of("t")}
+            SELECT i.ord, false, {of("t")}
             FROM {table} t
             JOIN input i
               ON t.charge_point_id = i.charge_point_id AND t.charger_transaction_id = i.charger_transaction_id
@@ -527,11 +534,27 @@ def _apply_sql() -> str:
                            WHERE e.transaction_id = s.id AND e.seq_no > i.seq_no AND e.charging_state <> '') AS later,
                    first.timestamp AS first_at, first.wh AS first_wh, last.timestamp AS last_at, last.wh AS last_wh,
                    CASE WHEN i.event_type = '{ENDED}' OR s.stopped_at IS NOT NULL THEN {_CHARGED_SQL} END AS charged,
-                   {of("s")}
+                   CASE WHEN i.event_type = '{ENDED}' AND s.stopped_at IS NOT NULL THEN EXISTS (
+                       SELECT FROM {_EVENTS_TABLE} e WHERE e.transaction_id = s.id AND e.event_type = '{ENDED}'
+                   ) END AS ended_before,
+                   s.fresh, {of("s")}
             FROM sessions s
             JOIN input i ON i.ord = s.ord
             LEFT JOIN LATERAL {reading("ASC")} first ON true
             LEFT JOIN LATERAL {reading("DESC")} last ON true
+        ),
+        -- An EVSE has one transaction at a time (2.0.1 E01/E02): a session still open on the EVSE where another
+        -- one starts (its Started, or the first event of a session we did not know) lost its Ended (a station's
+        -- memory wiped, a replaced board). It ends at that start, reason Other as 1.6's lost stop, no energy
+        -- invented (meter_stop stays as its own readings leave it). Not a session of this wave: the callers give
+        -- one event per charger. active_transaction_idx finds the charger's open sessions, a handful.
+        closed AS (
+            UPDATE {table} t SET stopped_at = i.at, stop_received_at = %s, stop_reason = 'Other'
+            FROM known k JOIN input i ON i.ord = k.ord
+            WHERE k.stored_reply IS NULL AND (k.fresh OR i.event_type = '{STARTED}')
+              AND t.charge_point_id = k.charge_point_id AND t.stopped_at IS NULL
+              AND t.evse_id = COALESCE(i.evse_id, k.evse_id) AND COALESCE(i.evse_id, k.evse_id) > 0
+              AND t.id <> k.id AND t.started_at <= i.at
         ),
         kept AS (
             INSERT INTO {_EVENTS_TABLE} (transaction_id, seq_no, event_type, trigger_reason, timestamp, offline,
@@ -558,10 +581,13 @@ def _apply_sql() -> str:
             ON CONFLICT DO NOTHING
         )
         SELECT k.ord, k.stored_reply, k.started, k.later, k.first_at, k.first_wh, k.last_at, k.last_wh, k.charged,
+               k.ended_before,
                {", ".join(_TOKEN_COLUMNS)}, f.currency, f.energy_price, f.time_price, f.session_fee, {of("k")}
         FROM known k
         JOIN input i ON i.ord = k.ord
-        LEFT JOIN {tags} g ON i.lookup AND g.id_tag = i.id_tag
+        -- Id tokens match whatever their case (1.6 CiString, 2.0.1 "case insensitive"): uniq_id_tag_upper's
+        -- expression, so one index step per event.
+        LEFT JOIN {tags} g ON i.lookup AND UPPER(g.id_tag) = UPPER(i.id_tag)
         LEFT JOIN {tags} p ON p.id = g.parent_id
         LEFT JOIN {tariffs} f ON f.id = k.tariff_id
     """

@@ -22,6 +22,7 @@ from chargers.models import (
     Reservation,
 )
 from chargers.ports import CommandRequest, ProtocolPort, Shortcuts
+from chargers.services import id_tag_case_clash
 from fleet.selectors import EvseView, charger_evses
 from transactions.models import Transaction
 
@@ -491,6 +492,12 @@ class IdTagSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("must not contain '/' (it is used in URLs)")
         if value != value.strip() or not value:
             raise serializers.ValidationError("must not be blank or start or end with spaces")
+        existing = id_tag_case_clash(id_tag=value)
+        if existing is not None and existing != value:
+            # The same value exactly is the field's own unique check; another case is the same token (OCPP).
+            raise serializers.ValidationError(
+                f"an id token {existing!r} exists already: id tokens match whatever their case (OCPP)"
+            )
         return value
 
 
