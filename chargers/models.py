@@ -208,7 +208,8 @@ class IdTokenType(models.TextChoices):
 class IdTag(models.Model):
     """An id token a driver authorizes with (an RFID card, an app's id, a contract id), for both versions.
 
-    One table: a token's value is unique whatever its type (a card number names one card). 1.6 has no
+    One table: a token's value is unique whatever its type (a card number names one card) and whatever its
+    case (uniq_id_tag_upper: both versions say tokens are case-insensitive; kept as written). 1.6 has no
     types and looks a tag up by value; 2.0.1 asks for a value and a type, and a token stored with another
     type is answered as unknown. ``parent`` is 1.6's parentIdTag and 2.0.1's groupIdToken.
     """
