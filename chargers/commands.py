@@ -28,6 +28,7 @@ from backoffice.events import fleet_event
 
 from . import ports
 from .models import ChargePoint, Command, RegistrationStatus, Reservation
+from .tokens import token_key
 
 # The transport's task that sends a charger's next queued command (enqueued by name: the domain
 # imports no transport).
@@ -244,7 +245,7 @@ def remote_starts_link(*, transactions: list[Any], spelling: RemoteStartSpelling
         for command in by_charger.get(session.charge_point_id, []):
             if (
                 command.transaction_id is None
-                and spelling.id_tag(command.request) == session.id_tag
+                and token_key(spelling.id_tag(command.request)) == token_key(session.id_tag)
                 and spelling.connector_id(command.request) in (None, session.connector_id)
             ):
                 command.transaction = session

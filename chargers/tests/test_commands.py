@@ -200,7 +200,11 @@ def test_reservation_is_accepted_then_used(charge_point: ChargePoint) -> None:
     assert Reservation.objects.get(reservation_id=7).status == "used"
 
 
-def test_remote_start_is_linked_to_the_session_it_caused(charge_point: ChargePoint, settings: Any) -> None:
+@pytest.mark.parametrize("started_with", ["APP-1", "app-1"])
+def test_remote_start_is_linked_to_the_session_it_caused(
+    charge_point: ChargePoint, settings: Any, started_with: str
+) -> None:
+    # The charger may echo the id tag in another case: 1.6's idTag is case-insensitive (CiString20Type).
     settings.CSMS_UNKNOWN_ID_TAG_POLICY = "accept"
     start = command_enqueue(
         charge_point=charge_point, action="RemoteStartTransaction", payload={"connectorId": 2, "idTag": "APP-1"}
@@ -213,7 +217,7 @@ def test_remote_start_is_linked_to_the_session_it_caused(charge_point: ChargePoi
             kind=Kind.CALL,
             message_id="s2",
             action="StartTransaction",
-            payload={"connectorId": 2, "idTag": "APP-1", "meterStart": 0, "timestamp": "2026-11-23T10:00:00Z"},
+            payload={"connectorId": 2, "idTag": started_with, "meterStart": 0, "timestamp": "2026-11-23T10:00:00Z"},
             received_at=utcnow(),
         )
     )

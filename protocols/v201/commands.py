@@ -45,6 +45,7 @@ from chargers.commands import CommandError
 from chargers.device_model import device_variable_value
 from chargers.models import ChargePoint, Command
 from chargers.reservations import reservation_open, reservation_request
+from chargers.tokens import token_key
 from transactions.models import Transaction
 
 from ..validation import Kind, OcppError, validate
@@ -148,13 +149,14 @@ def _check_local_list(payload: dict[str, Any]) -> None:
         )
     seen: set[tuple[str, str]] = set()
     for index, entry in enumerate(payload.get("localAuthorizationList", [])):
+        # Tokens match case-insensitively: the same token in another case is the same entry.
         token = (entry["idToken"]["idToken"], entry["idToken"]["type"])
-        if token in seen:
+        if (token_key(token[0]), token[1]) in seen:
             raise CommandError(
                 f"id token {token[0]} ({token[1]}) is in the list twice",
                 {f"localAuthorizationList.{index}.idToken": ["every id token may be in the list once"]},
             )
-        seen.add(token)
+        seen.add((token_key(token[0]), token[1]))
         if payload["updateType"] == "Full" and "idTokenInfo" not in entry:
             raise CommandError(
                 f"id token {token[0]} has no idTokenInfo in a Full list",

@@ -19,8 +19,9 @@ import secrets
 from typing import Any
 
 from chargers.commands import CommandError
-from chargers.models import IdTag, IdTokenType
+from chargers.models import IdTokenType
 from chargers.ports import CommandRequest, Shortcuts
+from chargers.tokens import tags_matching
 from transactions.models import Transaction
 
 
@@ -37,7 +38,9 @@ class V201Shortcuts:
     def remote_start(
         self, *, id_tag: str, connector_id: int | None = None, charging_profile: dict[str, Any] | None = None
     ) -> CommandRequest:
-        token_type = IdTag.objects.filter(id_tag=id_tag).values_list("type", flat=True).first()
+        # The stored token's type, whatever the case it was typed in (tokens match case-insensitively).
+        stored = tags_matching({id_tag})
+        token_type = stored[0].type if stored else None
         payload: dict[str, Any] = {
             "idToken": {"idToken": id_tag, "type": token_type or IdTokenType.CENTRAL},
             # The session this start causes carries it in its TransactionEvents: that links the two.

@@ -272,6 +272,10 @@ def test_TC_D_01_CSMS_a_full_local_list_has_a_version_above_0_unique_tokens_each
     assert "versionNumber" in refused(station, "SendLocalList", {"versionNumber": 0, "updateType": "Full"}).errors
     twice = {"versionNumber": 2, "updateType": "Full", "localAuthorizationList": [entry, entry]}
     assert "localAuthorizationList.1.idToken" in refused(station, "SendLocalList", twice).errors
+    # Tokens match whatever their case: the same token in another case is in the list twice too.
+    other_case = {**entry, "idToken": {**TOKEN, "idToken": TOKEN["idToken"].lower()}}
+    cased = {"versionNumber": 2, "updateType": "Full", "localAuthorizationList": [entry, other_case]}
+    assert "localAuthorizationList.1.idToken" in refused(station, "SendLocalList", cased).errors
     bare = {"versionNumber": 2, "updateType": "Full", "localAuthorizationList": [{"idToken": TOKEN}]}
     assert "localAuthorizationList.0.idTokenInfo" in refused(station, "SendLocalList", bare).errors
     same_value_other_type = {

@@ -67,6 +67,8 @@ def test_configuration_read_is_a_full_inventory_with_a_fresh_request_id() -> Non
 def test_remote_start_names_the_stored_token_type_or_central_and_a_fresh_remote_start_id() -> None:
     IdTag.objects.create(id_tag="CARD-1", type="ISO15693")
     known = SHORTCUTS.remote_start(id_tag="CARD-1", connector_id=2)
+    # The stored token whatever the case it is typed in (its type), the value as typed.
+    assert SHORTCUTS.remote_start(id_tag="card-1").payload["idToken"] == {"idToken": "card-1", "type": "ISO15693"}
     unknown = SHORTCUTS.remote_start(id_tag="APP-USER-7")
     assert known.action == "RequestStartTransaction"
     assert (known.payload["idToken"], known.payload["evseId"]) == ({"idToken": "CARD-1", "type": "ISO15693"}, 2)
