@@ -31,7 +31,7 @@ from typing import Any
 
 from chargers import services as chargers
 from chargers.commands import CommandError
-from chargers.device_model import device_variable_value
+from chargers.device_model import VariableKey, device_characteristics_of, device_variable_value
 from chargers.models import ChargePoint, ChargerEvent, Command
 from smartcharging import services
 from smartcharging.models import ProfileReport
@@ -108,12 +108,22 @@ def _positive(charge_point: ChargePoint, variable: str, instance: str = "") -> i
     return number if number is not None and number >= 0 else None
 
 
+def _entries_max(charge_point: ChargePoint) -> int | None:
+    """How many profiles the station can hold: ``SmartChargingCtrlr.Entries[ChargingProfiles]``'s maxLimit (its
+    Actual value is how many it holds now, not the limit); None when it reported no maxLimit."""
+    key = VariableKey(component="SmartChargingCtrlr", variable="Entries", variable_instance="ChargingProfiles")
+    row = device_characteristics_of(charge_point=charge_point, key=key)
+    if row is None or row.max_limit is None or row.max_limit < 0:
+        return None
+    return int(row.max_limit)
+
+
 def station_limits(charge_point: ChargePoint) -> StationLimits:
     """What the station's device model says of its smart charging limits (None where it said nothing usable)."""
     units = device_variable_value(charge_point=charge_point, component="SmartChargingCtrlr", variable="RateUnit")
     rate_units = frozenset(unit.strip() for unit in units.split(",") if unit.strip()) if units else None
     periods = _positive(charge_point, "PeriodsPerSchedule")
-    entries = _positive(charge_point, "Entries", "ChargingProfiles")
+    entries = _entries_max(charge_point)
     return StationLimits(
         max_stack_level=_positive(charge_point, "ProfileStackLevel"),
         periods_per_schedule=periods or None,

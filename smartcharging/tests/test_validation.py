@@ -13,7 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chargers.commands import CommandError, command_enqueue
-from chargers.device_model import VariableKey, VariableValue, device_variable_values_set
+from chargers.device_model import (
+    VariableAttribute,
+    VariableCharacteristics,
+    VariableKey,
+    VariableReport,
+    VariableValue,
+    device_variable_values_set,
+    device_variables_report,
+)
 from chargers.models import ChargePoint, Command
 from smartcharging.validation import Period, Profile, Schedule, StationLimits, profile_problem
 from transactions.models import Transaction
@@ -162,7 +170,15 @@ def test_the_stations_device_model_limits_are_respected(cs: ChargePoint) -> None
 
 
 def test_no_more_profiles_than_the_station_has_entries_a_replacement_still_goes(cs: ChargePoint) -> None:
-    limit(cs, "Entries", "2", instance="ChargingProfiles")
+    # Entries[ChargingProfiles]: its value is how many the station holds now (0), its maxLimit the most (2).
+    key = VariableKey(component="SmartChargingCtrlr", variable="Entries", variable_instance="ChargingProfiles")
+    attribute = VariableAttribute(type="Actual", value="0", mutability="ReadOnly", persistent=False, constant=False)
+    characteristics = VariableCharacteristics(
+        data_type="integer", supports_monitoring=False, unit="", min_limit=None, max_limit=2, values_list=""
+    )
+    device_variables_report(
+        charge_point=cs, items=[VariableReport(key, (attribute,), characteristics)], now=timezone.now()
+    )
     for profile_id, evse in ((1, 1), (2, 2)):
         call(cs, "SetChargingProfile", {"evseId": evse, "chargingProfile": profile(profile_id)}, {"status": "Accepted"})
     assert "Entries" in set_refused(cs, 1, profile(3, stack_level=5))[1]
@@ -283,3 +299,10 @@ def test_valid_from_must_precede_valid_to(valid_from: datetime, seconds: int) ->
     candidate = _profile([0], [10.0], valid_from=valid_from, valid_to=valid_from + timedelta(seconds=seconds))
     problem = profile_problem(candidate, evse_id=1, limits=NONE, active_transaction=_no_session)
     assert (problem is None) == (seconds > 0)
+
+
+def test_entries_value_is_the_count_held_not_the_limit(cs: ChargePoint) -> None:
+    # A station holding no profile yet reports Entries[ChargingProfiles] = 0: its first profile goes (the demo
+    # fleet's stations refused every SetChargingProfile when the value was read as the limit).
+    limit(cs, "Entries", "0", instance="ChargingProfiles")
+    command_enqueue(charge_point=cs, action="SetChargingProfile", payload={"evseId": 1, "chargingProfile": profile(1)})
