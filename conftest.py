@@ -257,3 +257,18 @@ def gateway() -> Iterator[GatewayClient]:
 @pytest.fixture
 def cid() -> str:
     return unique_cid()
+
+
+@pytest.fixture(autouse=True)
+def _stack_drained(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the stack, wait for its worker to finish what the test's chargers sent, before
+    the test database is flushed: a frame still being written when the flush's TRUNCATE comes deadlocks it
+    (CI saw it once: a 2.0.1 station's last NotifyEvent). The database fixture is set up first, so this
+    teardown runs before its flush."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    running: Stack = request.getfixturevalue("stack")
+    yield
+    running.drain()
