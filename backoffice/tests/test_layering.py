@@ -1,10 +1,11 @@
 """The layering the architecture promises (ARCHITECTURE.md, "Three seams"), checked on the source.
 
-The domain (``chargers``, ``transactions`` and the functional blocks' apps) imports neither a transport (``mqtt_bridge``, ``gateway``)
-nor a protocol package (``protocols``); the protocol packages import no transport. Every import
-counts: at module level or inside a function (where a cycle likes to hide), ``from . import``
-resolved against the package, and ``importlib.import_module("...")`` / ``__import__("...")`` with a
-string literal. Tests are not checked: they drive the whole stack through the transport on purpose.
+The domain (``chargers``, ``transactions`` and the functional blocks' apps) imports neither a transport
+(``mqtt_bridge``, ``gateway``) nor a protocol package (``protocols``); the protocol packages import no
+transport. Every import counts: at module level or inside a function (where a cycle likes to hide),
+``from . import`` resolved against the package, and ``importlib.import_module("...")`` /
+``__import__("...")`` with a string literal. Tests are not checked: they drive the whole stack through the
+transport on purpose.
 """
 
 from __future__ import annotations
