@@ -190,18 +190,27 @@ class Stack:
         self.bridge = None
         return code
 
-    def drain(self, timeout: float = 30) -> None:
-        """Wait until the worker's queue is empty and its last tasks had time to finish.
+    def drain(self, timeout: float = 30, quiet: float = 0.5) -> None:
+        """Wait until the worker has been idle for ``quiet`` seconds: nothing in its queue and no task in hand
+        (acks_late: a task being run stays in kombu's ``unacked`` hash until it is done).
 
-        A test that ends while frames are still being handled races the test database's flush.
+        A test that ends while frames are still being handled races the test database's flush; a frame a
+        stopping gateway publishes last (a disconnect) may reach the queue a moment after it looked empty.
         """
         import redis
 
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         deadline = time.monotonic() + timeout
-        while client.llen(self.queue) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.5)
+        idle_since: float | None = None
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if client.llen(self.queue) or client.hlen("unacked"):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = now
+            elif now - idle_since >= quiet:
+                return
+            time.sleep(0.05)
 
     def logs(self) -> str:
         return "\n".join(
