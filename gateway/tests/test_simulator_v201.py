@@ -1000,7 +1000,9 @@ def profile(profile_id: int, purpose: str, limit: float, stack_level: int = 0, *
 
 def test_TC_K_01_profiles_kept_reported_cleared_and_composed() -> None:
     async def scenario() -> None:
-        async with station() as (server, cid, state, stats):
+        # 11 kW per EVSE: the station's physical limit (22 kW) stays above its 15 kW maximum profile (a random
+        # 7.4 kW station, 14.8 kW, made the composite 14800 one run in three).
+        async with station(options={"max_power_w": (11000.0,)}) as (server, cid, state, stats):
             csms = await booted(server)
             absolute = {"chargingProfileKind": "Absolute"}
             refused = [
