@@ -12,13 +12,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.db import connections
 from ocpp.routing import on
 from ocpp.v21 import ChargePoint, call, call_result
 from websockets.asyncio.client import ClientConnection, connect
@@ -30,6 +27,7 @@ from conftest import Stack
 from eventstreams.models import PeriodicEventStream, StreamValue
 from gateway import services
 from gateway.tests.conftest import new_cid, stack_topics
+from gateway.tests.test_v201_e2e import await_for, wait_for
 from mqtt_bridge.models import MessageLog
 from transactions.models import Transaction
 
@@ -40,21 +38,6 @@ T0 = "2026-12-01T10:00:00Z"
 T1 = "2026-12-01T10:05:00Z"
 STATION = {"vendorName": "ACME", "model": "AC-21", "serialNumber": "SN-21", "firmwareVersion": "2.1-e2e"}
 LONG_TOKEN = "E2E-" + "7" * 251  # 255 characters: 2.1's idToken, past 2.0.1's 36
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    try:
-        while not (result := predicate()):
-            assert time.monotonic() < deadline, "condition not met in time"
-            time.sleep(0.1)
-        return result
-    finally:
-        connections.close_all()
-
-
-async def await_for(predicate: Callable[[], Any], timeout: float = 20) -> Any:
-    return await asyncio.to_thread(wait_for, predicate, timeout)
 
 
 def credentials(cid: str) -> dict[str, str]:
